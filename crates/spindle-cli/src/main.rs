@@ -1,0 +1,126 @@
+//! The `spindle` command: checks everything it can before anything starts, then turns
+//! into the Node.js process that hosts the core and the apps.
+
+mod launch;
+mod node;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for a bad configuration: sysexits' EX_USAGE, "the input was wrong", so
+/// scripts and orchestrators can tell it from a crash.
+const EXIT_CONFIG: u8 = 64;
+/// Exit code when the environment cannot run Spindle (EX_UNAVAILABLE).
+const EXIT_UNAVAILABLE: u8 = 69;
+
+#[derive(Parser)]
+#[command(name = "spindle", version, about = "An application server for Node.js with a native coordinator", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start serving the apps of a project (its spindle.json or watt.json, or the app in DIR).
+    Start {
+        /// Project directory (default: the current directory).
+        dir: Option<PathBuf>,
+        /// Config file to use instead of DIR/spindle.json or DIR/watt.json.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// The Node.js executable (default: the first `node` on PATH).
+        #[arg(long, value_name = "PATH")]
+        node: Option<PathBuf>,
+        /// Human-readable coloured logs (the default on a terminal).
+        #[arg(long, conflicts_with = "json")]
+        pretty: bool,
+        /// JSON log lines even on a terminal.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a configuration and print it resolved, without starting anything.
+    Check {
+        dir: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of spindle.json.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Start {
+            dir,
+            config,
+            node,
+            pretty,
+            json,
+        } => {
+            let opts = match load_options(dir, config) {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
+            if let Err(err) = spindle_config::load(&opts) {
+                return fail(EXIT_CONFIG, &err.to_string());
+            }
+            let node = node.unwrap_or_else(|| PathBuf::from("node"));
+            if let Err(err) = node::check(&node) {
+                return fail(EXIT_UNAVAILABLE, &err.to_string());
+            }
+            let pretty = pretty || (!json && std::io::stdout().is_terminal());
+            let err = launch::exec_node(&node, &opts, pretty);
+            fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
+        }
+        Command::Check { dir, config } => {
+            let opts = match load_options(dir, config) {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
+            match spindle_config::load(&opts) {
+                Ok(config) => {
+                    let text = serde_json::to_string_pretty(&config).expect("config serializes");
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(EXIT_CONFIG, &err.to_string()),
+            }
+        }
+        Command::Schema => {
+            let text = serde_json::to_string_pretty(&spindle_config::json_schema())
+                .expect("schema serializes");
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn load_options(
+    dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> Result<spindle_config::LoadOptions, ExitCode> {
+    let cwd = std::env::current_dir().map_err(|e| {
+        fail(
+            EXIT_UNAVAILABLE,
+            &format!("cannot read the current directory: {e}"),
+        )
+    })?;
+    let dir = cwd.join(dir.unwrap_or_default());
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    Ok(spindle_config::LoadOptions {
+        config: config.map(|c| cwd.join(c)),
+        dir,
+        env,
+    })
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("spindle: error: {message}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,195 @@
+//! The validated configuration the rest of Spindle reads, and its defaults.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Public server hostname when `server.hostname` is not set: loopback, so a bare `spindle
+/// start` is not reachable from the network by accident.
+pub const DEFAULT_HOSTNAME: &str = "127.0.0.1";
+/// Public server port when `server.port` is not set (Watt's customary port).
+pub const DEFAULT_PORT: u16 = 3042;
+/// Workers per application when `workers` is not set.
+pub const DEFAULT_WORKERS: NonZeroU32 = NonZeroU32::MIN;
+/// How long the whole runtime may take to shut down (`gracefulShutdown.runtime`, Watt's default).
+pub const DEFAULT_RUNTIME_SHUTDOWN: Duration = Duration::from_secs(30);
+/// How long one application may take to stop (`gracefulShutdown.application`, Watt's default).
+pub const DEFAULT_APPLICATION_SHUTDOWN: Duration = Duration::from_secs(10);
+/// Whether the admin server (probes, metrics) runs when `metrics.enabled` is not set.
+pub const DEFAULT_METRICS_ENABLED: bool = true;
+/// Admin server hostname: loopback by default, unlike Watt's `0.0.0.0`, because it exposes
+/// internals.
+pub const DEFAULT_METRICS_HOSTNAME: &str = "127.0.0.1";
+/// Admin server port (Watt's default).
+pub const DEFAULT_METRICS_PORT: u16 = 9090;
+/// Log level when `logger.level` is not set.
+pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
+
+/// A loaded and validated configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// The config file, or `None` when a directory is served without one.
+    pub source: Option<PathBuf>,
+    /// Directory of the config file (or the served directory); relative paths start here.
+    pub root: PathBuf,
+    /// Id of the application that receives public traffic.
+    pub entrypoint: String,
+    /// Configured applications in config order, then autoloaded ones sorted by id.
+    pub applications: Vec<AppConfig>,
+    /// The public server.
+    pub server: ServerConfig,
+    /// Shutdown deadlines.
+    pub graceful_shutdown: GracefulShutdown,
+    /// The admin server: probes now, metrics later.
+    pub metrics: MetricsConfig,
+    /// Logging.
+    pub logger: LoggerConfig,
+}
+
+impl Config {
+    /// The application with this id.
+    pub fn application(&self, id: &str) -> Option<&AppConfig> {
+        self.applications.iter().find(|app| app.id == id)
+    }
+}
+
+/// One application: a Node.js program run by one or more workers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppConfig {
+    /// Unique id, a DNS label (it becomes the `<id>.plt.local` mesh host).
+    pub id: String,
+    /// Absolute application directory.
+    pub path: PathBuf,
+    /// Absolute file each worker imports.
+    pub entry: PathBuf,
+    /// Number of workers.
+    pub workers: NonZeroU32,
+    /// The full environment of the app's workers: root `.env` < app `.env` < `envfile` <
+    /// process environment < config `env`, plus `PORT` when none of them sets it.
+    pub env: BTreeMap<String, String>,
+}
+
+/// The public server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerConfig {
+    /// Interface to listen on.
+    pub hostname: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            hostname: DEFAULT_HOSTNAME.to_owned(),
+            port: DEFAULT_PORT,
+        }
+    }
+}
+
+/// Shutdown deadlines; in JSON they are milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GracefulShutdown {
+    /// Deadline for the whole runtime to stop.
+    #[serde(serialize_with = "as_millis")]
+    pub runtime: Duration,
+    /// Deadline for one application's workers to stop before they are terminated.
+    #[serde(serialize_with = "as_millis")]
+    pub application: Duration,
+}
+
+impl Default for GracefulShutdown {
+    fn default() -> Self {
+        Self {
+            runtime: DEFAULT_RUNTIME_SHUTDOWN,
+            application: DEFAULT_APPLICATION_SHUTDOWN,
+        }
+    }
+}
+
+/// The admin server (probes now, metrics later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricsConfig {
+    /// Whether it runs at all.
+    pub enabled: bool,
+    /// Interface to listen on.
+    pub hostname: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: DEFAULT_METRICS_ENABLED,
+            hostname: DEFAULT_METRICS_HOSTNAME.to_owned(),
+            port: DEFAULT_METRICS_PORT,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LoggerConfig {
+    /// Least severe level that is logged.
+    pub level: LogLevel,
+}
+
+impl Default for LoggerConfig {
+    fn default() -> Self {
+        Self {
+            level: DEFAULT_LOG_LEVEL,
+        }
+    }
+}
+
+/// Log levels, named as in pino (and Watt).
+// tracing has no `fatal`; the core maps it to `error`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Everything, including per-request detail.
+    Trace,
+    /// Diagnostics for developers.
+    Debug,
+    /// Lifecycle events.
+    Info,
+    /// Something went wrong and was handled.
+    Warn,
+    /// Something failed.
+    Error,
+    /// The process cannot go on.
+    Fatal,
+}
+
+impl LogLevel {
+    /// The level's name as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+            Self::Fatal => "fatal",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Durations are logged the way they are configured: whole milliseconds.
+fn as_millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}

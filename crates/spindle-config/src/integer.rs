@@ -1,0 +1,141 @@
+//! Integers that may also be written as strings, so `"port": "{PORT}"` works.
+//!
+//! Placeholders are expanded inside strings, so a number that comes from the environment
+//! arrives as a string. This type accepts both forms and keeps the full value (even negative or
+//! huge ones): range checks belong to validation, which can then say what the value was.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An integer given as a JSON number or a string holding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Integer(pub(crate) i128);
+
+impl From<u16> for Integer {
+    fn from(value: u16) -> Self {
+        Self(value.into())
+    }
+}
+
+impl From<u32> for Integer {
+    fn from(value: u32) -> Self {
+        Self(value.into())
+    }
+}
+
+impl From<u64> for Integer {
+    fn from(value: u64) -> Self {
+        Self(value.into())
+    }
+}
+
+impl fmt::Display for Integer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(IntegerVisitor)
+    }
+}
+
+struct IntegerVisitor;
+
+impl Visitor<'_> for IntegerVisitor {
+    type Value = Integer;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer")
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Integer, E> {
+        Ok(Integer(value.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Integer, E> {
+        Ok(Integer(value.into()))
+    }
+
+    /// `3.0` is accepted: JSON does not distinguish it from `3`, and neither does JavaScript.
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Integer, E> {
+        if value.fract() == 0.0 && value.abs() < 1e18 {
+            Ok(Integer(value as i128))
+        } else {
+            Err(E::custom(format_args!("expected an integer, got {value}")))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Integer, E> {
+        value
+            .trim()
+            .parse()
+            .map(Integer)
+            .map_err(|_| E::custom(format_args!("expected an integer, got {value:?}")))
+    }
+}
+
+impl Serialize for Integer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match i64::try_from(self.0) {
+            Ok(value) => serializer.serialize_i64(value),
+            Err(_) => serializer.serialize_i128(self.0),
+        }
+    }
+}
+
+impl JsonSchema for Integer {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Integer".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // `minimum`/`maximum` added by field attributes constrain only the number form; the
+        // string form must be digits or contain a placeholder.
+        json_schema!({
+            "type": ["integer", "string"],
+            "pattern": r"^\s*-?[0-9]+\s*$|\{\{?[A-Za-z0-9_]+\}\}?"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<Integer, String> {
+        Integer::deserialize(value).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn accepts_numbers_and_numeric_strings() {
+        assert_eq!(parse(json!(8080)), Ok(Integer(8080)));
+        assert_eq!(parse(json!(-1)), Ok(Integer(-1)));
+        assert_eq!(parse(json!(3.0)), Ok(Integer(3)));
+        assert_eq!(parse(json!(" 42 ")), Ok(Integer(42)));
+        assert_eq!(parse(json!(u64::MAX)), Ok(Integer(u64::MAX.into())));
+    }
+
+    #[test]
+    fn rejects_everything_else_with_the_value() {
+        assert_eq!(
+            parse(json!("abc")).unwrap_err(),
+            r#"expected an integer, got "abc""#
+        );
+        assert_eq!(
+            parse(json!(1.5)).unwrap_err(),
+            "expected an integer, got 1.5"
+        );
+        assert!(parse(json!(true)).unwrap_err().starts_with("invalid type"));
+    }
+}

@@ -1,0 +1,213 @@
+//! Finding the config and running the pipeline: read → parse → locate → expand placeholders →
+//! deserialize → validate.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::apps::{self, Declared, Origin};
+use crate::config::{
+    Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig, DEFAULT_PORT,
+    DEFAULT_WORKERS,
+};
+use crate::deserialize::{self, APPLICATION_KEYS};
+use crate::envfile;
+use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
+use crate::json;
+use crate::keypath::KeyPath;
+use crate::locate::Locator;
+use crate::placeholders::{self, Variables};
+use crate::validate::{self, Context};
+
+/// Config file names looked for in the served directory, in order.
+pub const CONFIG_FILE_NAMES: [&str; 2] = ["spindle.json", "watt.json"];
+
+/// Where and how to load the configuration from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Explicit config file (`-c`); a relative path starts from the current directory. When
+    /// `None`: look in `dir` for `spindle.json`, then `watt.json`; if neither exists, serve
+    /// `dir` itself as a single app (id = its sanitized name).
+    pub config: Option<PathBuf>,
+    /// The directory given to `spindle start [DIR]` (default: the current directory), absolute.
+    pub dir: PathBuf,
+    /// The process environment, passed in rather than read so that callers (and tests)
+    /// control it.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Loads and validates the configuration described by `opts`.
+///
+/// Reads only the config file, `.env` files, `package.json` files and directory listings.
+pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
+    match find_config(opts)? {
+        Some(file) => from_file(&file, &opts.env),
+        None => from_dir(&opts.dir, &opts.env),
+    }
+}
+
+fn find_config(opts: &LoadOptions) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(config) = &opts.config {
+        let file = std::path::absolute(config).map_err(|error| {
+            let message = format!("cannot resolve config path: {}", io_message(&error));
+            ConfigError::file(config, ErrorKind::Io, message)
+        })?;
+        return Ok(Some(file));
+    }
+    if !opts.dir.is_dir() {
+        let message = if opts.dir.exists() {
+            "not a directory"
+        } else {
+            "directory not found"
+        };
+        return Err(ConfigError::file(&opts.dir, ErrorKind::NotFound, message));
+    }
+    Ok(CONFIG_FILE_NAMES
+        .iter()
+        .map(|name| opts.dir.join(name))
+        .find(|file| file.is_file()))
+}
+
+fn from_file(file: &Path, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+    let text = fs::read_to_string(file).map_err(|error| {
+        let kind = match error.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            _ => ErrorKind::Io,
+        };
+        let message = format!("cannot read config file: {}", io_message(&error));
+        ConfigError::file(file, kind, message)
+    })?;
+    let text = json::strip_bom(&text);
+    let root = file.parent().unwrap_or(Path::new("/"));
+
+    let mut document = json::parse(file, text)?;
+    let locator = Locator::new(text).map_err(|duplicate| {
+        let message = format!(
+            "duplicate key (first given at {}:{})",
+            duplicate.first.line, duplicate.first.column
+        );
+        let report = ConfigError::file(file, ErrorKind::DuplicateKey, message);
+        ConfigError {
+            path: duplicate.path.to_string(),
+            ..report.at(duplicate.at)
+        }
+    })?;
+    let report = Reporter::new(file, Some(&locator));
+
+    let dotenv_path = root.join(".env");
+    let root_dotenv = envfile::read_optional(&dotenv_path)?;
+    let vars = Variables {
+        env,
+        dotenv: &root_dotenv,
+        dotenv_path: &dotenv_path,
+        root,
+    };
+    placeholders::expand(&mut document, &vars, report)?;
+
+    let list = KeyPath::root().key(application_key(&document));
+    let raw = deserialize::raw_config(&document, report)?;
+    let cx = Context {
+        root,
+        env,
+        root_dotenv: &root_dotenv,
+        report,
+    };
+    let config = validate::validate(raw, &list, &cx)?;
+    Ok(Config {
+        source: Some(file.to_owned()),
+        ..config
+    })
+}
+
+/// Which of `applications` and its aliases the document uses, so errors repeat the user's word.
+fn application_key(document: &Value) -> &'static str {
+    APPLICATION_KEYS
+        .into_iter()
+        .find(|key| document.get(key).is_some())
+        .unwrap_or(APPLICATION_KEYS[0])
+}
+
+/// No config file: `dir` is one application with every default.
+fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+    let root_dotenv = envfile::read_optional(&dir.join(".env"))?;
+    let cx = Context {
+        root: dir,
+        env,
+        root_dotenv: &root_dotenv,
+        report: Reporter::new(dir, None),
+    };
+    let id = app_id_from_dir(dir);
+    let app = Declared {
+        id: id.clone(),
+        path: dir.to_owned(),
+        workers: DEFAULT_WORKERS,
+        env: BTreeMap::new(),
+        envfile: None,
+        entrypoint: true,
+        origin: Origin::Configured(KeyPath::root()),
+    };
+    let app = apps::finish(app, DEFAULT_PORT, &cx)?;
+    Ok(Config {
+        source: None,
+        root: dir.to_owned(),
+        entrypoint: id,
+        applications: vec![app],
+        server: ServerConfig::default(),
+        graceful_shutdown: GracefulShutdown::default(),
+        metrics: MetricsConfig::default(),
+        logger: LoggerConfig::default(),
+    })
+}
+
+/// A valid application id made from a directory name: characters an id cannot hold become
+/// `-`, leading ones that cannot start an id are dropped, and the result is cut to 63.
+fn app_id_from_dir(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(63)
+        .collect();
+    if id.is_empty() {
+        "app".to_owned()
+    } else {
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_directory_names_are_valid() {
+        assert_eq!(app_id_from_dir(Path::new("/srv/demo")), "demo");
+        assert_eq!(app_id_from_dir(Path::new("/srv/My App.v2")), "My-App-v2");
+        assert_eq!(app_id_from_dir(Path::new("/srv/_build")), "build");
+        assert_eq!(app_id_from_dir(Path::new("/srv/ünï")), "n-");
+        assert_eq!(app_id_from_dir(Path::new("/")), "app");
+        let long = app_id_from_dir(&Path::new("/srv").join("a".repeat(100)));
+        assert_eq!(long.len(), 63);
+        for dir in [
+            "/srv/demo",
+            "/srv/My App.v2",
+            "/srv/_build",
+            "/srv/ünï",
+            "/",
+        ] {
+            assert!(apps::is_valid_id(&app_id_from_dir(Path::new(dir))), "{dir}");
+        }
+    }
+}

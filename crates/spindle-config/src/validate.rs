@@ -1,0 +1,186 @@
+//! The second layer: raw values checked and turned into the typed [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::apps;
+use crate::config::{Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig};
+use crate::entrypoint;
+use crate::envfile::EnvVars;
+use crate::error::{ConfigError, ErrorKind, Reporter};
+use crate::integer::Integer;
+use crate::keypath::KeyPath;
+use crate::object::Object;
+use crate::raw::RawConfig;
+
+/// What validation needs besides the raw config.
+pub(crate) struct Context<'a> {
+    /// Directory relative paths start from.
+    pub(crate) root: &'a Path,
+    /// The process environment.
+    pub(crate) env: &'a BTreeMap<String, String>,
+    /// Variables of the root `.env` file.
+    pub(crate) root_dotenv: &'a EnvVars,
+    pub(crate) report: Reporter<'a>,
+}
+
+/// Checks `raw` and builds the [`Config`] (with `source` left for the caller to set).
+/// `list` is the key the applications were given under (`applications` or a Watt alias), so
+/// errors name what the user wrote.
+pub(crate) fn validate(
+    raw: RawConfig,
+    list: &KeyPath,
+    cx: &Context<'_>,
+) -> Result<Config, ConfigError> {
+    let RawConfig {
+        _schema: _,
+        entrypoint: top_level_entrypoint,
+        applications,
+        autoload,
+        server: Object(server),
+        graceful_shutdown: Object(shutdown),
+        metrics: Object(metrics),
+        logger: Object(logger),
+    } = raw;
+
+    let server_at = KeyPath::root().key("server");
+    let server = ServerConfig {
+        hostname: hostname(server.hostname, &server_at.key("hostname"), cx)?,
+        port: port(server.port, &server_at.key("port"), cx)?,
+    };
+    let shutdown_at = KeyPath::root().key("gracefulShutdown");
+    let graceful_shutdown = GracefulShutdown {
+        runtime: millis(shutdown.runtime, &shutdown_at.key("runtime"), cx)?,
+        application: millis(shutdown.application, &shutdown_at.key("application"), cx)?,
+    };
+    let metrics_at = KeyPath::root().key("metrics");
+    let metrics = MetricsConfig {
+        enabled: metrics.enabled,
+        hostname: hostname(metrics.hostname, &metrics_at.key("hostname"), cx)?,
+        port: port(metrics.port, &metrics_at.key("port"), cx)?,
+    };
+    if metrics.enabled && shares_port(&server, &metrics) {
+        let message = format!("port {} is already used by server.port", metrics.port);
+        let at = metrics_at.key("port");
+        return Err(cx.report.at_value(&at, ErrorKind::InvalidValue, message));
+    }
+    let logger = LoggerConfig {
+        level: logger.level,
+    };
+
+    let mut declared = apps::declared(applications, list, cx)?;
+    if let Some(Object(autoload)) = &autoload {
+        let found = apps::autoloaded(autoload, &declared, cx)?;
+        if declared.is_empty() && found.is_empty() {
+            let dir = crate::entry::clean(&cx.root.join(&autoload.path));
+            let message = format!("no applications found in {}", dir.display());
+            let at = KeyPath::root().key("autoload").key("path");
+            return Err(cx.report.at_value(&at, ErrorKind::NotFound, message));
+        }
+        declared.extend(found);
+    }
+    if declared.is_empty() {
+        let message = "no applications (add some, or an \"autoload\" directory)";
+        return Err(cx.report.at_value(list, ErrorKind::MissingKey, message));
+    }
+    let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
+    let applications = declared
+        .into_iter()
+        .map(|app| apps::finish(app, server.port, cx))
+        .collect::<Result<_, _>>()?;
+
+    Ok(Config {
+        source: None,
+        root: cx.root.to_owned(),
+        entrypoint,
+        applications,
+        server,
+        graceful_shutdown,
+        metrics,
+        logger,
+    })
+}
+
+/// Whether the admin server would try to bind the public server's port. Port 0 never
+/// clashes (each gets its own free port); an unspecified address overlaps every interface.
+fn shares_port(server: &ServerConfig, metrics: &MetricsConfig) -> bool {
+    let wildcard = |host: &str| matches!(host, "0.0.0.0" | "::" | "[::]");
+    server.port != 0
+        && server.port == metrics.port
+        && (server.hostname == metrics.hostname
+            || wildcard(&server.hostname)
+            || wildcard(&metrics.hostname))
+}
+
+fn hostname(value: String, at: &KeyPath, cx: &Context<'_>) -> Result<String, ConfigError> {
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        let message = format!("expected a hostname, got {value:?}");
+        return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
+    }
+    Ok(value)
+}
+
+fn port(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u16, ConfigError> {
+    u16::try_from(value.0).map_err(|_| {
+        let message = format!("expected a port number (0-65535), got {value}");
+        cx.report.at_value(at, ErrorKind::InvalidValue, message)
+    })
+}
+
+fn millis(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<Duration, ConfigError> {
+    u64::try_from(value.0)
+        .map(Duration::from_millis)
+        .map_err(|_| {
+            let message = if value.0 < 0 {
+                format!("expected a non-negative number of milliseconds, got {value}")
+            } else {
+                format!("expected at most {} milliseconds, got {value}", u64::MAX)
+            };
+            cx.report.at_value(at, ErrorKind::InvalidValue, message)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(hostname: &str, port: u16) -> ServerConfig {
+        ServerConfig {
+            hostname: hostname.into(),
+            port,
+        }
+    }
+
+    fn metrics(hostname: &str, port: u16) -> MetricsConfig {
+        MetricsConfig {
+            enabled: true,
+            hostname: hostname.into(),
+            port,
+        }
+    }
+
+    #[test]
+    fn port_clashes_need_the_same_port_and_overlapping_hosts() {
+        assert!(shares_port(
+            &server("127.0.0.1", 80),
+            &metrics("127.0.0.1", 80)
+        ));
+        assert!(shares_port(
+            &server("0.0.0.0", 80),
+            &metrics("127.0.0.1", 80)
+        ));
+        assert!(!shares_port(
+            &server("10.0.0.1", 80),
+            &metrics("127.0.0.1", 80)
+        ));
+        assert!(!shares_port(
+            &server("127.0.0.1", 0),
+            &metrics("127.0.0.1", 0)
+        ));
+        assert!(!shares_port(
+            &server("127.0.0.1", 80),
+            &metrics("127.0.0.1", 81)
+        ));
+    }
+}

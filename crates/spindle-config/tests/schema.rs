@@ -1,0 +1,55 @@
+//! The committed schema must match the one generated from the code.
+
+use std::path::PathBuf;
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/spindle.schema.json")
+}
+
+fn generated() -> String {
+    let mut text = serde_json::to_string_pretty(&spindle_config::json_schema()).unwrap();
+    text.push('\n');
+    text
+}
+
+/// Run with `UPDATE_SCHEMA=1 cargo test -p spindle-config --test schema` to rewrite the file.
+#[test]
+fn committed_schema_is_up_to_date() {
+    let path = committed_path();
+    let generated = generated();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is out of date; regenerate it with \
+         `UPDATE_SCHEMA=1 cargo test -p spindle-config --test schema`",
+        path.display()
+    );
+}
+
+#[test]
+fn schema_documents_keys_defaults_and_aliases() {
+    let schema = spindle_config::json_schema();
+    let properties = &schema["properties"];
+    for key in [
+        "$schema",
+        "entrypoint",
+        "applications",
+        "services",
+        "web",
+        "autoload",
+    ] {
+        assert!(properties.get(key).is_some(), "no {key} in {properties}");
+    }
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(properties["server"]["default"]["port"], 3042);
+    assert_eq!(properties["gracefulShutdown"]["default"]["runtime"], 30000);
+    let text = schema.to_string();
+    assert!(
+        text.contains("Number of workers"),
+        "doc comments become descriptions"
+    );
+}

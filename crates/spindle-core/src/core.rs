@@ -1,0 +1,256 @@
+//! The coordinator as a whole: binds, starts the runtimes and the supervisor, takes the
+//! events the thread factory reports, and runs the shutdown sequence.
+
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spindle_config::Config;
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::host::WorkerHost;
+use crate::ingress::{self, Proxy};
+use crate::logs::{LogSink, WorkerLog};
+use crate::routes::Routes;
+use crate::status::Status;
+use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
+use crate::{admin, rundir, Phase, WorkerId};
+
+/// Extra time, beyond `gracefulShutdown.application`, for the thread factory to report
+/// that a terminated worker is gone.
+const EXIT_REPORT_MARGIN: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot resolve {what} address {host}:{port}: {source}")]
+    Resolve {
+        what: &'static str,
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot create the runtime directory under {base}: {source}")]
+    RunDir {
+        base: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the core runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+pub struct Core {
+    events: mpsc::UnboundedSender<Event>,
+    status: watch::Receiver<Arc<Status>>,
+    worker_logs: WorkerLogs,
+    host: Arc<dyn WorkerHost>,
+    logs: LogSink,
+    runtime: Mutex<Option<Runtime>>,
+    ingress_stop: watch::Sender<bool>,
+    ingress_task: Mutex<Option<JoinHandle<bool>>>,
+    shutting_down: AtomicBool,
+    application_grace: Duration,
+    rundir: PathBuf,
+    /// Where the ingress and the admin server listen, as bound (port 0 resolved).
+    pub ingress_addr: SocketAddr,
+    pub admin_addr: Option<SocketAddr>,
+}
+
+impl Core {
+    /// Binds the listeners (so a taken port fails here, before any worker starts), then
+    /// starts the runtimes and the workers.
+    pub fn start(
+        config: &Config,
+        host: Arc<dyn WorkerHost>,
+        logs: LogSink,
+    ) -> Result<Arc<Core>, StartError> {
+        let ingress = bind("server", &config.server.hostname, config.server.port)?;
+        let ingress_addr = ingress.local_addr().map_err(StartError::Runtime)?;
+        let admin = if config.metrics.enabled {
+            Some(bind(
+                "admin",
+                &config.metrics.hostname,
+                config.metrics.port,
+            )?)
+        } else {
+            None
+        };
+        let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
+        let base = std::env::temp_dir();
+        let rundir = rundir::create(&base).map_err(|source| StartError::RunDir { base, source })?;
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .thread_name("spindle-core")
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (routes_tx, routes_rx) = watch::channel(Arc::new(Routes::default()));
+        let (status_tx, status_rx) = watch::channel(Arc::new(Status {
+            phase: Phase::Starting,
+            apps: vec![],
+        }));
+        let worker_logs = WorkerLogs::default();
+
+        if let Some(admin) = admin {
+            admin::spawn(admin, status_rx.clone()).map_err(StartError::Runtime)?;
+        }
+
+        let (ingress_stop, stop_rx) = watch::channel(false);
+        let proxy = Arc::new(Proxy {
+            app: config.entrypoint.as_str().into(),
+            routes: routes_rx,
+        });
+        let deadline = config.graceful_shutdown.runtime;
+        ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
+        let ingress_task = runtime.spawn(async move {
+            match tokio::net::TcpListener::from_std(ingress) {
+                Ok(listener) => ingress::serve(listener, proxy, stop_rx, deadline).await,
+                Err(err) => {
+                    tracing::error!(error = %err, "ingress listener unusable");
+                    true
+                }
+            }
+        });
+
+        let parts = SupervisorParts {
+            host: host.clone(),
+            rundir: rundir.clone(),
+            apps: config.applications.clone(),
+            entrypoint: config.entrypoint.clone(),
+            logs: logs.clone(),
+            worker_logs: worker_logs.clone(),
+            urls: Urls {
+                ingress: format!("http://{ingress_addr}"),
+                admin: admin_addr.map(|a| format!("http://{a}")),
+            },
+        };
+        let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
+        runtime.spawn(supervisor.run(events_rx));
+
+        Ok(Arc::new(Core {
+            events: events_tx,
+            status: status_rx,
+            worker_logs,
+            host,
+            logs,
+            runtime: Mutex::new(Some(runtime)),
+            ingress_stop,
+            ingress_task: Mutex::new(Some(ingress_task)),
+            shutting_down: AtomicBool::new(false),
+            application_grace: config.graceful_shutdown.application,
+            rundir,
+            ingress_addr,
+            admin_addr,
+        }))
+    }
+
+    /// The latest status; await changes with `changed()` on the receiver.
+    pub fn status(&self) -> watch::Receiver<Arc<Status>> {
+        self.status.clone()
+    }
+
+    pub fn worker_ready(&self, id: WorkerId) {
+        let _ = self.events.send(Event::Ready(id));
+    }
+
+    pub fn worker_exited(&self, id: WorkerId, code: i32, error: Option<String>) {
+        let _ = self.events.send(Event::Exited { id, code, error });
+    }
+
+    /// Where a worker's stdout/stderr go; None for an unknown (already gone) worker.
+    pub fn worker_log(&self, id: &WorkerId) -> Option<Arc<WorkerLog>> {
+        self.worker_logs
+            .lock()
+            .expect("worker log table")
+            .get(id)
+            .cloned()
+    }
+
+    /// Starts the graceful shutdown (once; later calls do nothing): readiness goes false,
+    /// the ingress stops accepting and drains, then every worker is stopped, and finally
+    /// the thread factory is told to exit, with 0 when everything finished in time.
+    pub fn shutdown(self: &Arc<Self>) {
+        if self.shutting_down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let core = self.clone();
+        let runtime = self.runtime.lock().expect("runtime slot");
+        let Some(runtime) = runtime.as_ref() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let code = core.shutdown_sequence().await;
+            core.logs.flush();
+            core.host.exit(code);
+        });
+    }
+
+    async fn shutdown_sequence(&self) -> i32 {
+        let _ = self.events.send(Event::BeginShutdown);
+        let _ = self.ingress_stop.send(true);
+        let task = self.ingress_task.lock().expect("ingress slot").take();
+        let drained = match task {
+            Some(task) => task.await.unwrap_or(false),
+            None => true,
+        };
+        if !drained {
+            tracing::warn!("requests still in flight at the gracefulShutdown.runtime deadline");
+        }
+        let _ = self.events.send(Event::StopWorkers {
+            grace: self.application_grace,
+        });
+        let mut status = self.status.clone();
+        let stopped = tokio::time::timeout(
+            self.application_grace + EXIT_REPORT_MARGIN,
+            status.wait_for(|s| s.phase == Phase::Stopped),
+        )
+        .await
+        .is_ok();
+        if !stopped {
+            tracing::warn!("workers still running after the gracefulShutdown.application deadline");
+        }
+        tracing::info!(clean = drained && stopped, "stopped");
+        if drained && stopped {
+            0
+        } else {
+            1
+        }
+    }
+
+    /// Stops the runtime's threads and removes the socket directory. Call last, right
+    /// before the process exits.
+    pub fn close(&self) {
+        if let Some(runtime) = self.runtime.lock().expect("runtime slot").take() {
+            runtime.shutdown_background();
+        }
+        rundir::remove(&self.rundir);
+        self.logs.flush();
+    }
+}
+
+fn bind(what: &'static str, host: &str, port: u16) -> Result<TcpListener, StartError> {
+    let resolve = |source| StartError::Resolve {
+        what,
+        host: host.into(),
+        port,
+        source,
+    };
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(resolve)?
+        .next()
+        .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
+    TcpListener::bind(addr).map_err(|source| StartError::Bind { what, addr, source })
+}

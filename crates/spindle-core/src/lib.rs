@@ -1,0 +1,34 @@
+//! Spindle's coordinator: everything that runs on Rust threads, with no Node-API in sight.
+//!
+//! - [`core`]: binds, starts runtimes and the supervisor, runs the shutdown sequence.
+//! - [`supervisor`]: the one owner of the worker table; lifecycle decisions.
+//! - [`host`]: what the core asks of the thread factory (the JS main thread).
+//! - [`ingress`]: the public listener and the per-request proxy to workers.
+//! - [`upstream`], [`endpoint`], [`routes`], [`pick`]: pooled worker connections and the
+//!   choice of worker.
+//! - [`admin`]: probes on their own thread and runtime.
+//! - [`status`], [`state`]: published snapshots and typed lifecycle.
+//! - [`backoff`]: restart delays for crash loops.
+//! - [`logs`]: worker output and coordinator events as labelled lines.
+//! - [`rundir`]: the private directory for worker sockets.
+
+pub mod admin;
+pub mod backoff;
+pub mod core;
+pub mod endpoint;
+pub mod host;
+pub mod ingress;
+pub mod logs;
+pub mod pick;
+pub mod routes;
+pub mod rundir;
+pub mod state;
+pub mod status;
+pub mod supervisor;
+pub mod upstream;
+mod worker_id;
+
+pub use crate::core::{Core, StartError};
+pub use host::{WorkerHost, WorkerSpec};
+pub use state::{Phase, WorkerState};
+pub use worker_id::{InvalidWorkerId, WorkerId};

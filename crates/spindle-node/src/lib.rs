@@ -1,0 +1,175 @@
+//! The Node-API addon: the only crate that talks to Node. It converts and delegates;
+//! every decision lives in `spindle-core`.
+//!
+//! - In the JS main thread: [`start`], [`shutdown`], [`close`] and [`worker_exited`];
+//!   the main thread is the thread factory, driven through [`host::JsHost`].
+//! - In each worker thread: a [`WorkerLink`] reports readiness and carries the worker's
+//!   stdout/stderr to the core without passing through the main thread.
+//!
+//! Every export uses `catch_unwind`: a panic crossing into Node would abort the process.
+//! The addon installs no signal handler; Node owns signals and the main thread calls
+//! [`shutdown`].
+
+mod host;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi_derive::napi;
+use spindle_core::logs::{Format, LogSink, Stream, WorkerLog};
+use spindle_core::{Core, WorkerId};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// One core per process, shared by the main thread and every worker thread (they all
+/// load this same library).
+static CORE: Mutex<Option<Arc<Core>>> = Mutex::new(None);
+
+fn core() -> Result<Arc<Core>> {
+    CORE.lock()
+        .expect("core slot")
+        .clone()
+        .ok_or_else(|| Error::from_reason("spindle core is not running in this process"))
+}
+
+#[napi(object)]
+pub struct StartOptions {
+    /// Explicit config file, or none to look in `dir`.
+    pub config: Option<String>,
+    /// The directory to serve.
+    pub dir: String,
+    /// Human-readable coloured logs instead of JSON lines.
+    pub pretty: Option<bool>,
+}
+
+#[napi(object)]
+pub struct Started {
+    pub url: String,
+    pub admin: Option<String>,
+}
+
+/// Loads the config and starts the core. `host` receives the core's requests to the
+/// thread factory as JSON strings (`{op: "spawn" | "stop" | "terminate" | "exit", …}`).
+#[napi(catch_unwind)]
+pub fn start(
+    options: StartOptions,
+    host: ThreadsafeFunction<String, (), String, Status, false>,
+) -> Result<Started> {
+    let mut slot = CORE.lock().expect("core slot");
+    if slot.is_some() {
+        return Err(Error::from_reason(
+            "spindle core already started in this process",
+        ));
+    }
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let config = spindle_config::load(&spindle_config::LoadOptions {
+        config: options.config.map(PathBuf::from),
+        dir: PathBuf::from(options.dir),
+        env,
+    })
+    .map_err(|e| Error::from_reason(e.to_string()))?;
+
+    let format = if options.pretty.unwrap_or(false) {
+        Format::Pretty
+    } else {
+        Format::Json
+    };
+    let logs = LogSink::start(format, Box::new(std::io::stdout()));
+    let level = log_level(&config);
+    let subscriber = tracing_subscriber::registry().with(logs.tracing_layer(level));
+    // A second start in one process was refused above, so this is the first install.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+
+    let core = Core::start(&config, Arc::new(host::JsHost::new(host)), logs)
+        .map_err(|e| Error::from_reason(e.to_string()))?;
+    let started = Started {
+        url: format!("http://{}", core.ingress_addr),
+        admin: core.admin_addr.map(|a| format!("http://{a}")),
+    };
+    *slot = Some(core);
+    Ok(started)
+}
+
+fn log_level(config: &spindle_config::Config) -> tracing::Level {
+    use spindle_config::LogLevel;
+    match config.logger.level {
+        LogLevel::Trace => tracing::Level::TRACE,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Error | LogLevel::Fatal => tracing::Level::ERROR,
+    }
+}
+
+/// Begins the graceful shutdown; the core asks the host to exit when it is done.
+#[napi(catch_unwind)]
+pub fn shutdown() -> Result<()> {
+    core()?.shutdown();
+    Ok(())
+}
+
+/// Stops the core's threads. The main thread calls this right before `process.exit`.
+#[napi(catch_unwind)]
+pub fn close() -> Result<()> {
+    if let Some(core) = CORE.lock().expect("core slot").take() {
+        core.close();
+    }
+    Ok(())
+}
+
+/// The main thread saw a worker's `exit` event.
+#[napi(catch_unwind)]
+pub fn worker_exited(id: String, code: i32, error: Option<String>) -> Result<()> {
+    let id = parse_id(&id)?;
+    if let Ok(core) = core() {
+        core.worker_exited(id, code, error);
+    }
+    Ok(())
+}
+
+fn parse_id(id: &str) -> Result<WorkerId> {
+    id.parse()
+        .map_err(|e: spindle_core::InvalidWorkerId| Error::from_reason(e.to_string()))
+}
+
+/// A worker thread's line to the core.
+#[napi]
+pub struct WorkerLink {
+    id: WorkerId,
+    core: Arc<Core>,
+    log: Option<Arc<WorkerLog>>,
+}
+
+#[napi]
+impl WorkerLink {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(id: String) -> Result<Self> {
+        let id = parse_id(&id)?;
+        let core = core()?;
+        let log = core.worker_log(&id);
+        Ok(WorkerLink { id, core, log })
+    }
+
+    /// The app's server listens on the worker's socket.
+    #[napi(catch_unwind)]
+    pub fn ready(&self) {
+        self.core.worker_ready(self.id.clone());
+    }
+
+    /// A chunk the app wrote to stdout (1) or stderr (2).
+    #[napi(catch_unwind)]
+    pub fn write(&self, fd: u32, chunk: String) {
+        if let Some(log) = &self.log {
+            log.write(
+                if fd == 2 {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                },
+                &chunk,
+            );
+        }
+    }
+}

@@ -1,0 +1,98 @@
+'use strict'
+// The JS main thread of a Spindle process: a thin thread factory. It creates and ends
+// Worker threads when the Rust core asks, reports their exits, and owns signals. It runs
+// no user code and carries no traffic.
+
+const { Worker } = require('node:worker_threads')
+const path = require('node:path')
+
+const WORKER_JS = path.join(__dirname, 'worker.js')
+
+function parseArgs (argv) {
+  const opts = { dir: process.cwd(), config: undefined, pretty: false }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--dir') opts.dir = argv[++i]
+    else if (arg === '--config') opts.config = argv[++i]
+    else if (arg === '--pretty') opts.pretty = true
+    else throw new Error(`unknown argument ${arg}`)
+  }
+  return opts
+}
+
+function loadAddon (file) {
+  if (!file) throw new Error('SPINDLE_ADDON is not set: start Spindle with the spindle command')
+  const mod = { exports: {} }
+  process.dlopen(mod, file)
+  return mod.exports
+}
+
+const addonPath = process.env.SPINDLE_ADDON
+const addon = loadAddon(addonPath)
+const workers = new Map()
+
+function spawn (spec) {
+  const worker = new Worker(WORKER_JS, {
+    name: spec.id,
+    env: spec.env,
+    argv: [],
+    workerData: { id: spec.id, app: spec.app, dir: spec.dir, entry: spec.entry, socket: spec.socket, addon: addonPath }
+  })
+  let failure = null
+  worker.on('error', (err) => { failure = err })
+  worker.on('exit', (code) => {
+    workers.delete(spec.id)
+    addon.workerExited(spec.id, code, failure ? describe(failure) : null)
+  })
+  workers.set(spec.id, worker)
+}
+
+function describe (err) {
+  if (err && typeof err === 'object') {
+    const code = err.code ? ` [${err.code}]` : ''
+    return `${err.stack || err.message || String(err)}${code}`
+  }
+  return String(err)
+}
+
+function stop (id, graceMs) {
+  const worker = workers.get(id)
+  if (!worker) return
+  worker.postMessage({ type: 'spindle:stop' })
+  // The app had its chance to close; a worker still there after the grace period is ended.
+  setTimeout(() => worker.terminate(), graceMs).unref()
+}
+
+function onCommand (json) {
+  const cmd = JSON.parse(json)
+  switch (cmd.op) {
+    case 'spawn': return spawn(cmd.spec)
+    case 'stop': return stop(cmd.id, cmd.graceMs)
+    case 'terminate': { const w = workers.get(cmd.id); if (w) w.terminate(); return }
+    case 'exit':
+      addon.close()
+      process.exit(cmd.code)
+  }
+}
+
+const opts = parseArgs(process.argv.slice(2))
+try {
+  addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty }, onCommand)
+} catch (err) {
+  process.stderr.write(`spindle: error: ${err.message}\n`)
+  process.exit(70)
+}
+
+let signals = 0
+function onSignal (signal) {
+  signals++
+  if (signals > 1) {
+    // A second signal means "now": skip the graceful drain.
+    process.stderr.write(`spindle: ${signal} again, exiting without waiting for requests\n`)
+    addon.close()
+    process.exit(130)
+  }
+  addon.shutdown()
+}
+process.on('SIGTERM', onSignal)
+process.on('SIGINT', onSignal)

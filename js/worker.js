@@ -1,0 +1,156 @@
+'use strict'
+// Runs first in every worker thread: connects the thread to the Rust core, moves the
+// app's server onto the worker's private socket, then loads the app unchanged.
+
+const { workerData, parentPort } = require('node:worker_threads')
+const diagnostics = require('node:diagnostics_channel')
+const { once } = require('node:events')
+const fs = require('node:fs')
+const http = require('node:http')
+const { pathToFileURL } = require('node:url')
+
+const { id, app, entry, socket, addon: addonPath } = workerData
+const addon = (() => { const m = { exports: {} }; process.dlopen(m, addonPath); return m.exports })()
+const link = new addon.WorkerLink(id)
+
+captureOutput()
+
+let server = null
+let listening = null
+diagnostics.tracingChannel('net.server.listen').subscribe({
+  start () {},
+  end () {},
+  asyncEnd () {},
+  error () {},
+  asyncStart (message) {
+    const { options, server: candidate } = message
+    // Only the first TCP listen of an HTTP server is the app's; Unix-socket, fd and
+    // later listens are left as the app asked.
+    if (server || !(candidate instanceof http.Server) || options.path || options.fd !== undefined || options.handle) return
+    options.path = socket
+    delete options.port
+    delete options.host
+    delete options.reusePort
+    delete options.ipv6Only
+    adopt(candidate)
+  }
+})
+
+function adopt (candidate) {
+  server = candidate
+  listening = new Promise((resolve, reject) => {
+    candidate.once('listening', resolve)
+    candidate.once('error', reject)
+  }).then(() => {
+    // The only client of this socket is the core's pool: idle connections are its to close.
+    candidate.keepAliveTimeout = 0
+  })
+}
+
+function serve (target) {
+  if (target instanceof http.Server) {
+    if (!server) { adopt(target); target.listen(socket) }
+    return true
+  }
+  if (typeof target === 'function') {
+    adopt(http.createServer(target)); server.listen(socket)
+    return true
+  }
+  if (target && typeof target.callback === 'function') { // Koa
+    adopt(http.createServer(target.callback())); server.listen(socket)
+    return true
+  }
+  if (target && target.server instanceof http.Server && typeof target.ready === 'function') { // Fastify
+    return target.ready().then(() => serve(target.server))
+  }
+  return false
+}
+
+async function load () {
+  let mod
+  try {
+    mod = await import(pathToFileURL(entry).href)
+  } catch (err) {
+    throw withContext(err, `app "${app}" failed to load ${entry}`)
+  }
+  if (!server) {
+    const exported = mod.default ?? mod
+    const factory = [mod.create, exported && exported.create, mod.build, exported && exported.build].find((f) => typeof f === 'function')
+    const served = factory ? await serve(await factory()) : await serve(exported)
+    if (!served && !server) {
+      throw new Error(`app "${app}" (${entry}) neither called listen() nor exported an http.Server, a request handler or a create() factory`)
+    }
+  }
+  try {
+    await listening
+  } catch (err) {
+    throw withContext(err, `app "${app}" could not listen on its socket`)
+  }
+  link.ready()
+  parentPort.on('message', (msg) => { if (msg && msg.type === 'spindle:stop') stop(mod) })
+}
+
+async function stop (mod) {
+  try {
+    const close = mod && (mod.close ?? (mod.default && mod.default.close))
+    if (typeof close === 'function') await close()
+  } finally {
+    if (server && server.listening) {
+      const closed = once(server, 'close')
+      server.close()
+      server.closeIdleConnections()
+      await closed
+    }
+    process.exit(0)
+  }
+}
+
+function withContext (err, context) {
+  if (err instanceof Error) {
+    err.message = `${context}: ${err.message}`
+    if (err.stack) err.stack = `${context}: ${err.stack}`
+    return err
+  }
+  return new Error(`${context}: ${String(err)}`)
+}
+
+// The worker's stdout and stderr go straight to the core, line-assembled and labelled
+// there, instead of through the main thread's event loop.
+function captureOutput () {
+  const forward = (fd) => function write (chunk, encoding, cb) {
+    if (typeof encoding === 'function') { cb = encoding; encoding = undefined }
+    link.write(fd, typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(encoding === 'buffer' ? undefined : encoding))
+    if (cb) process.nextTick(cb)
+    return true
+  }
+  process.stdout.write = forward(1)
+  process.stderr.write = forward(2)
+
+  // Loggers such as pino write to fd 1 with fs directly; catch those writes too.
+  const text = (data, a, b) => {
+    if (typeof data === 'string') return data
+    const offset = typeof a === 'number' ? a : 0
+    const length = typeof b === 'number' ? b : data.byteLength - offset
+    return Buffer.from(data.buffer, data.byteOffset + offset, length).toString()
+  }
+  const writeSync = fs.writeSync
+  fs.writeSync = function (fd, data, a, b, ...rest) {
+    if (fd !== 1 && fd !== 2) return writeSync.call(fs, fd, data, a, b, ...rest)
+    const s = text(data, a, b)
+    link.write(fd, s)
+    return Buffer.byteLength(s)
+  }
+  const write = fs.write
+  fs.write = function (fd, data, ...args) {
+    if (fd !== 1 && fd !== 2) return write.call(fs, fd, data, ...args)
+    const cb = args.find((a) => typeof a === 'function')
+    const s = text(data, args[0], args[1])
+    link.write(fd, s)
+    if (cb) process.nextTick(cb, null, Buffer.byteLength(s), data)
+  }
+}
+
+load().catch((err) => {
+  // Rethrown outside the promise so the main thread gets it as the worker's error.
+  setImmediate(() => { throw err })
+})
