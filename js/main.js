@@ -83,16 +83,20 @@ try {
   process.exit(70)
 }
 
-let signals = 0
+let draining = false
 function onSignal (signal) {
-  signals++
-  if (signals > 1) {
-    // A second signal means "now": skip the graceful drain.
-    process.stderr.write(`spindle: ${signal} again, exiting without waiting for requests\n`)
+  if (!draining) {
+    draining = true
+    addon.shutdown()
+    return
+  }
+  // A second Ctrl-C means "now". A repeated SIGTERM does not: supervisors and `timeout`
+  // may deliver it twice, and the drain has its own deadline.
+  if (signal === 'SIGINT') {
+    process.stderr.write('spindle: interrupted again, exiting without waiting for requests\n')
     addon.close()
     process.exit(130)
   }
-  addon.shutdown()
 }
 process.on('SIGTERM', onSignal)
 process.on('SIGINT', onSignal)

@@ -365,3 +365,249 @@ impl Supervisor {
         }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+    use crate::logs::Format;
+
+    #[derive(Debug, PartialEq)]
+    enum Call {
+        Spawn(String),
+        Stop(String),
+        Exit(i32),
+    }
+
+    struct FakeHost(mpsc::UnboundedSender<Call>);
+
+    impl WorkerHost for FakeHost {
+        fn spawn(&self, spec: &WorkerSpec) {
+            let _ = self.0.send(Call::Spawn(spec.id.to_string()));
+        }
+        fn stop(&self, id: &WorkerId, _: Duration) {
+            let _ = self.0.send(Call::Stop(id.to_string()));
+        }
+        fn terminate(&self, _: &WorkerId) {}
+        fn exit(&self, code: i32) {
+            let _ = self.0.send(Call::Exit(code));
+        }
+    }
+
+    struct Harness {
+        events: mpsc::UnboundedSender<Event>,
+        calls: mpsc::UnboundedReceiver<Call>,
+        status: watch::Receiver<Arc<Status>>,
+        routes: watch::Receiver<Arc<Routes>>,
+    }
+
+    fn app(id: &str, workers: u32) -> AppConfig {
+        AppConfig {
+            id: id.into(),
+            path: PathBuf::from("/apps").join(id),
+            entry: PathBuf::from("/apps").join(id).join("index.js"),
+            workers: NonZeroU32::new(workers).unwrap(),
+            env: BTreeMap::new(),
+        }
+    }
+
+    fn start(apps: Vec<AppConfig>) -> Harness {
+        let (calls_tx, calls) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (routes_tx, routes) = watch::channel(Arc::new(Routes::default()));
+        let (status_tx, status) = watch::channel(Arc::new(Status {
+            phase: Phase::Starting,
+            apps: vec![],
+        }));
+        let parts = SupervisorParts {
+            host: Arc::new(FakeHost(calls_tx)),
+            rundir: PathBuf::from("/nonexistent-rundir"),
+            entrypoint: apps[0].id.clone(),
+            apps,
+            logs: LogSink::start(Format::Json, Box::new(std::io::sink())),
+            worker_logs: WorkerLogs::default(),
+            urls: Urls {
+                ingress: "http://127.0.0.1:1".into(),
+                admin: None,
+            },
+        };
+        let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
+        tokio::spawn(supervisor.run(events_rx));
+        Harness {
+            events: events_tx,
+            calls,
+            status,
+            routes,
+        }
+    }
+
+    impl Harness {
+        async fn call(&mut self) -> Call {
+            self.calls.recv().await.expect("supervisor alive")
+        }
+
+        fn send(&self, event: Event) {
+            self.events.send(event).unwrap();
+        }
+
+        async fn wait_status(&mut self, what: impl Fn(&Status) -> bool) -> Arc<Status> {
+            let status = self
+                .status
+                .wait_for(|s| what(s))
+                .await
+                .expect("supervisor alive");
+            status.clone()
+        }
+
+        fn states(&self, app: &str) -> Vec<(String, WorkerState)> {
+            let status = self.status.borrow();
+            let app = status.apps.iter().find(|a| a.id == app).unwrap();
+            app.workers
+                .iter()
+                .map(|w| (w.id.clone(), w.state))
+                .collect()
+        }
+    }
+
+    fn id(s: &str) -> WorkerId {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn starts_the_configured_workers_and_routes_to_ready_ones() {
+        let mut h = start(vec![app("web", 2), app("api", 1)]);
+        let mut spawned = vec![];
+        for _ in 0..3 {
+            spawned.push(h.call().await);
+        }
+        spawned.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(
+            spawned,
+            [
+                Call::Spawn("api:0".into()),
+                Call::Spawn("web:0".into()),
+                Call::Spawn("web:1".into())
+            ]
+        );
+
+        h.send(Event::Ready(id("web:1")));
+        h.wait_status(|s| s.apps.iter().any(|a| a.ready_workers() == 1))
+            .await;
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        assert_eq!(
+            h.status.borrow().phase,
+            Phase::Starting,
+            "api is not ready yet"
+        );
+
+        h.send(Event::Ready(id("api:0")));
+        let status = h.wait_status(|s| s.phase == Phase::Running).await;
+        assert_eq!(status.not_ready_reason(), None);
+        assert_eq!(
+            h.states("web"),
+            [
+                ("web:0".into(), WorkerState::Starting),
+                ("web:1".into(), WorkerState::Ready)
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crashed_worker_is_replaced_at_once_with_a_fresh_id() {
+        let mut h = start(vec![app("web", 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        h.send(Event::Ready(id("web:0")));
+        h.wait_status(|s| s.phase == Phase::Running).await;
+
+        // Lived long enough to count as healthy: no delay before the restart.
+        tokio::time::advance(backoff::HEALTHY_AFTER).await;
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        let status = h
+            .wait_status(|s| s.apps[0].workers.len() == 1 && s.apps[0].workers[0].id == "web:1")
+            .await;
+        assert_eq!(
+            status.not_ready_reason().as_deref(),
+            Some("no ready worker for app web")
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_loop_backs_off() {
+        let mut h = start(vec![app("web", 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        // Fails at load, again and again: the first restart is immediate, then 100 ms, 200 ms.
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: None,
+        });
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        for (n, delay_ms) in [(1u32, 100u64), (2, 200)] {
+            let before = Instant::now();
+            h.send(Event::Exited {
+                id: WorkerId::new("web", n),
+                code: 1,
+                error: None,
+            });
+            assert_eq!(h.call().await, Call::Spawn(format!("web:{}", n + 1)));
+            assert_eq!(before.elapsed(), Duration::from_millis(delay_ms));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_stops_every_worker_and_does_not_restart_them() {
+        let mut h = start(vec![app("web", 2)]);
+        h.call().await;
+        h.call().await;
+        h.send(Event::Ready(id("web:0")));
+        h.send(Event::Ready(id("web:1")));
+        h.wait_status(|s| s.phase == Phase::Running).await;
+
+        h.send(Event::BeginShutdown);
+        let status = h.wait_status(|s| s.phase == Phase::ShuttingDown).await;
+        assert_eq!(status.not_ready_reason().as_deref(), Some("shutting down"));
+        assert_eq!(
+            h.routes.borrow().ready_count("web"),
+            2,
+            "in-flight work still drains"
+        );
+
+        h.send(Event::StopWorkers {
+            grace: Duration::from_secs(1),
+        });
+        let mut stopped = vec![h.call().await, h.call().await];
+        stopped.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(
+            stopped,
+            [Call::Stop("web:0".into()), Call::Stop("web:1".into())]
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 0);
+        assert!(h
+            .states("web")
+            .iter()
+            .all(|(_, s)| *s == WorkerState::Draining));
+
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 0,
+            error: None,
+        });
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 1,
+            error: None,
+        });
+        h.wait_status(|s| s.phase == Phase::Stopped).await;
+        assert!(
+            h.calls.try_recv().is_err(),
+            "no worker restarted during shutdown"
+        );
+    }
+}
