@@ -15,8 +15,14 @@ const link = new addon.WorkerLink(id)
 
 captureOutput()
 
+// Apps like Fastify call listen() only after async setup, so a listen may come after the
+// module has loaded; this long is how long we wait for one (Watt's startTimeout).
+const LISTEN_TIMEOUT_MS = 30000
+
 let server = null
 let listening = null
+let onAdopt = null
+const adopted = new Promise((resolve) => { onAdopt = resolve })
 diagnostics.tracingChannel('net.server.listen').subscribe({
   start () {},
   end () {},
@@ -38,6 +44,7 @@ diagnostics.tracingChannel('net.server.listen').subscribe({
 
 function adopt (candidate) {
   server = candidate
+  onAdopt()
   listening = new Promise((resolve, reject) => {
     candidate.once('listening', resolve)
     candidate.once('error', reject)
@@ -77,9 +84,7 @@ async function load () {
     const exported = mod.default ?? mod
     const factory = [mod.create, exported && exported.create, mod.build, exported && exported.build].find((f) => typeof f === 'function')
     const served = factory ? await serve(await factory()) : await serve(exported)
-    if (!served && !server) {
-      throw new Error(`app "${app}" (${entry}) neither called listen() nor exported an http.Server, a request handler or a create() factory`)
-    }
+    if (!served && !server) await listenCalled()
   }
   try {
     await listening
@@ -103,6 +108,17 @@ async function stop (mod) {
     }
     process.exit(0)
   }
+}
+
+function listenCalled () {
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(
+      `app "${app}" (${entry}) did not call listen() within ${LISTEN_TIMEOUT_MS / 1000} s of loading, ` +
+      'and exports no http.Server, request handler or create() factory'
+    )), LISTEN_TIMEOUT_MS)
+  })
+  return Promise.race([adopted, timeout]).finally(() => clearTimeout(timer))
 }
 
 function withContext (err, context) {

@@ -70,6 +70,7 @@ pub struct Supervisor {
     worker_logs: WorkerLogs,
     /// Where the server listens, logged once when every app first has a Ready worker.
     urls: Urls,
+    announced: bool,
 }
 
 /// The addresses announced in the "spindle ready" line.
@@ -123,6 +124,7 @@ impl Supervisor {
             logs: parts.logs,
             worker_logs: parts.worker_logs,
             urls: parts.urls,
+            announced: false,
         }
     }
 
@@ -224,9 +226,14 @@ impl Supervisor {
         worker.state = WorkerState::Ready;
         worker.endpoint = Some(Endpoint::new(id.clone(), worker.socket.clone()));
         let lived = worker.started.elapsed();
-        tracing::info!(worker = %id, startup_ms = lived.as_millis() as u64, "worker ready");
         if self.phase == Phase::Starting && self.all_apps_ready() {
             self.phase = Phase::Running;
+        }
+        // Routable before anyone reads the log line that says so.
+        self.publish();
+        tracing::info!(worker = %id, startup_ms = lived.as_millis() as u64, "worker ready");
+        if self.phase == Phase::Running && !self.announced {
+            self.announced = true;
             self.announce_ready();
         }
     }

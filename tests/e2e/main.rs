@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `spindle` binary, real Node apps from `tests/fixtures`, real
+//! HTTP. Build the workspace first (`cargo build --workspace`); `scripts/test` does all of it.
+//! `SPINDLE_TEST_NODE` picks the Node binary, `SPINDLE_BIN` the spindle binary.
+
+mod bad_config;
+mod basics;
+mod broken_app;
+mod frameworks;
+mod no_config;
+mod shutdown;
+mod streaming;
+mod websocket;

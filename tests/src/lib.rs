@@ -1,0 +1,36 @@
+//! Harness for Spindle's end-to-end tests: it boots the real `spindle` binary on port 0
+//! with a generated `spindle.json`, captures its output, and talks to it over real HTTP.
+//!
+//! - [`TestServer`] builds the config and starts spindle; [`Running`] is the live process
+//!   (URLs, logs, signals, exit), killed when dropped.
+//! - [`client`]: a small HTTP/1.1 client with one fresh connection per request, so each
+//!   failure is classified (refused, reset, timeout).
+//! - [`LogLine`]: one captured line of stdout or stderr, parsed when it is JSON.
+//! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are.
+
+pub mod client;
+mod logs;
+mod paths;
+mod process;
+mod server;
+mod tempdir;
+
+pub use logs::{LogLine, Stream};
+pub use paths::{fixture, spindle_bin, test_node};
+pub use server::{Running, TestServer};
+pub use tempdir::TempDir;
+
+use std::time::Duration;
+
+/// How long `start()` waits for the "spindle ready" line.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A generous bound for one step of a test (a request, a log line, an exit).
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A port on 127.0.0.1 that was free a moment ago, for the few tests that need to know a
+/// port before spindle prints it (an app that never becomes ready prints no URL).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local_addr").port()
+}
