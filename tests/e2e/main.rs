@@ -5,6 +5,8 @@
 mod bad_config;
 mod basics;
 mod broken_app;
+mod cli;
+mod crash;
 mod frameworks;
 mod no_config;
 mod shutdown;
