@@ -28,7 +28,13 @@ function loadAddon (file) {
 }
 
 const addonPath = process.env.SPINDLE_ADDON
-const addon = loadAddon(addonPath)
+let addon
+try {
+  addon = loadAddon(addonPath)
+} catch (err) {
+  process.stderr.write(`spindle: error: cannot load the addon: ${err.message}\n`)
+  process.exit(69)
+}
 const workers = new Map()
 
 function spawn (spec) {
@@ -65,6 +71,17 @@ function stop (id, graceMs) {
 
 function onCommand (json) {
   const cmd = JSON.parse(json)
+  try {
+    run(cmd)
+  } catch (err) {
+    // An exception here would end the whole process; report it as that worker's failure.
+    const id = cmd.id || (cmd.spec && cmd.spec.id)
+    if (id) addon.workerExited(id, 1, `spindle could not ${cmd.op} the worker: ${describe(err)}`)
+    else throw err
+  }
+}
+
+function run (cmd) {
   switch (cmd.op) {
     case 'spawn': return spawn(cmd.spec)
     case 'stop': return stop(cmd.id, cmd.graceMs)

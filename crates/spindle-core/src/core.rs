@@ -89,7 +89,7 @@ impl Core {
         let rundir = rundir::create(&base).map_err(|source| StartError::RunDir { base, source })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .worker_threads(core_threads())
             .thread_name("spindle-core")
             .enable_all()
             .build()
@@ -253,4 +253,12 @@ fn bind(what: &'static str, host: &str, port: u16) -> Result<TcpListener, StartE
         .next()
         .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
     TcpListener::bind(addr).map_err(|source| StartError::Bind { what, addr, source })
+}
+
+/// Threads for the data plane. SPINDLE_CORE_THREADS overrides (for measurements).
+fn core_threads() -> usize {
+    std::env::var("SPINDLE_CORE_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
