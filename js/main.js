@@ -42,7 +42,17 @@ function spawn (spec) {
     name: spec.id,
     env: spec.env,
     argv: [],
-    workerData: { id: spec.id, app: spec.app, dir: spec.dir, entry: spec.entry, socket: spec.socket, addon: addonPath }
+    resourceLimits: spec.resourceLimits,
+    workerData: {
+      id: spec.id,
+      app: spec.app,
+      dir: spec.dir,
+      entry: spec.entry,
+      socket: spec.socket,
+      addon: addonPath,
+      sampleIntervalMs: spec.sampleIntervalMs,
+      exitOnUnhandledErrors: spec.exitOnUnhandledErrors
+    }
   })
   let failure = null
   worker.on('error', (err) => { failure = err })
@@ -117,3 +127,5 @@ function onSignal (signal) {
 }
 process.on('SIGTERM', onSignal)
 process.on('SIGINT', onSignal)
+// Watt's convention: SIGUSR2 restarts every app, worker by worker, without downtime.
+process.on('SIGUSR2', () => addon.restart(null))

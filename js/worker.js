@@ -8,12 +8,34 @@ const { once } = require('node:events')
 const fs = require('node:fs')
 const http = require('node:http')
 const { pathToFileURL } = require('node:url')
+const v8 = require('node:v8')
 
-const { id, app, entry, socket, addon: addonPath } = workerData
+const { id, app, entry, socket, addon: addonPath, sampleIntervalMs, exitOnUnhandledErrors } = workerData
 const addon = (() => { const m = { exports: {} }; process.dlopen(m, addonPath); return m.exports })()
 const link = new addon.WorkerLink(id)
 
 captureOutput()
+reportHeap()
+if (!exitOnUnhandledErrors) keepRunningOnUnhandledErrors()
+
+// The core reads this thread's loop counters itself; the heap it cannot read from
+// outside on every Node version, so the worker reports it. The timer also turns the loop
+// at least once per interval, so a loop count that stops moving means a stuck loop, not
+// an idle one. Unref'd: it never keeps a finished worker alive.
+function reportHeap () {
+  const report = () => {
+    const h = v8.getHeapStatistics()
+    link.heap(h.used_heap_size, h.total_heap_size, h.heap_size_limit)
+  }
+  report()
+  setInterval(report, sampleIntervalMs || 250).unref()
+}
+
+function keepRunningOnUnhandledErrors () {
+  const log = (kind) => (err) => process.stderr.write(`${kind} (kept running: exitOnUnhandledErrors is false): ${err && err.stack ? err.stack : String(err)}\n`)
+  process.on('uncaughtException', log('uncaught exception'))
+  process.on('unhandledRejection', log('unhandled rejection'))
+}
 
 // Apps like Fastify call listen() only after async setup, so a listen may come after the
 // module has loaded; this long is how long we wait for one (Watt's startTimeout).

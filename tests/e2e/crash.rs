@@ -1,8 +1,9 @@
-//! A worker that dies ends only itself: its request gets a 502 that names it, and a
-//! replacement with a fresh id takes over.
+//! A worker that dies ends only itself: a request that cannot be retried gets a 502 that
+//! names it, and a replacement with a fresh id takes over.
 
+use http::Method;
 use http::StatusCode;
-use spindle_e2e::client::get;
+use spindle_e2e::client::{full, get, try_request};
 use spindle_e2e::{fixture, TestServer, STEP_TIMEOUT};
 
 #[tokio::test]
@@ -10,7 +11,15 @@ async fn a_worker_that_exits_mid_request_is_replaced() {
     let server = TestServer::new().app("web", fixture("plain")).start().await;
     let first = get(&format!("{}/", server.url())).await.json()["threadId"].clone();
 
-    let res = get(&format!("{}/exit?code=7", server.url())).await;
+    // POST: not safe to repeat, so it is not retried on another worker.
+    let res = try_request(
+        &format!("{}/exit?code=7", server.url()),
+        Method::POST,
+        full("x"),
+        STEP_TIMEOUT,
+    )
+    .await
+    .expect("an answer");
     assert_eq!(res.status, StatusCode::BAD_GATEWAY, "{}", res.text());
     let body = res.json();
     assert_eq!(body["error"], "worker_failed");

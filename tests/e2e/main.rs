@@ -8,6 +8,7 @@ mod broken_app;
 mod cli;
 mod crash;
 mod frameworks;
+mod let_it_fail;
 mod no_config;
 mod shutdown;
 mod streaming;

@@ -5,10 +5,13 @@
 //!   (URLs, logs, signals, exit), killed when dropped.
 //! - [`client`]: a small HTTP/1.1 client with one fresh connection per request, so each
 //!   failure is classified (refused, reset, timeout).
+//! - [`load`]: a bounded load generator (keep-alive clients, a request budget and a time
+//!   limit) that records every failed request.
 //! - [`LogLine`]: one captured line of stdout or stderr, parsed when it is JSON.
 //! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are.
 
 pub mod client;
+pub mod load;
 mod logs;
 mod paths;
 mod process;

@@ -41,6 +41,11 @@ impl LogLine {
         self.field(key)?.as_str()
     }
 
+    /// The `time` field (ms since the Unix epoch) of a coordinator line or a pino line.
+    pub fn time_ms(&self) -> Option<u64> {
+        self.field("time")?.as_u64()
+    }
+
     /// The `msg` field.
     pub fn msg(&self) -> Option<&str> {
         self.str("msg")

@@ -24,6 +24,8 @@ struct AppSpec {
     path: PathBuf,
     workers: Option<u32>,
     env: BTreeMap<String, String>,
+    /// Further keys of the app's entry (`health`, `maxFailedStarts`, ...).
+    extra: Map<String, Value>,
 }
 
 /// What the harness writes (or does not write) as the config.
@@ -78,6 +80,7 @@ impl TestServer {
             path: path.into(),
             workers: None,
             env: BTreeMap::new(),
+            extra: Map::new(),
         });
         self
     }
@@ -99,6 +102,21 @@ impl TestServer {
         self.last_app()
             .env
             .insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Keys merged (deeply, for objects) into the last app's entry, e.g.
+    /// `json!({"maxFailedStarts": 3, "health": {"maxStall": 500}})`.
+    pub fn app_config(mut self, extra: Value) -> TestServer {
+        match extra {
+            Value::Object(map) => {
+                let app = self.last_app();
+                for (key, value) in map {
+                    merge(app.extra.entry(key).or_insert(Value::Null), value);
+                }
+            }
+            other => panic!("app_config takes an object, got {other}"),
+        }
         self
     }
 
@@ -171,6 +189,7 @@ impl TestServer {
                 if !app.env.is_empty() {
                     entry["env"] = json!(app.env);
                 }
+                merge(&mut entry, Value::Object(app.extra.clone()));
                 entry
             })
             .collect();
@@ -372,6 +391,17 @@ impl Running {
         self.scan_until(0, pred, timeout).await
     }
 
+    /// Like [`Running::wait_log_since`] but returns the reason instead of panicking (also
+    /// for asserting that no such line comes within `timeout`).
+    pub async fn try_wait_log_since(
+        &self,
+        mark: usize,
+        pred: impl FnMut(&LogLine) -> bool,
+        timeout: Duration,
+    ) -> Result<LogLine, String> {
+        self.scan_until(mark, pred, timeout).await
+    }
+
     async fn scan_until(
         &self,
         mark: usize,
@@ -429,6 +459,26 @@ impl Running {
     /// Sends SIGINT to the spindle process.
     pub fn sigint(&self) {
         self.child.signal(libc::SIGINT);
+    }
+
+    /// Sends SIGUSR2 to the spindle process (a rolling restart of every app).
+    pub fn sigusr2(&self) {
+        self.child.signal(libc::SIGUSR2);
+    }
+
+    /// GET `path` on the admin server, asserting a 200 JSON answer (e.g. `/status`).
+    pub async fn admin_json(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.admin_url());
+        match crate::client::try_get(&url).await {
+            Ok(res) if res.status == http::StatusCode::OK => {
+                match serde_json::from_slice(&res.body) {
+                    Ok(value) => value,
+                    Err(err) => self.fail(&format!("GET {url}: not JSON ({err}): {}", res.text())),
+                }
+            }
+            Ok(res) => self.fail(&format!("GET {url}: {} {}", res.status, res.text())),
+            Err(err) => self.fail(&format!("GET {url}: {err}")),
+        }
     }
 
     /// The exit status if the process has exited.

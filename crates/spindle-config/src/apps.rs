@@ -13,10 +13,12 @@ use crate::config::{AppConfig, DEFAULT_WORKERS};
 use crate::entry::{self, EntryError, ENTRY_CANDIDATES};
 use crate::envfile::{self, ReadError};
 use crate::error::{io_message, ConfigError, ErrorKind};
+use crate::health::{FaultConfig, HealthConfig};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::object::Object;
 use crate::raw::{RawApplication, RawAutoload};
+use crate::supervision::{self, Layer, Level, RawFaults};
 use crate::validate::Context;
 
 /// The rule for ids, as stated in error messages.
@@ -33,6 +35,8 @@ pub(crate) struct Declared {
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) envfile: Option<String>,
     pub(crate) entrypoint: bool,
+    pub(crate) health: HealthConfig,
+    pub(crate) faults: FaultConfig,
     pub(crate) origin: Origin,
 }
 
@@ -65,15 +69,17 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
-/// The configured applications, checked in order.
+/// The configured applications, checked in order; `top` holds the top-level health and fault
+/// values their own are merged over.
 pub(crate) fn declared(
     raw: Vec<Object<RawApplication>>,
     list: &KeyPath,
+    top: &Layer,
     cx: &Context<'_>,
 ) -> Result<Vec<Declared>, ConfigError> {
     let mut out: Vec<Declared> = Vec::with_capacity(raw.len());
     for (index, Object(app)) in raw.into_iter().enumerate() {
-        let declared = declare(app, list, index, &out, cx)?;
+        let declared = declare(app, list, index, &out, top, cx)?;
         out.push(declared);
     }
     Ok(out)
@@ -85,6 +91,7 @@ fn declare(
     list: &KeyPath,
     index: usize,
     earlier: &[Declared],
+    top: &Layer,
     cx: &Context<'_>,
 ) -> Result<Declared, ConfigError> {
     let at = list.index(index);
@@ -107,6 +114,15 @@ fn declare(
         return fail("id", ErrorKind::DuplicateId, message);
     }
     let workers = positive(app.workers, &at.key("workers"), cx)?;
+    let faults = RawFaults {
+        max_failed_starts: app.max_failed_starts,
+        max_in_flight_per_worker: app.max_in_flight_per_worker,
+        queue_timeout: app.queue_timeout,
+        exit_on_unhandled_errors: app.exit_on_unhandled_errors,
+    };
+    let health = app.health.map(|Object(health)| health);
+    let own = Layer::read(health, faults, &at, Level::Application, cx)?;
+    let (health, faults) = supervision::resolve(top, &own, cx)?;
     if app.path.is_empty() {
         return fail(
             "path",
@@ -136,14 +152,18 @@ fn declare(
         env: app.env,
         envfile: app.envfile,
         entrypoint: app.entrypoint,
+        health,
+        faults,
         origin: Origin::Configured(at),
     })
 }
 
 /// The applications found by `autoload`, sorted by id; an id already configured is an error.
+/// They take the top-level health and fault values (`top`), having none of their own.
 pub(crate) fn autoloaded(
     raw: &RawAutoload,
     configured: &[Declared],
+    top: &Layer,
     cx: &Context<'_>,
 ) -> Result<Vec<Declared>, ConfigError> {
     let at = KeyPath::root().key("autoload").key("path");
@@ -162,6 +182,7 @@ pub(crate) fn autoloaded(
         let message = format!("cannot list {}: {}", dir.display(), io_message(&error));
         cx.report.at_value(&at, ErrorKind::Io, message)
     })?;
+    let (health, faults) = supervision::resolve(top, &Layer::default(), cx)?;
     let mut out = Vec::with_capacity(found.len());
     for autoload::Found { name, path } in found {
         if !is_valid_id(&name) {
@@ -191,6 +212,8 @@ pub(crate) fn autoloaded(
             env: BTreeMap::new(),
             envfile: None,
             entrypoint: false,
+            health: health.clone(),
+            faults: faults.clone(),
             origin: Origin::Autoloaded(at.clone()),
         });
     }
@@ -243,6 +266,8 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
         entry,
         workers: app.workers,
         env,
+        health: app.health,
+        faults: app.faults,
     })
 }
 
@@ -265,8 +290,12 @@ fn entry_error(app: &Declared, error: EntryError, cx: &Context<'_>) -> ConfigErr
     cx.report.at_value(&at, ErrorKind::NotFound, message)
 }
 
-/// A worker count: at least 1, at most what a `u32` holds.
-fn positive(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<NonZeroU32, ConfigError> {
+/// A count (workers, checks, starts, requests): at least 1, at most what a `u32` holds.
+pub(crate) fn positive(
+    value: Integer,
+    at: &KeyPath,
+    cx: &Context<'_>,
+) -> Result<NonZeroU32, ConfigError> {
     if value.0 < 1 {
         let message = format!("expected a positive integer, got {value}");
         return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));

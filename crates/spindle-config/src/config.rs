@@ -9,6 +9,8 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::health::{FaultConfig, HealthConfig};
+
 /// Public server hostname when `server.hostname` is not set: loopback, so a bare `spindle
 /// start` is not reachable from the network by accident.
 pub const DEFAULT_HOSTNAME: &str = "127.0.0.1";
@@ -72,6 +74,12 @@ pub struct AppConfig {
     /// The full environment of the app's workers: root `.env` < app `.env` < `envfile` <
     /// process environment < config `env`, plus `PORT` when none of them sets it.
     pub env: BTreeMap<String, String>,
+    /// How its workers' health is judged: the application's `health` merged key by key over
+    /// the top-level one, over the defaults.
+    pub health: HealthConfig,
+    /// Crash and overload handling: each key from the application, else the top level, else
+    /// the default.
+    pub faults: FaultConfig,
 }
 
 /// The public server.
@@ -190,6 +198,9 @@ impl fmt::Display for LogLevel {
 }
 
 /// Durations are logged the way they are configured: whole milliseconds.
-fn as_millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_millis<S: Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }

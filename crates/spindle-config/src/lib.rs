@@ -9,32 +9,36 @@
 //! - `keypath` — key paths such as `applications[0].workers`.
 //! - `envfile` — reads `.env` files into maps.
 //! - `placeholders` — expands `{VAR}` / `{{VAR}}` in every string.
-//! - `raw`, `integer`, `object` — the first layer: serde types mirroring the JSON, with
-//!   defaults.
+//! - `raw`, `integer`, `number`, `bytesize`, `object` — the first layer: serde types mirroring
+//!   the JSON, with defaults.
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
-//! - `validate`, `apps`, `autoload`, `entry`, `entrypoint` — the second layer: checks and the
-//!   typed [`Config`].
-//! - `config` — the validated types and their `DEFAULT_*` values.
+//! - `validate`, `apps`, `supervision`, `autoload`, `entry`, `entrypoint` — the second layer:
+//!   checks and the typed [`Config`].
+//! - `config`, `health` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
 
 mod apps;
 mod autoload;
+mod bytesize;
 mod config;
 mod deserialize;
 mod entry;
 mod entrypoint;
 mod envfile;
 mod error;
+mod health;
 mod integer;
 mod json;
 mod keypath;
 mod load;
 mod locate;
+mod number;
 mod object;
 mod placeholders;
 mod raw;
 mod schema;
+mod supervision;
 #[cfg(test)]
 mod testdir;
 mod validate;
@@ -47,5 +51,12 @@ pub use config::{
 };
 pub use entry::ENTRY_CANDIDATES;
 pub use error::{ConfigError, ErrorKind};
+pub use health::{
+    FaultConfig, HealthConfig, DEFAULT_EXIT_ON_UNHANDLED_ERRORS, DEFAULT_GRACE_PERIOD,
+    DEFAULT_HEALTH_ENABLED, DEFAULT_HEALTH_INTERVAL, DEFAULT_MAX_ELU, DEFAULT_MAX_FAILED_STARTS,
+    DEFAULT_MAX_HEAP_TOTAL, DEFAULT_MAX_HEAP_USED, DEFAULT_MAX_IN_FLIGHT_PER_WORKER,
+    DEFAULT_MAX_STALL, DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION,
+    DEFAULT_QUEUE_TIMEOUT, DEFAULT_SAMPLE_INTERVAL,
+};
 pub use load::{load, LoadOptions, CONFIG_FILE_NAMES};
 pub use schema::json_schema;

@@ -15,6 +15,7 @@ use crate::config::{
 use crate::deserialize::{self, APPLICATION_KEYS};
 use crate::envfile;
 use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
+use crate::health::{FaultConfig, HealthConfig};
 use crate::json;
 use crate::keypath::KeyPath;
 use crate::locate::Locator;
@@ -146,6 +147,8 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         env: BTreeMap::new(),
         envfile: None,
         entrypoint: true,
+        health: HealthConfig::default(),
+        faults: FaultConfig::default(),
         origin: Origin::Configured(KeyPath::root()),
     };
     let app = apps::finish(app, DEFAULT_PORT, &cx)?;

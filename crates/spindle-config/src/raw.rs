@@ -7,12 +7,21 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::bytesize::ByteSize;
 use crate::config::{
     LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL,
     DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
     DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
 };
+use crate::health::{
+    DEFAULT_EXIT_ON_UNHANDLED_ERRORS, DEFAULT_GRACE_PERIOD, DEFAULT_HEALTH_ENABLED,
+    DEFAULT_HEALTH_INTERVAL, DEFAULT_MAX_ELU, DEFAULT_MAX_FAILED_STARTS, DEFAULT_MAX_HEAP_TOTAL,
+    DEFAULT_MAX_HEAP_USED, DEFAULT_MAX_IN_FLIGHT_PER_WORKER, DEFAULT_MAX_STALL,
+    DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION, DEFAULT_QUEUE_TIMEOUT,
+    DEFAULT_SAMPLE_INTERVAL,
+};
 use crate::integer::Integer;
+use crate::number::Number;
 use crate::object::Object;
 
 /// Configuration of a Spindle server (`spindle.json`; Watt's `watt.json` is read the same way).
@@ -46,6 +55,30 @@ pub(crate) struct RawConfig {
     /// Logging.
     #[serde(default)]
     pub logger: Object<RawLogger>,
+    /// Health checks of every application's workers. An application's own `health` overrides
+    /// these key by key.
+    #[serde(default)]
+    #[schemars(default = "default_health")]
+    pub health: Object<RawHealth>,
+    /// Starts in a row that crash soon after starting before an application is marked failed.
+    /// An application's own value overrides this one.
+    #[serde(default = "default_max_failed_starts")]
+    #[schemars(range(min = 1))]
+    pub max_failed_starts: Integer,
+    /// Requests one worker handles at once; more wait in the application's queue. An
+    /// application's own value overrides this one.
+    #[serde(default = "default_max_in_flight_per_worker")]
+    #[schemars(range(min = 1))]
+    pub max_in_flight_per_worker: Integer,
+    /// Milliseconds a request may wait in the queue before it is answered 503. An
+    /// application's own value overrides this one.
+    #[serde(default = "default_queue_timeout")]
+    #[schemars(range(min = 1))]
+    pub queue_timeout: Integer,
+    /// Whether an uncaught exception or unhandled rejection ends the worker (`true`) or is only
+    /// logged (`false`). An application's own value overrides this one.
+    #[serde(default = "default_exit_on_unhandled_errors")]
+    pub exit_on_unhandled_errors: bool,
 }
 
 /// One application.
@@ -74,6 +107,20 @@ pub(crate) struct RawApplication {
     /// Marks this application as the one that receives public traffic.
     #[serde(default)]
     pub entrypoint: bool,
+    /// Health checks of this application's workers; each key given here overrides the
+    /// top-level `health`.
+    pub health: Option<Object<RawHealth>>,
+    /// Overrides the top-level `maxFailedStarts` for this application.
+    #[schemars(range(min = 1))]
+    pub max_failed_starts: Option<Integer>,
+    /// Overrides the top-level `maxInFlightPerWorker` for this application.
+    #[schemars(range(min = 1))]
+    pub max_in_flight_per_worker: Option<Integer>,
+    /// Overrides the top-level `queueTimeout` (milliseconds) for this application.
+    #[schemars(range(min = 1))]
+    pub queue_timeout: Option<Integer>,
+    /// Overrides the top-level `exitOnUnhandledErrors` for this application.
+    pub exit_on_unhandled_errors: Option<bool>,
 }
 
 /// Applications discovered from the subdirectories of a directory.
@@ -181,6 +228,67 @@ impl Default for RawLogger {
     }
 }
 
+/// How workers' health is judged. Every key is optional: an application's `health` falls back
+/// key by key to the top-level `health`, which falls back to the defaults.
+///
+/// The event loop and heap of each worker are sampled every `sampleInterval`. A loop that has
+/// not turned for `maxStall` is stuck and its worker is replaced at once. Every `interval` a
+/// health check compares the samples with `maxELU` and `maxHeapUsed`; after
+/// `maxUnhealthyChecks` failed checks in a row the worker is replaced (checks count from
+/// `gracePeriod` after the worker is ready).
+#[derive(Debug, Default, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Health")]
+pub(crate) struct RawHealth {
+    /// Whether workers' health is judged at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Milliseconds between two samples of a worker's event loop and heap; at least 10 and at
+    /// most `interval`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10))]
+    pub sample_interval: Option<Integer>,
+    /// Milliseconds between two health checks (`maxELU`, `maxHeapUsed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10))]
+    pub interval: Option<Integer>,
+    /// Milliseconds after a worker is ready before health checks count (the stall rule
+    /// applies at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub grace_period: Option<Integer>,
+    /// Failed health checks in a row before the worker is replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_unhealthy_checks: Option<Integer>,
+    /// Event-loop utilization (above 0, at most 1) above which a health check fails.
+    #[serde(rename = "maxELU", skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 1))]
+    pub max_elu: Option<Number>,
+    /// Heap used, as a fraction (above 0, at most 1) of `maxHeapTotal`, above which a health
+    /// check fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = 1))]
+    pub max_heap_used: Option<Number>,
+    /// The worker's heap limit (old plus young generation), at least 16 MiB: bytes, or a size
+    /// such as `"512MB"`, `"4GB"` or `"1.5G"`. As in Watt every unit is 1024-based: `B`, `K`
+    /// / `KB` / `KiB`, `M` / `MB` / `MiB`, `G` / `GB` / `GiB`, in any case (`"1GB"` is
+    /// 1073741824 bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 16777216))]
+    pub max_heap_total: Option<ByteSize>,
+    /// The young generation's share of the heap limit, at least 1 MiB and less than
+    /// `maxHeapTotal`: bytes or a size, as for `maxHeapTotal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1048576))]
+    pub max_young_generation: Option<ByteSize>,
+    /// Milliseconds without a turn of the event loop after which a worker is stuck and
+    /// replaced; at least twice `sampleInterval`, since a stall is seen between samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 20))]
+    pub max_stall: Option<Integer>,
+}
+
 // serde's `default = "..."` wants functions; each one only restates a `DEFAULT_*` constant.
 
 fn default_workers() -> Integer {
@@ -217,6 +325,40 @@ fn default_metrics_port() -> Integer {
 
 fn default_log_level() -> LogLevel {
     DEFAULT_LOG_LEVEL
+}
+
+/// The schema's default for the top-level `health`: every key with its default. Deserializing
+/// uses the empty `RawHealth::default()` instead, so keys not written stay unset and validation
+/// knows which values the user gave.
+fn default_health() -> Object<RawHealth> {
+    Object(RawHealth {
+        enabled: Some(DEFAULT_HEALTH_ENABLED),
+        sample_interval: Some(millis(DEFAULT_SAMPLE_INTERVAL)),
+        interval: Some(millis(DEFAULT_HEALTH_INTERVAL)),
+        grace_period: Some(millis(DEFAULT_GRACE_PERIOD)),
+        max_unhealthy_checks: Some(DEFAULT_MAX_UNHEALTHY_CHECKS.into()),
+        max_elu: Some(DEFAULT_MAX_ELU.into()),
+        max_heap_used: Some(DEFAULT_MAX_HEAP_USED.into()),
+        max_heap_total: Some(DEFAULT_MAX_HEAP_TOTAL.into()),
+        max_young_generation: Some(DEFAULT_MAX_YOUNG_GENERATION.into()),
+        max_stall: Some(millis(DEFAULT_MAX_STALL)),
+    })
+}
+
+fn default_max_failed_starts() -> Integer {
+    DEFAULT_MAX_FAILED_STARTS.into()
+}
+
+fn default_max_in_flight_per_worker() -> Integer {
+    DEFAULT_MAX_IN_FLIGHT_PER_WORKER.into()
+}
+
+fn default_queue_timeout() -> Integer {
+    millis(DEFAULT_QUEUE_TIMEOUT)
+}
+
+fn default_exit_on_unhandled_errors() -> bool {
+    DEFAULT_EXIT_ON_UNHANDLED_ERRORS
 }
 
 fn millis(duration: std::time::Duration) -> Integer {

@@ -13,6 +13,7 @@ use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::object::Object;
 use crate::raw::RawConfig;
+use crate::supervision::{Layer, Level, RawFaults};
 
 /// What validation needs besides the raw config.
 pub(crate) struct Context<'a> {
@@ -42,6 +43,11 @@ pub(crate) fn validate(
         graceful_shutdown: Object(shutdown),
         metrics: Object(metrics),
         logger: Object(logger),
+        health: Object(health),
+        max_failed_starts,
+        max_in_flight_per_worker,
+        queue_timeout,
+        exit_on_unhandled_errors,
     } = raw;
 
     let server_at = KeyPath::root().key("server");
@@ -68,10 +74,18 @@ pub(crate) fn validate(
     let logger = LoggerConfig {
         level: logger.level,
     };
+    // serde has filled in the defaults, so the top level always holds these.
+    let faults = RawFaults {
+        max_failed_starts: Some(max_failed_starts),
+        max_in_flight_per_worker: Some(max_in_flight_per_worker),
+        queue_timeout: Some(queue_timeout),
+        exit_on_unhandled_errors: Some(exit_on_unhandled_errors),
+    };
+    let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
 
-    let mut declared = apps::declared(applications, list, cx)?;
+    let mut declared = apps::declared(applications, list, &top, cx)?;
     if let Some(Object(autoload)) = &autoload {
-        let found = apps::autoloaded(autoload, &declared, cx)?;
+        let found = apps::autoloaded(autoload, &declared, &top, cx)?;
         if declared.is_empty() && found.is_empty() {
             let dir = crate::entry::clean(&cx.root.join(&autoload.path));
             let message = format!("no applications found in {}", dir.display());
@@ -128,7 +142,11 @@ fn port(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u16, ConfigErr
     })
 }
 
-fn millis(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<Duration, ConfigError> {
+pub(crate) fn millis(
+    value: Integer,
+    at: &KeyPath,
+    cx: &Context<'_>,
+) -> Result<Duration, ConfigError> {
     u64::try_from(value.0)
         .map(Duration::from_millis)
         .map_err(|_| {

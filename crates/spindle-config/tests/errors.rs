@@ -46,7 +46,8 @@ fn unknown_top_level_key() {
     assert_eq!(
         error("unknown-top", config),
         "/x/spindle.json:3:3: sever: unknown key (expected one of: $schema, entrypoint, \
-         applications, services, web, autoload, server, gracefulShutdown, metrics, logger)"
+         applications, services, web, autoload, server, gracefulShutdown, metrics, logger, \
+         health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors)"
     );
 }
 
@@ -75,7 +76,8 @@ fn unknown_application_key() {
     assert_eq!(
         error("unknown-app-key", config),
         "/x/spindle.json:3:35: applications[0].worker: unknown key (expected one of: id, \
-         path, workers, env, envfile, entrypoint)"
+         path, workers, env, envfile, entrypoint, health, maxFailedStarts, \
+         maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors)"
     );
 }
 
@@ -357,6 +359,258 @@ fn metrics_on_the_public_port() {
     assert_eq!(
         error("port-clash", config),
         "/x/spindle.json:4:24: metrics.port: port 8080 is already used by server.port"
+    );
+}
+
+// --- health and faults ---
+
+#[test]
+fn sample_interval_too_short() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "sampleInterval": 5 }
+}"#;
+    assert_eq!(
+        error("sample-short", config),
+        "/x/spindle.json:3:33: health.sampleInterval: expected at least 10 ms, got 5"
+    );
+}
+
+#[test]
+fn sample_interval_longer_than_the_interval() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "sampleInterval": 2000 }
+}"#;
+    assert_eq!(
+        error("sample-long", config),
+        "/x/spindle.json:3:33: health.sampleInterval: expected at most health.interval \
+         (1000 ms), got 2000"
+    );
+}
+
+#[test]
+fn an_application_interval_shorter_than_the_top_level_sample_interval() {
+    // The rule is broken by the value written closest to the application: its interval.
+    let config = r#"{
+  "health": { "sampleInterval": 250 },
+  "applications": [
+    { "id": "api", "path": "api", "health": { "interval": 100 } }
+  ]
+}"#;
+    assert_eq!(
+        error("interval-short", config),
+        "/x/spindle.json:4:59: applications[0].health.interval: expected at least \
+         health.sampleInterval (250 ms), got 100"
+    );
+}
+
+#[test]
+fn max_stall_shorter_than_two_samples() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxStall": 300 }
+}"#;
+    assert_eq!(
+        error("stall-short", config),
+        "/x/spindle.json:3:27: health.maxStall: expected at least twice \
+         health.sampleInterval (500 ms), got 300"
+    );
+}
+
+#[test]
+fn an_application_sample_interval_too_long_for_the_default_max_stall() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "health": { "sampleInterval": 600 } }
+  ]
+}"#;
+    assert_eq!(
+        error("sample-stall", config),
+        "/x/spindle.json:3:65: applications[0].health.sampleInterval: expected at most half \
+         of health.maxStall (500 ms), got 600"
+    );
+}
+
+#[test]
+fn max_elu_out_of_range() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxELU": 1.5 }
+}"#;
+    assert_eq!(
+        error("elu-range", config),
+        "/x/spindle.json:3:25: health.maxELU: expected a number greater than 0 and at most 1, \
+         got 1.5"
+    );
+}
+
+#[test]
+fn max_heap_used_zero() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "health": { "maxHeapUsed": "0" } }
+  ]
+}"#;
+    assert_eq!(
+        error("heap-used-zero", config),
+        "/x/spindle.json:3:62: applications[0].health.maxHeapUsed: expected a number greater \
+         than 0 and at most 1, got 0"
+    );
+}
+
+#[test]
+fn not_a_number() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxELU": "high" }
+}"#;
+    assert_eq!(
+        error("not-number", config),
+        "/x/spindle.json:3:25: health.maxELU: expected a number, got \"high\""
+    );
+}
+
+#[test]
+fn young_generation_not_below_the_heap_total() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxHeapTotal": "64MB", "maxYoungGeneration": "128MB" }
+}"#;
+    assert_eq!(
+        error("young-total", config),
+        "/x/spindle.json:3:61: health.maxYoungGeneration: expected less than \
+         health.maxHeapTotal (64 MiB), got \"128MB\""
+    );
+}
+
+#[test]
+fn an_application_heap_total_below_the_default_young_generation() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "health": { "maxHeapTotal": "100MB" } }
+  ]
+}"#;
+    assert_eq!(
+        error("total-young", config),
+        "/x/spindle.json:3:63: applications[0].health.maxHeapTotal: expected more than \
+         health.maxYoungGeneration (128 MiB), got \"100MB\""
+    );
+}
+
+#[test]
+fn heap_total_too_small() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxHeapTotal": "8MB" }
+}"#;
+    assert_eq!(
+        error("heap-small", config),
+        "/x/spindle.json:3:31: health.maxHeapTotal: expected at least 16 MiB, got \"8MB\""
+    );
+}
+
+#[test]
+fn heap_total_too_large() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxHeapTotal": "99999999999GB" }
+}"#;
+    assert_eq!(
+        error("heap-large", config),
+        "/x/spindle.json:3:31: health.maxHeapTotal: expected at most 18446744073709551615 \
+         bytes, got \"99999999999GB\""
+    );
+}
+
+#[test]
+fn young_generation_too_small() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxYoungGeneration": 1000 }
+}"#;
+    assert_eq!(
+        error("young-small", config),
+        "/x/spindle.json:3:37: health.maxYoungGeneration: expected at least 1 MiB, got 1000"
+    );
+}
+
+#[test]
+fn unknown_memory_unit() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxHeapTotal": "12TB" }
+}"#;
+    assert_eq!(
+        error("memory-unit", config),
+        "/x/spindle.json:3:31: health.maxHeapTotal: expected a number of bytes or a size like \
+         \"512MB\" (units B, K, KB, KiB, M, MB, MiB, G, GB, GiB), got \"12TB\""
+    );
+}
+
+#[test]
+fn unknown_health_key() {
+    // Watt's event-loop-delay keys are not supported: maxStall covers a stuck loop.
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "health": { "maxEventLoopDelay": 100 }
+}"#;
+    assert_eq!(
+        error("health-key", config),
+        "/x/spindle.json:3:15: health.maxEventLoopDelay: unknown key (expected one of: \
+         enabled, sampleInterval, interval, gracePeriod, maxUnhealthyChecks, maxELU, \
+         maxHeapUsed, maxHeapTotal, maxYoungGeneration, maxStall)"
+    );
+}
+
+#[test]
+fn queue_timeout_zero() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "queueTimeout": 0
+}"#;
+    assert_eq!(
+        error("queue-zero", config),
+        "/x/spindle.json:3:19: queueTimeout: expected a positive number of milliseconds, got 0"
+    );
+}
+
+#[test]
+fn max_failed_starts_zero() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "maxFailedStarts": 0 }
+  ]
+}"#;
+    assert_eq!(
+        error("failed-starts-zero", config),
+        "/x/spindle.json:3:54: applications[0].maxFailedStarts: expected a positive integer, \
+         got 0"
+    );
+}
+
+#[test]
+fn max_in_flight_negative() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "maxInFlightPerWorker": "-1"
+}"#;
+    assert_eq!(
+        error("in-flight-negative", config),
+        "/x/spindle.json:3:27: maxInFlightPerWorker: expected a positive integer, got -1"
+    );
+}
+
+#[test]
+fn exit_on_unhandled_errors_is_a_boolean() {
+    // Watt also takes a delay in milliseconds here; Spindle takes only true or false.
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "exitOnUnhandledErrors": 100
+}"#;
+    assert_eq!(
+        error("exit-bool", config),
+        "/x/spindle.json:3:28: exitOnUnhandledErrors: expected a boolean, got 100"
     );
 }
 

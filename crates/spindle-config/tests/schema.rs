@@ -47,6 +47,19 @@ fn schema_documents_keys_defaults_and_aliases() {
     assert_eq!(schema["additionalProperties"], false);
     assert_eq!(properties["server"]["default"]["port"], 3042);
     assert_eq!(properties["gracefulShutdown"]["default"]["runtime"], 30000);
+    assert_eq!(properties["health"]["default"]["maxStall"], 1000);
+    assert_eq!(properties["health"]["default"]["maxHeapTotal"], 4_u64 << 30);
+    assert_eq!(properties["maxFailedStarts"]["default"], 5);
+    assert_eq!(schema["$defs"]["Health"]["additionalProperties"], false);
+    let app = &schema["$defs"]["Application"]["properties"];
+    for key in [
+        "health",
+        "maxFailedStarts",
+        "maxInFlightPerWorker",
+        "queueTimeout",
+    ] {
+        assert!(app.get(key).is_some(), "no applications[].{key} in {app}");
+    }
     let text = schema.to_string();
     assert!(
         text.contains("Number of workers"),

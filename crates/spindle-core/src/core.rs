@@ -1,6 +1,7 @@
 //! The coordinator as a whole: binds, starts the runtimes and the supervisor, takes the
 //! events the thread factory reports, and runs the shutdown sequence.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,9 +13,11 @@ use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::capacity::Capacity;
 use crate::host::WorkerHost;
 use crate::ingress::{self, Proxy};
 use crate::logs::{LogSink, WorkerLog};
+use crate::probe::Probe;
 use crate::routes::Routes;
 use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
@@ -107,10 +110,21 @@ impl Core {
             admin::spawn(admin, status_rx.clone()).map_err(StartError::Runtime)?;
         }
 
+        let capacities: HashMap<String, Arc<Capacity>> = config
+            .applications
+            .iter()
+            .map(|a| (a.id.clone(), Arc::default()))
+            .collect();
+        let entry = config
+            .application(&config.entrypoint)
+            .expect("validated entrypoint");
         let (ingress_stop, stop_rx) = watch::channel(false);
         let proxy = Arc::new(Proxy {
             app: config.entrypoint.as_str().into(),
             routes: routes_rx,
+            capacity: capacities[&config.entrypoint].clone(),
+            max_in_flight: entry.faults.max_in_flight_per_worker as usize,
+            queue_timeout: entry.faults.queue_timeout,
         });
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
@@ -135,6 +149,8 @@ impl Core {
                 ingress: format!("http://{ingress_addr}"),
                 admin: admin_addr.map(|a| format!("http://{a}")),
             },
+            application_grace: config.graceful_shutdown.application,
+            capacities,
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
         runtime.spawn(supervisor.run(events_rx));
@@ -163,6 +179,17 @@ impl Core {
 
     pub fn worker_ready(&self, id: WorkerId) {
         let _ = self.events.send(Event::Ready(id));
+    }
+
+    /// A worker thread connected: from now on its loop can be sampled through `probe`.
+    pub fn worker_attached(&self, id: WorkerId, probe: Arc<Probe>) {
+        let _ = self.events.send(Event::Attached(id, probe));
+    }
+
+    /// Rolling restart of one app (or every app): each worker is replaced by a successor
+    /// that is Ready before the old one drains.
+    pub fn restart(&self, app: Option<&str>) {
+        let _ = self.events.send(Event::Restart(app.map(Arc::from)));
     }
 
     pub fn worker_exited(&self, id: WorkerId, code: i32, error: Option<String>) {

@@ -26,6 +26,32 @@ pub struct WorkerSpec {
     pub socket: PathBuf,
     /// The app's whole environment (`process.env` in the worker).
     pub env: BTreeMap<String, String>,
+    /// The Worker's V8 heap limits: exceeding them ends the worker with ERR_WORKER_OUT_OF_MEMORY.
+    pub resource_limits: ResourceLimits,
+    /// How often the worker reports its heap (which also keeps its loop turning when idle,
+    /// so a loop count that stops moving means a stuck loop).
+    pub sample_interval_ms: u64,
+    /// Whether an uncaught exception or unhandled rejection ends the worker.
+    pub exit_on_unhandled_errors: bool,
+}
+
+/// Node's `Worker` `resourceLimits`, in MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceLimits {
+    pub max_old_generation_size_mb: u64,
+    pub max_young_generation_size_mb: u64,
+}
+
+impl ResourceLimits {
+    /// `heap_total` covers both generations, as Watt's `maxHeapTotal` does.
+    pub fn from_bytes(heap_total: u64, young: u64) -> ResourceLimits {
+        const MIB: u64 = 1024 * 1024;
+        ResourceLimits {
+            max_old_generation_size_mb: (heap_total.saturating_sub(young) / MIB).max(1),
+            max_young_generation_size_mb: (young / MIB).max(1),
+        }
+    }
 }
 
 fn as_string<S: serde::Serializer>(id: &WorkerId, s: S) -> Result<S::Ok, S::Error> {

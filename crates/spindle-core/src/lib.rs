@@ -8,18 +8,24 @@
 //!   choice of worker.
 //! - [`admin`]: probes on their own thread and runtime.
 //! - [`status`], [`state`]: published snapshots and typed lifecycle.
+//! - [`health`], [`probe`]: samples of each worker's loop and heap read from outside, and
+//!   the pure policy that judges them.
+//! - [`capacity`]: per-app wake-ups for requests queued while every worker is busy.
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
 //! - [`rundir`]: the private directory for worker sockets.
 
 pub mod admin;
 pub mod backoff;
+pub mod capacity;
 pub mod core;
 pub mod endpoint;
+pub mod health;
 pub mod host;
 pub mod ingress;
 pub mod logs;
 pub mod pick;
+pub mod probe;
 pub mod routes;
 pub mod rundir;
 pub mod state;

@@ -1,4 +1,4 @@
-//! The published view of who can serve: per app, its Ready workers.
+//! The published view of who can serve: per app, its Ready workers (or why it has none).
 //!
 //! The supervisor owns the worker table and publishes a new `Routes` on every change;
 //! request handlers read the latest one without locking the table.
@@ -7,29 +7,86 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, InFlight};
 use crate::pick;
+use crate::WorkerId;
 
 #[derive(Default)]
 pub struct Routes {
-    apps: HashMap<Arc<str>, Vec<Arc<Endpoint>>>,
+    apps: HashMap<Arc<str>, AppRoute>,
+}
+
+#[derive(Default)]
+pub struct AppRoute {
+    pub ready: Vec<Arc<Endpoint>>,
+    /// Set when the app gave up restarting: requests fail at once instead of waiting.
+    pub failed: Option<String>,
 }
 
 static ROTATION: AtomicUsize = AtomicUsize::new(0);
 
+/// Why no worker took the request.
+#[derive(Debug, PartialEq)]
+pub enum NoWorker {
+    /// The app has no Ready worker (other than the excluded one).
+    NoneReady,
+    /// Every Ready worker has `max` requests in flight.
+    AllBusy,
+    /// The app is marked failed.
+    Failed(String),
+    /// No such app.
+    Unknown,
+}
+
 impl Routes {
-    pub fn new(apps: HashMap<Arc<str>, Vec<Arc<Endpoint>>>) -> Routes {
+    pub fn new(apps: HashMap<Arc<str>, AppRoute>) -> Routes {
         Routes { apps }
     }
 
-    /// A Ready worker of `app`, or None when it has none.
-    pub fn pick(&self, app: &str) -> Option<Arc<Endpoint>> {
-        let ready = self.apps.get(app)?;
+    /// Claims a slot on the Ready worker of `app` with the fewest requests in flight,
+    /// skipping `exclude` (a worker that just failed this request).
+    pub fn claim(
+        &self,
+        app: &str,
+        exclude: Option<&WorkerId>,
+        max: usize,
+    ) -> Result<InFlight, NoWorker> {
+        let route = self.apps.get(app).ok_or(NoWorker::Unknown)?;
+        if let Some(reason) = &route.failed {
+            return Err(NoWorker::Failed(reason.clone()));
+        }
         let start = ROTATION.fetch_add(1, Ordering::Relaxed);
-        pick::least_in_flight(ready, start).cloned()
+        let candidates: Vec<Arc<Endpoint>>;
+        let ready: &[Arc<Endpoint>] = match exclude {
+            None => &route.ready,
+            Some(id) => {
+                candidates = route
+                    .ready
+                    .iter()
+                    .filter(|e| &e.id != id)
+                    .cloned()
+                    .collect();
+                &candidates
+            }
+        };
+        if ready.is_empty() {
+            return Err(NoWorker::NoneReady);
+        }
+        // Another request may take the chosen slot between the pick and the claim; then
+        // pick again among what is left.
+        for _ in 0..ready.len() {
+            let endpoint = pick::least_in_flight(ready, start).ok_or(NoWorker::NoneReady)?;
+            if let Some(claim) = endpoint.try_begin(max) {
+                return Ok(claim);
+            }
+            if endpoint.in_flight() >= max && ready.iter().all(|e| e.in_flight() >= max) {
+                break;
+            }
+        }
+        Err(NoWorker::AllBusy)
     }
 
     pub fn ready_count(&self, app: &str) -> usize {
-        self.apps.get(app).map_or(0, Vec::len)
+        self.apps.get(app).map_or(0, |r| r.ready.len())
     }
 }

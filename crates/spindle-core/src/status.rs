@@ -15,6 +15,9 @@ pub struct Status {
 pub struct AppStatus {
     pub id: String,
     pub entrypoint: bool,
+    /// Why the app gave up restarting its workers, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
     pub workers: Vec<WorkerStatus>,
 }
 
@@ -41,6 +44,13 @@ impl Status {
             Phase::ShuttingDown | Phase::Stopped => return Some("shutting down".into()),
             Phase::Starting | Phase::Running => {}
         }
+        if let Some(app) = self.apps.iter().find(|a| a.failed.is_some()) {
+            return Some(format!(
+                "app {} failed: {}",
+                app.id,
+                app.failed.as_deref().unwrap_or_default()
+            ));
+        }
         let waiting: Vec<&str> = self
             .apps
             .iter()
@@ -63,6 +73,7 @@ mod tests {
         AppStatus {
             id: id.into(),
             entrypoint: false,
+            failed: None,
             workers: states
                 .iter()
                 .enumerate()

@@ -1,8 +1,8 @@
 //! The one owner of the worker table. Everything that changes a worker's state arrives
-//! here as an [`Event`]; the supervisor decides, asks the thread factory, and publishes
-//! [`Routes`] for the data path and [`Status`] for everyone else.
+//! here as an [`Event`] or a health tick; the supervisor decides, asks the thread
+//! factory, and publishes [`Routes`] for the data path and [`Status`] for everyone else.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,17 +12,26 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::backoff;
+use crate::capacity::Capacity;
 use crate::endpoint::Endpoint;
-use crate::host::{WorkerHost, WorkerSpec};
+use crate::health::{self, History, Policy, Verdict};
+use crate::host::{ResourceLimits, WorkerHost, WorkerSpec};
 use crate::logs::{LogSink, WorkerLog};
-use crate::routes::Routes;
+use crate::probe::Probe;
+use crate::routes::{AppRoute, Routes};
 use crate::status::{AppStatus, Status, WorkerStatus};
 use crate::{Phase, WorkerId, WorkerState};
 
+/// A stuck worker waits for its successor at most this many `maxStall`s before it is
+/// terminated anyway: a spinning thread also slows the successor's start.
+const STALLED_WAIT_FACTOR: u32 = 3;
+
 #[derive(Debug)]
 pub enum Event {
-    /// The worker's server listens on its socket (or its app has no server and loaded).
+    /// The worker's server listens on its socket.
     Ready(WorkerId),
+    /// The worker thread connected to the core: its loop can be sampled from now on.
+    Attached(WorkerId, Arc<Probe>),
     /// The worker thread ended. `error` is the uncaught error or load failure, if any.
     Exited {
         id: WorkerId,
@@ -31,30 +40,72 @@ pub enum Event {
     },
     /// Time to start a replacement for a crashed worker of `app`.
     Respawn(Arc<str>),
-    /// Stop routing-independent work: readiness goes false.
+    /// Replace every worker of one app (or of all apps), one at a time, each successor
+    /// Ready before its predecessor drains.
+    Restart(Option<Arc<str>>),
+    /// Readiness goes false; workers keep serving what the ingress still sends.
     BeginShutdown,
     /// Stop every worker; the phase becomes Stopped when the last one has exited.
     StopWorkers { grace: Duration },
 }
 
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
 /// Log sinks of live workers, looked up by the addon when a worker thread attaches.
 pub type WorkerLogs = Arc<Mutex<HashMap<WorkerId, Arc<WorkerLog>>>>;
+
+/// Why a worker is on its way out, and how far along.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Retire {
+    /// Unhealthy: out of routing, waiting until a successor is Ready.
+    AwaitSuccessor { stalled: bool, since: Instant },
+    /// Out of routing; its in-flight requests finish until `deadline`.
+    Draining { deadline: Instant },
+    /// Asked to stop, or terminated; waiting for its exit.
+    Stopping,
+}
 
 struct WorkerEntry {
     state: WorkerState,
     started: Instant,
+    ready_at: Option<Instant>,
     socket: PathBuf,
     endpoint: Option<Arc<Endpoint>>,
+    probe: Option<Arc<Probe>>,
+    history: History,
+    retire: Option<Retire>,
+}
+
+impl WorkerEntry {
+    /// Counts toward the app's configured number of workers.
+    fn is_serving_or_starting(&self) -> bool {
+        self.retire.is_none() && matches!(self.state, WorkerState::Starting | WorkerState::Ready)
+    }
 }
 
 struct AppEntry {
     config: AppConfig,
+    policy: Policy,
     entrypoint: bool,
+    capacity: Arc<Capacity>,
     next_n: u32,
-    /// Crashes in a row soon after start; sets the restart delay.
+    /// Crashes in a row soon after start: sets the restart delay.
     streak: u32,
+    /// Workers in a row that crashed before becoming Ready: past `maxFailedStarts`, the
+    /// app is marked failed.
+    failed_starts: u32,
+    /// Why the app gave up restarting.
+    failed: Option<String>,
     /// A restart is scheduled and not yet started.
     respawn_pending: bool,
+    /// Rolling restart: workers still to replace, and the successor now starting.
+    restart_queue: VecDeque<u32>,
+    restart_step: Option<(u32, u32)>,
+    restarting: bool,
     workers: BTreeMap<u32, WorkerEntry>,
 }
 
@@ -68,9 +119,12 @@ pub struct Supervisor {
     status: watch::Sender<Arc<Status>>,
     logs: LogSink,
     worker_logs: WorkerLogs,
+    application_grace: Duration,
     /// Where the server listens, logged once when every app first has a Ready worker.
     urls: Urls,
     announced: bool,
+    /// Health samples are stamped relative to this.
+    origin: Instant,
 }
 
 /// The addresses announced in the "spindle ready" line.
@@ -88,11 +142,26 @@ pub struct SupervisorParts {
     pub logs: LogSink,
     pub worker_logs: WorkerLogs,
     pub urls: Urls,
+    pub application_grace: Duration,
+    /// Per app, shared with the ingress: wakes requests queued for a worker.
+    pub capacities: HashMap<String, Arc<Capacity>>,
+}
+
+pub fn policy(config: &spindle_config::HealthConfig) -> Policy {
+    Policy {
+        enabled: config.enabled,
+        interval: config.interval,
+        grace_period: config.grace_period,
+        max_unhealthy_checks: config.max_unhealthy_checks,
+        max_elu: config.max_elu,
+        max_heap_used: config.max_heap_used,
+        max_stall: config.max_stall,
+    }
 }
 
 impl Supervisor {
     pub fn new(
-        parts: SupervisorParts,
+        mut parts: SupervisorParts,
         events: mpsc::UnboundedSender<Event>,
         routes: watch::Sender<Arc<Routes>>,
         status: watch::Sender<Arc<Status>>,
@@ -102,12 +171,20 @@ impl Supervisor {
             .into_iter()
             .map(|config| {
                 let id: Arc<str> = config.id.as_str().into();
+                let capacity = parts.capacities.remove(&config.id).unwrap_or_default();
                 let entry = AppEntry {
                     entrypoint: config.id == parts.entrypoint,
+                    policy: policy(&config.health),
                     config,
+                    capacity,
                     next_n: 0,
                     streak: 0,
+                    failed_starts: 0,
+                    failed: None,
                     respawn_pending: false,
+                    restart_queue: VecDeque::new(),
+                    restart_step: None,
+                    restarting: false,
                     workers: BTreeMap::new(),
                 };
                 (id, entry)
@@ -123,24 +200,37 @@ impl Supervisor {
             status,
             logs: parts.logs,
             worker_logs: parts.worker_logs,
+            application_grace: parts.application_grace,
             urls: parts.urls,
             announced: false,
+            origin: Instant::now(),
         }
     }
 
-    /// Starts every app's workers, then handles events until every worker is gone after
-    /// a shutdown.
+    /// Starts every app's workers, then handles events and health ticks until every
+    /// worker is gone after a shutdown.
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
         let apps: Vec<Arc<str>> = self.apps.keys().cloned().collect();
-        for app in apps {
-            let count = self.apps[&app].config.workers.get();
-            for _ in 0..count {
-                self.spawn(&app);
-            }
+        for app in &apps {
+            self.fill(app);
         }
         self.publish();
-        while let Some(event) = events.recv().await {
-            self.handle(event);
+        let period = self
+            .apps
+            .values()
+            .map(|a| a.config.health.sample_interval)
+            .min()
+            .unwrap_or(spindle_config::DEFAULT_SAMPLE_INTERVAL);
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { break };
+                    self.handle(event);
+                }
+                _ = ticker.tick() => self.tick(),
+            }
             self.publish();
             if self.phase == Phase::Stopped {
                 break;
@@ -151,13 +241,28 @@ impl Supervisor {
     fn handle(&mut self, event: Event) {
         match event {
             Event::Ready(id) => self.on_ready(id),
+            Event::Attached(id, probe) => {
+                if let Some(worker) = self.worker_mut(&id) {
+                    worker.probe = Some(probe);
+                }
+            }
             Event::Exited { id, code, error } => self.on_exited(id, code, error),
             Event::Respawn(app) => {
                 if let Some(entry) = self.apps.get_mut(&app) {
                     entry.respawn_pending = false;
                 }
-                if self.phase != Phase::ShuttingDown {
+                if self.accepting() {
                     self.fill(&app);
+                    self.advance_restart(&app);
+                }
+            }
+            Event::Restart(app) => {
+                let apps: Vec<Arc<str>> = match app {
+                    Some(app) => vec![app],
+                    None => self.apps.keys().cloned().collect(),
+                };
+                for app in apps {
+                    self.begin_restart(&app);
                 }
             }
             Event::BeginShutdown => {
@@ -168,12 +273,17 @@ impl Supervisor {
         }
     }
 
-    fn spawn(&mut self, app: &Arc<str>) {
+    fn accepting(&self) -> bool {
+        matches!(self.phase, Phase::Starting | Phase::Running)
+    }
+
+    fn spawn(&mut self, app: &Arc<str>) -> u32 {
         let entry = self.apps.get_mut(app).expect("spawn for a known app");
         let n = entry.next_n;
         entry.next_n += 1;
         let id = WorkerId::new(app.clone(), n);
         let socket = self.rundir.join(format!("{app}-{n}.sock"));
+        let health = &entry.config.health;
         let spec = WorkerSpec {
             id: id.clone(),
             app: app.to_string(),
@@ -181,14 +291,24 @@ impl Supervisor {
             entry: entry.config.entry.clone(),
             socket: socket.clone(),
             env: entry.config.env.clone(),
+            resource_limits: ResourceLimits::from_bytes(
+                health.max_heap_total,
+                health.max_young_generation,
+            ),
+            sample_interval_ms: health.sample_interval.as_millis() as u64,
+            exit_on_unhandled_errors: entry.config.faults.exit_on_unhandled_errors,
         };
         entry.workers.insert(
             n,
             WorkerEntry {
                 state: WorkerState::Starting,
                 started: Instant::now(),
+                ready_at: None,
                 socket,
                 endpoint: None,
+                probe: None,
+                history: History::new(),
+                retire: None,
             },
         );
         let log = Arc::new(self.logs.worker(app, &id.to_string()));
@@ -198,48 +318,148 @@ impl Supervisor {
             .insert(id.clone(), log);
         tracing::debug!(worker = %id, entry = %spec.entry.display(), "starting worker");
         self.host.spawn(&spec);
+        n
     }
 
-    /// Starts workers until `app` has as many alive as configured.
+    /// Starts workers until `app` has as many serving or starting as configured.
     fn fill(&mut self, app: &Arc<str>) {
         let Some(entry) = self.apps.get(app) else {
             return;
         };
-        let alive = entry
+        if entry.failed.is_some() {
+            return;
+        }
+        let current = entry
             .workers
             .values()
-            .filter(|w| w.state.is_alive())
+            .filter(|w| w.is_serving_or_starting())
             .count();
         let wanted = entry.config.workers.get() as usize;
-        for _ in alive..wanted {
+        for _ in current..wanted {
             self.spawn(app);
         }
     }
 
     fn on_ready(&mut self, id: WorkerId) {
-        let Some(worker) = self.worker_mut(&id) else {
+        let application_grace = self.application_grace;
+        let Some(entry) = self.apps.get_mut(id.app()) else {
+            return;
+        };
+        let capacity = entry.capacity.clone();
+        let Some(worker) = entry.workers.get_mut(&id.n()) else {
             return;
         };
         if worker.state != WorkerState::Starting {
             return;
         }
+        let now = Instant::now();
         worker.state = WorkerState::Ready;
-        worker.endpoint = Some(Endpoint::new(id.clone(), worker.socket.clone()));
-        let lived = worker.started.elapsed();
+        worker.ready_at = Some(now);
+        entry.failed_starts = 0;
+        worker.endpoint = Some(Endpoint::new(id.clone(), worker.socket.clone(), capacity));
+        let startup = worker.started.elapsed();
+
+        // A successor is Ready: retire what it replaces.
+        if let Some((old, successor)) = entry.restart_step {
+            if successor == id.n() {
+                entry.restart_step = None;
+                if let Some(w) = entry.workers.get_mut(&old) {
+                    if w.retire.is_none() && w.state.is_alive() {
+                        w.retire = Some(Retire::Draining {
+                            deadline: now + application_grace,
+                        });
+                        w.state = WorkerState::Draining;
+                    }
+                }
+            }
+        } else if let Some((n, w)) = entry
+            .workers
+            .iter_mut()
+            .filter(|(_, w)| matches!(w.retire, Some(Retire::AwaitSuccessor { .. })))
+            .min_by_key(|(_, w)| w.started)
+        {
+            if let Some(Retire::AwaitSuccessor { stalled: true, .. }) = w.retire {
+                // A stuck loop cannot finish anything: end it now; its requests are retried.
+                w.retire = Some(Retire::Stopping);
+                let stuck = WorkerId::new(id.app_arc().clone(), *n);
+                tracing::info!(worker = %stuck, successor = %id, "terminating the stuck worker: its successor is ready");
+                self.host.terminate(&stuck);
+            } else {
+                w.retire = Some(Retire::Draining {
+                    deadline: now + application_grace,
+                });
+            }
+        }
+
         if self.phase == Phase::Starting && self.all_apps_ready() {
             self.phase = Phase::Running;
         }
         // Routable before anyone reads the log line that says so.
         self.publish();
-        tracing::info!(worker = %id, startup_ms = lived.as_millis() as u64, "worker ready");
+        tracing::info!(worker = %id, startup_ms = startup.as_millis() as u64, "worker ready");
         if self.phase == Phase::Running && !self.announced {
             self.announced = true;
             self.announce_ready();
         }
+        self.advance_restart(&id.app_arc().clone());
+    }
+
+    fn begin_restart(&mut self, app: &Arc<str>) {
+        if !self.accepting() {
+            return;
+        }
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
+        entry.failed = None;
+        entry.streak = 0;
+        entry.failed_starts = 0;
+        entry.restarting = true;
+        entry.restart_queue = entry
+            .workers
+            .iter()
+            .filter(|(_, w)| w.is_serving_or_starting())
+            .map(|(n, _)| *n)
+            .collect();
+        tracing::info!(
+            app = &**app,
+            workers = entry.restart_queue.len(),
+            "restarting app"
+        );
+        if entry.restart_queue.is_empty() {
+            self.fill(app);
+        }
+        self.advance_restart(app);
+    }
+
+    /// Starts the successor of the next worker in the app's restart queue, if none is starting.
+    fn advance_restart(&mut self, app: &Arc<str>) {
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
+        if entry.restart_step.is_some() || entry.failed.is_some() {
+            return;
+        }
+        while let Some(old) = entry.restart_queue.pop_front() {
+            if entry
+                .workers
+                .get(&old)
+                .is_some_and(|w| w.is_serving_or_starting())
+            {
+                let successor = self.spawn(app);
+                let entry = self.apps.get_mut(app).expect("known app");
+                entry.restart_step = Some((old, successor));
+                return;
+            }
+        }
+        if entry.restarting {
+            entry.restarting = false;
+            tracing::info!(app = &**app, "app restarted");
+        }
     }
 
     fn on_exited(&mut self, id: WorkerId, code: i32, error: Option<String>) {
-        let phase = self.phase;
+        let accepting = self.accepting();
         let Some(entry) = self.apps.get_mut(id.app()) else {
             return;
         };
@@ -255,8 +475,10 @@ impl Supervisor {
             log.finish();
         }
         let _ = std::fs::remove_file(&worker.socket);
-        let asked_to_stop = matches!(worker.state, WorkerState::Draining | WorkerState::Stopped);
+        let asked_to_stop = worker.retire.is_some() || worker.state == WorkerState::Stopped;
         worker.endpoint = None;
+        worker.probe = None;
+        let mut respawn = None;
         if asked_to_stop {
             worker.state = WorkerState::Stopped;
             tracing::info!(worker = %id, code, "worker exited");
@@ -272,42 +494,130 @@ impl Supervisor {
             } else {
                 tracing::error!(worker = %id, code, error = reason, lived_ms = lived.as_millis() as u64, last_lines, "worker crashed");
             }
-            if phase != Phase::ShuttingDown && phase != Phase::Stopped {
-                let delay = backoff::restart_delay(entry.streak);
-                entry.streak = backoff::next_streak(entry.streak, lived);
-                if !entry.respawn_pending {
+            if let Some((old, successor)) = entry.restart_step {
+                if successor == id.n() {
+                    // The old worker keeps serving; its replacement is tried again after the delay.
+                    entry.restart_step = None;
+                    entry.restart_queue.push_front(old);
+                }
+            }
+            if was == WorkerState::Starting {
+                entry.failed_starts += 1;
+            }
+            if accepting {
+                let (delay, streak) = backoff::after_crash(entry.streak, lived);
+                entry.streak = streak;
+                if entry.failed_starts >= entry.config.faults.max_failed_starts {
+                    let why = format!(
+                        "{} workers in a row failed to start; last error: {}",
+                        entry.failed_starts,
+                        first_line(reason)
+                    );
+                    tracing::error!(app = id.app(), reason = why.as_str(), "app failed");
+                    entry.failed = Some(why);
+                } else if !entry.respawn_pending {
                     entry.respawn_pending = true;
-                    let app = id.app_arc().clone();
-                    if delay.is_zero() {
-                        let _ = self.events.send(Event::Respawn(app));
-                    } else {
-                        tracing::warn!(
-                            app = id.app(),
-                            delay_ms = delay.as_millis() as u64,
-                            "restarting after a delay: the app keeps crashing soon after start"
-                        );
-                        let events = self.events.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(delay).await;
-                            let _ = events.send(Event::Respawn(app));
-                        });
-                    }
+                    respawn = Some(delay);
                 }
             }
         }
         // Forget finished workers, keeping the table small across many restarts.
         entry.workers.retain(|_, w| w.state.is_alive());
-        if phase == Phase::ShuttingDown && self.apps.values().all(|a| a.workers.is_empty()) {
+        if let Some(delay) = respawn {
+            let app = id.app_arc().clone();
+            if delay.is_zero() {
+                let _ = self.events.send(Event::Respawn(app));
+            } else {
+                tracing::warn!(
+                    app = id.app(),
+                    delay_ms = delay.as_millis() as u64,
+                    "restarting after a delay: the app keeps crashing soon after start"
+                );
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = events.send(Event::Respawn(app));
+                });
+            }
+        }
+        if self.phase == Phase::ShuttingDown && self.apps.values().all(|a| a.workers.is_empty()) {
             self.phase = Phase::Stopped;
+        }
+    }
+
+    /// Samples every serving worker's loop, judges its health, and moves retiring workers along.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        let at = now - self.origin;
+        let application_grace = self.application_grace;
+        let mut to_fill = Vec::new();
+        let mut to_stop = Vec::new();
+        let mut to_terminate = Vec::new();
+        for (app, entry) in self.apps.iter_mut() {
+            for (n, w) in entry.workers.iter_mut() {
+                let id = || WorkerId::new(app.clone(), *n);
+                match w.retire {
+                    None if w.state == WorkerState::Ready => {
+                        let Some(probe) = &w.probe else { continue };
+                        let Some(reading) = probe.read(at) else {
+                            continue;
+                        };
+                        w.history.push(reading);
+                        let ready_at = w.ready_at.map_or(at, |r| r - self.origin);
+                        if let Verdict::Unhealthy(reason) =
+                            health::verdict(&w.history, &entry.policy, ready_at, at)
+                        {
+                            let stalled = reason.kind() == "stalled";
+                            tracing::warn!(worker = %id(), reason = reason.kind(), detail = %reason, "worker unhealthy");
+                            w.retire = Some(Retire::AwaitSuccessor {
+                                stalled,
+                                since: now,
+                            });
+                            w.state = WorkerState::Draining;
+                            to_fill.push(app.clone());
+                        }
+                    }
+                    Some(Retire::AwaitSuccessor {
+                        stalled: true,
+                        since,
+                    }) if now - since >= entry.policy.max_stall * STALLED_WAIT_FACTOR => {
+                        tracing::warn!(worker = %id(), "terminating the stuck worker before its successor is ready");
+                        w.retire = Some(Retire::Stopping);
+                        to_terminate.push(id());
+                    }
+                    Some(Retire::Draining { deadline }) => {
+                        let idle = w.endpoint.as_ref().is_none_or(|e| e.in_flight() == 0);
+                        if idle || now >= deadline {
+                            w.retire = Some(Retire::Stopping);
+                            w.state = WorkerState::Draining;
+                            to_stop.push(id());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for id in to_terminate {
+            self.host.terminate(&id);
+        }
+        for id in to_stop {
+            self.host.stop(&id, application_grace);
+        }
+        for app in to_fill {
+            if self.accepting() {
+                self.fill(&app);
+            }
         }
     }
 
     fn stop_all(&mut self, grace: Duration) {
         for entry in self.apps.values_mut() {
+            entry.restart_queue.clear();
+            entry.restart_step = None;
             for (n, worker) in entry.workers.iter_mut() {
-                if worker.state.is_alive() {
+                if worker.state.is_alive() && worker.retire != Some(Retire::Stopping) {
                     worker.state = WorkerState::Draining;
-                    worker.endpoint = None;
+                    worker.retire = Some(Retire::Stopping);
                     self.host
                         .stop(&WorkerId::new(entry.config.id.as_str(), *n), grace);
                 }
@@ -349,12 +659,20 @@ impl Supervisor {
             let ready: Vec<Arc<Endpoint>> = entry
                 .workers
                 .values()
+                .filter(|w| w.state == WorkerState::Ready && w.retire.is_none())
                 .filter_map(|w| w.endpoint.clone())
                 .collect();
-            routes.insert(id.clone(), ready);
+            routes.insert(
+                id.clone(),
+                AppRoute {
+                    ready,
+                    failed: entry.failed.clone(),
+                },
+            );
             apps.push(AppStatus {
                 id: id.to_string(),
                 entrypoint: entry.entrypoint,
+                failed: entry.failed.clone(),
                 workers: entry
                     .workers
                     .iter()
@@ -370,9 +688,16 @@ impl Supervisor {
             phase: self.phase,
             apps,
         }));
+        for entry in self.apps.values() {
+            // Requests queued for this app look again at the new set of workers.
+            entry.capacity.notify().notify_waiters();
+        }
     }
 }
 
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroU32;
@@ -384,6 +709,7 @@ mod tests {
     enum Call {
         Spawn(String),
         Stop(String),
+        Terminate(String),
         Exit(i32),
     }
 
@@ -396,7 +722,9 @@ mod tests {
         fn stop(&self, id: &WorkerId, _: Duration) {
             let _ = self.0.send(Call::Stop(id.to_string()));
         }
-        fn terminate(&self, _: &WorkerId) {}
+        fn terminate(&self, id: &WorkerId) {
+            let _ = self.0.send(Call::Terminate(id.to_string()));
+        }
         fn exit(&self, code: i32) {
             let _ = self.0.send(Call::Exit(code));
         }
@@ -416,6 +744,8 @@ mod tests {
             entry: PathBuf::from("/apps").join(id).join("index.js"),
             workers: NonZeroU32::new(workers).unwrap(),
             env: BTreeMap::new(),
+            health: spindle_config::HealthConfig::default(),
+            faults: spindle_config::FaultConfig::default(),
         }
     }
 
@@ -438,6 +768,8 @@ mod tests {
                 ingress: "http://127.0.0.1:1".into(),
                 admin: None,
             },
+            application_grace: Duration::from_secs(1),
+            capacities: HashMap::new(),
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
         tokio::spawn(supervisor.run(events_rx));
@@ -616,5 +948,140 @@ mod tests {
             h.calls.try_recv().is_err(),
             "no worker restarted during shutdown"
         );
+    }
+
+    /// A loop whose counters the test sets: frozen counters look like a stuck loop.
+    struct FakeLoop(std::sync::Mutex<crate::probe::LoopCounters>);
+
+    impl crate::probe::LoopReader for Arc<FakeLoop> {
+        fn read(&self) -> Option<crate::probe::LoopCounters> {
+            Some(*self.0.lock().unwrap())
+        }
+    }
+
+    fn attach_frozen_loop(h: &Harness, worker: &str) {
+        let fake = Arc::new(FakeLoop(std::sync::Mutex::new(
+            crate::probe::LoopCounters {
+                idle_ns: 0,
+                loop_count: 1,
+            },
+        )));
+        h.send(Event::Attached(
+            id(worker),
+            Arc::new(Probe::new(Box::new(fake))),
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_worker_is_replaced_before_it_is_terminated() {
+        let mut h = start(vec![app("web", 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        attach_frozen_loop(&h, "web:0");
+        h.send(Event::Ready(id("web:0")));
+        let began = Instant::now();
+
+        // The loop never turns: after maxStall the successor starts, and the stuck worker
+        // leaves routing at once.
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        let detected = began.elapsed();
+        let max_stall = spindle_config::DEFAULT_MAX_STALL;
+        assert!(detected >= max_stall, "{detected:?}");
+        assert!(
+            detected <= max_stall + 2 * spindle_config::DEFAULT_SAMPLE_INTERVAL,
+            "{detected:?}"
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 0);
+        assert_eq!(h.states("web")[0], ("web:0".into(), WorkerState::Draining));
+
+        // Terminated as soon as the successor is Ready, not before.
+        h.send(Event::Ready(id("web:1")));
+        assert_eq!(h.call().await, Call::Terminate("web:0".into()));
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: None,
+        });
+        let status = h.wait_status(|s| s.apps[0].workers.len() == 1).await;
+        assert_eq!(status.apps[0].workers[0].id, "web:1");
+        assert_eq!(status.apps[0].workers[0].state, WorkerState::Ready);
+        assert!(
+            h.calls.try_recv().is_err(),
+            "no restart for a worker that was retired"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rolling_restart_replaces_one_worker_at_a_time() {
+        let mut h = start(vec![app("web", 2)]);
+        h.call().await;
+        h.call().await;
+        h.send(Event::Ready(id("web:0")));
+        h.send(Event::Ready(id("web:1")));
+        h.wait_status(|s| s.phase == Phase::Running).await;
+
+        h.send(Event::Restart(None));
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        assert_eq!(
+            h.routes.borrow().ready_count("web"),
+            2,
+            "both old workers serve meanwhile"
+        );
+        h.send(Event::Ready(id("web:2")));
+        // The successor is Ready: its predecessor drains (nothing in flight) and stops,
+        // and the next successor starts.
+        let mut calls = vec![h.call().await, h.call().await];
+        calls.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(
+            calls,
+            [Call::Spawn("web:3".into()), Call::Stop("web:0".into())]
+        );
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 0,
+            error: None,
+        });
+        h.send(Event::Ready(id("web:3")));
+        assert_eq!(h.call().await, Call::Stop("web:1".into()));
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 0,
+            error: None,
+        });
+        let status = h
+            .wait_status(|s| s.apps[0].workers.len() == 2 && s.apps[0].ready_workers() == 2)
+            .await;
+        let ids: Vec<&str> = status.apps[0]
+            .workers
+            .iter()
+            .map(|w| w.id.as_str())
+            .collect();
+        assert_eq!(ids, ["web:2", "web:3"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_loop_fails_the_app_and_stops_restarting() {
+        let mut config = app("web", 1);
+        config.faults.max_failed_starts = 3;
+        let mut h = start(vec![config]);
+        for n in 0..3 {
+            assert_eq!(h.call().await, Call::Spawn(format!("web:{n}")));
+            h.send(Event::Exited {
+                id: WorkerId::new("web", n),
+                code: 1,
+                error: Some("Error: boom\n    at x".into()),
+            });
+        }
+        let status = h.wait_status(|s| s.apps[0].failed.is_some()).await;
+        assert_eq!(
+            status.not_ready_reason().as_deref(),
+            Some("app web failed: 3 workers in a row failed to start; last error: Error: boom")
+        );
+        // Well past the longest backoff: nothing more is started.
+        tokio::time::sleep(backoff::MAX_DELAY * 2).await;
+        assert!(h.calls.try_recv().is_err());
+
+        // A restart gives it another chance.
+        h.send(Event::Restart(Some("web".into())));
+        assert_eq!(h.call().await, Call::Spawn("web:3".into()));
     }
 }

@@ -8,18 +8,21 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::Uri;
+use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use pin_project_lite::pin_project;
 use tokio::net::UnixStream;
 
 /// Node closes idle keep-alive connections after its `keepAliveTimeout`; the worker shim
 /// turns that off for the private socket, and this bounds how long idle ones are kept here.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub type UpstreamClient = Client<UnixConnector, Incoming>;
+pub type UpstreamClient = Client<UnixConnector, RequestBody>;
 
 /// A client whose every connection goes to `socket`, whatever the request's URI says.
 pub fn client(socket: PathBuf) -> UpstreamClient {
@@ -97,5 +100,44 @@ impl hyper::rt::Write for UnixIo {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+}
+
+pin_project! {
+    /// A request body on its way to a worker: the client's stream, or nothing (which, unlike
+    /// a stream, can be sent again when a request is retried on another worker).
+    #[project = RequestBodyProj]
+    pub enum RequestBody {
+        Streamed { #[pin] inner: Incoming },
+        Empty,
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.project() {
+            RequestBodyProj::Streamed { inner } => inner.poll_frame(cx),
+            RequestBodyProj::Empty => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RequestBody::Streamed { inner } => inner.is_end_stream(),
+            RequestBody::Empty => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            RequestBody::Streamed { inner } => inner.size_hint(),
+            RequestBody::Empty => SizeHint::with_exact(0),
+        }
     }
 }

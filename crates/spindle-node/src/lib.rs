@@ -11,6 +11,7 @@
 //! [`shutdown`].
 
 mod host;
+mod uv;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use spindle_core::logs::{Format, LogSink, Stream, WorkerLog};
+use spindle_core::probe::Probe;
 use spindle_core::{Core, WorkerId};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -134,22 +136,48 @@ fn parse_id(id: &str) -> Result<WorkerId> {
         .map_err(|e: spindle_core::InvalidWorkerId| Error::from_reason(e.to_string()))
 }
 
+/// Rolling restart of one app, or of every app (SIGUSR2).
+#[napi(catch_unwind)]
+pub fn restart(app: Option<String>) -> Result<()> {
+    core()?.restart(app.as_deref());
+    Ok(())
+}
+
 /// A worker thread's line to the core.
 #[napi]
 pub struct WorkerLink {
     id: WorkerId,
     core: Arc<Core>,
     log: Option<Arc<WorkerLog>>,
+    probe: Arc<Probe>,
 }
 
 #[napi]
 impl WorkerLink {
+    /// Called on the worker's own thread: hands the core this thread's event loop.
     #[napi(constructor, catch_unwind)]
-    pub fn new(id: String) -> Result<Self> {
+    pub fn new(env: Env, id: String) -> Result<Self> {
         let id = parse_id(&id)?;
         let core = core()?;
         let log = core.worker_log(&id);
-        Ok(WorkerLink { id, core, log })
+        let slot = uv::LoopSlot::new(env.get_uv_event_loop()?.cast());
+        let cleanup = slot.clone();
+        env.add_env_cleanup_hook((), move |_| cleanup.clear())?;
+        let probe = Arc::new(Probe::new(Box::new(slot)));
+        core.worker_attached(id.clone(), probe.clone());
+        Ok(WorkerLink {
+            id,
+            core,
+            log,
+            probe,
+        })
+    }
+
+    /// The worker's V8 heap, reported from its own thread on a timer.
+    #[napi(catch_unwind)]
+    pub fn heap(&self, used: f64, total: f64, limit: f64) {
+        self.probe
+            .report_heap(used as u64, total as u64, limit as u64);
     }
 
     /// The app's server listens on the worker's socket.

@@ -1,25 +1,36 @@
-//! One request's trip: pick a Ready worker, forward over its pooled socket connection,
-//! stream the answer back.
+//! One request's trip: claim a Ready worker (waiting in the app's queue if all are busy),
+//! forward over its pooled socket connection, stream the answer back, and retry once on
+//! another worker when the first died before answering a request that is safe to repeat.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use http::request::Parts;
 use http::uri::PathAndQuery;
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
 use hyper::body::Incoming;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::body::ProxyBody;
 use super::headers;
 use super::reply;
+use crate::capacity::Capacity;
 use crate::endpoint::InFlight;
-use crate::routes::Routes;
+use crate::routes::{NoWorker, Routes};
+use crate::upstream::RequestBody;
+use crate::WorkerId;
 
 /// What every connection of the ingress shares.
 pub struct Proxy {
     /// The app that receives public traffic.
     pub app: Arc<str>,
     pub routes: watch::Receiver<Arc<Routes>>,
+    pub capacity: Arc<Capacity>,
+    pub max_in_flight: usize,
+    pub queue_timeout: Duration,
 }
 
 impl Proxy {
@@ -28,14 +39,11 @@ impl Proxy {
         mut req: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<ProxyBody> {
-        let endpoint = {
-            let routes = self.routes.borrow();
-            routes.pick(&self.app)
+        let deadline = Instant::now() + self.queue_timeout;
+        let claim = match self.claim(None, deadline).await {
+            Ok(claim) => claim,
+            Err(reply) => return reply,
         };
-        let Some(endpoint) = endpoint else {
-            return reply::no_worker(&self.app);
-        };
-        let guard = endpoint.begin();
         let upgrade = headers::is_upgrade(req.headers());
         let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
 
@@ -44,30 +52,125 @@ impl Proxy {
         headers::add_forwarded(&mut parts.headers, peer);
         parts.uri = worker_uri(parts.uri);
         parts.version = Version::HTTP_11;
+        // Kept only when the request can be sent again as it is: no body to replay.
+        let replay = (is_idempotent(&parts.method) && body.is_end_stream() && !upgrade)
+            .then(|| clone_parts(&parts));
+        let body = if body.is_end_stream() {
+            RequestBody::Empty
+        } else {
+            RequestBody::Streamed { inner: body }
+        };
 
-        let mut res = match endpoint
-            .client
-            .request(Request::from_parts(parts, body))
-            .await
-        {
+        let (claim, result) = match self.send(claim, Request::from_parts(parts, body)).await {
+            (claim, Err(err)) if replay.is_some() => {
+                let first = claim.endpoint().id.clone();
+                drop(claim);
+                tracing::warn!(worker = %first, error = err, "worker failed before answering; retrying on another worker");
+                let Some(parts) = replay else { unreachable!() };
+                match self
+                    .claim(Some(&first), Instant::now() + self.queue_timeout)
+                    .await
+                {
+                    Ok(claim) => {
+                        self.send(claim, Request::from_parts(parts, RequestBody::Empty))
+                            .await
+                    }
+                    Err(reply) => return reply,
+                }
+            }
+            other => other,
+        };
+        let mut res = match result {
             Ok(res) => res,
-            Err(err) => {
-                let cause = error_chain(&err);
-                tracing::warn!(worker = %endpoint.id, error = cause, "request failed on worker");
-                return reply::worker_failed(&self.app, &endpoint.id.to_string(), &cause);
+            Err(cause) => {
+                let worker = claim.endpoint().id.to_string();
+                return reply::worker_failed(&self.app, &worker, &cause);
             }
         };
 
         if res.status() == StatusCode::SWITCHING_PROTOCOLS {
             if let Some(client_side) = client_side {
                 let worker_side = hyper::upgrade::on(&mut res);
-                tokio::spawn(tunnel(client_side, worker_side, guard));
+                // A long-lived tunnel is not a request in flight: it must not make the
+                // worker look busy.
+                drop(claim);
+                tokio::spawn(tunnel(client_side, worker_side));
                 return res.map(|_| ProxyBody::empty());
             }
         }
         headers::strip_hop_by_hop(res.headers_mut(), false);
-        res.map(|body| ProxyBody::upstream(body, guard))
+        res.map(|body| ProxyBody::upstream(body, claim))
     }
+
+    async fn send(
+        &self,
+        claim: InFlight,
+        req: Request<RequestBody>,
+    ) -> (InFlight, Result<Response<Incoming>, String>) {
+        let result = claim.endpoint().client.request(req).await.map_err(|err| {
+            let cause = error_chain(&err);
+            tracing::debug!(worker = %claim.endpoint().id, error = cause, "request failed on worker");
+            cause
+        });
+        (claim, result)
+    }
+
+    /// A slot on a Ready worker, waiting in the app's queue (until `deadline`) while every
+    /// worker is busy or none is Ready yet.
+    async fn claim(
+        &self,
+        exclude: Option<&WorkerId>,
+        deadline: Instant,
+    ) -> Result<InFlight, Response<ProxyBody>> {
+        let mut routes = self.routes.clone();
+        loop {
+            // Registered before looking, so a release between the look and the wait is not lost.
+            let released = self.capacity.notify().notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            let outcome = routes
+                .borrow_and_update()
+                .claim(&self.app, exclude, self.max_in_flight);
+            let why = match outcome {
+                Ok(claim) => return Ok(claim),
+                Err(NoWorker::Failed(reason)) => return Err(reply::app_failed(&self.app, &reason)),
+                Err(NoWorker::Unknown) => return Err(reply::no_worker(&self.app)),
+                Err(why) => why,
+            };
+            let _waiting = self.capacity.wait();
+            tokio::select! {
+                _ = released => {}
+                changed = routes.changed() => {
+                    if changed.is_err() {
+                        return Err(reply::no_worker(&self.app));
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(match why {
+                        NoWorker::AllBusy => reply::overloaded(&self.app),
+                        _ => reply::no_worker(&self.app),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+fn clone_parts(parts: &Parts) -> Parts {
+    let mut req = Request::new(());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    req.into_parts().0
 }
 
 /// The pooled client wants an absolute URI; the socket it connects to is fixed, so the
@@ -86,13 +189,7 @@ fn worker_uri(uri: Uri) -> Uri {
 }
 
 /// Copies bytes both ways after a protocol switch (WebSocket) until either side closes.
-async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
-    worker: hyper::upgrade::OnUpgrade,
-    guard: InFlight,
-) {
-    // A long-lived tunnel is not a request in flight: it must not make the worker look busy.
-    drop(guard);
+async fn tunnel(client: hyper::upgrade::OnUpgrade, worker: hyper::upgrade::OnUpgrade) {
     let (client, worker) = match tokio::try_join!(client, worker) {
         Ok(pair) => pair,
         Err(err) => {
@@ -128,5 +225,21 @@ mod tests {
         assert_eq!(worker_uri(uri).to_string(), "http://worker/a/b?x=1&y=%20");
         let uri: Uri = "http://example.test/z".parse().unwrap();
         assert_eq!(worker_uri(uri).to_string(), "http://worker/z");
+    }
+
+    #[test]
+    fn only_safe_to_repeat_methods_are_retried() {
+        for m in [
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::PUT,
+            Method::DELETE,
+        ] {
+            assert!(is_idempotent(&m), "{m}");
+        }
+        for m in [Method::POST, Method::PATCH, Method::CONNECT] {
+            assert!(!is_idempotent(&m), "{m}");
+        }
     }
 }

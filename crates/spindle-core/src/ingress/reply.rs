@@ -17,6 +17,32 @@ pub fn no_worker(app: &str) -> Response<ProxyBody> {
     res
 }
 
+/// 503: every worker of the app is at its in-flight limit and the queue wait ran out.
+pub fn overloaded(app: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({
+        "error": "overloaded",
+        "app": app,
+        "message": format!("every worker of app {app:?} is busy and the request waited its queueTimeout; retry shortly"),
+    });
+    let mut res = json(StatusCode::SERVICE_UNAVAILABLE, &body);
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
+/// 503: the app gave up restarting its workers.
+pub fn app_failed(app: &str, reason: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({
+        "error": "app_failed",
+        "app": app,
+        "message": format!("app {app:?} failed: {reason}"),
+    });
+    let mut res = json(StatusCode::SERVICE_UNAVAILABLE, &body);
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+    res
+}
+
 /// 502: the worker failed before it answered.
 pub fn worker_failed(app: &str, worker: &str, cause: &str) -> Response<ProxyBody> {
     let body = serde_json::json!({

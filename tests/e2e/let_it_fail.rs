@@ -1,0 +1,861 @@
+//! "Let it fail": a worker that crashes, hangs or runs out of memory ends alone and is
+//! replaced, and clients do not notice. Idempotent requests caught on a dying worker are
+//! retried on another; a crash loop marks its app failed without taking the process down;
+//! overload is answered 503 with `Retry-After`; SIGUSR2 restarts every worker under load.
+//!
+//! Every scenario uses the dependency-free `chaos` fixture, whose triggers log a
+//! `{"msg":"chaos trigger","action":…}` line that Spindle labels with the worker's id: that
+//! is how a test learns which worker a trigger landed on.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{header, Method, StatusCode};
+use serde_json::{json, Value};
+use spindle_e2e::client::{empty, get, poll, try_get, try_request, Response};
+use spindle_e2e::load::Load;
+use spindle_e2e::{
+    fixture, free_port, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
+};
+use tokio::time::Instant;
+
+const APP: &str = "web";
+
+/// Lines that say a worker left the rotation for good.
+const LEAVING: [&str; 4] = [
+    "worker exited",
+    "worker crashed",
+    "worker unhealthy",
+    "worker failed to start",
+];
+
+/// A worker's thread has ended: "worker exited" (stopped or terminated) or "worker crashed".
+fn is_end_of(line: &LogLine, worker: &str) -> bool {
+    (line.is_msg("worker exited") || line.is_msg("worker crashed"))
+        && line.str("worker") == Some(worker)
+}
+
+/// Waits until `app` has at least `n` workers that logged "worker ready" and did not leave
+/// since (see [`LEAVING`]), not counting the ids in `gone`; returns them. Fails at once
+/// when the app is marked failed instead.
+async fn wait_live(
+    server: &Running,
+    app: &str,
+    n: usize,
+    gone: &BTreeSet<String>,
+    timeout: Duration,
+) -> BTreeSet<String> {
+    let mut ready = BTreeSet::new();
+    let mut left = BTreeSet::new();
+    let mut app_failed = None;
+    server
+        .wait_log(
+            |line| {
+                if line.is_msg("app failed") && line.str("app") == Some(app) {
+                    app_failed = Some(line.text.clone());
+                    return true;
+                }
+                if line.is_app(app) {
+                    if let Some(worker) = line.str("worker") {
+                        if line.is_msg("worker ready") {
+                            ready.insert(worker.to_string());
+                        } else if LEAVING.iter().any(|msg| line.is_msg(msg)) {
+                            left.insert(worker.to_string());
+                        }
+                    }
+                }
+                ready
+                    .iter()
+                    .filter(|w| !left.contains(*w) && !gone.contains(*w))
+                    .count()
+                    >= n
+            },
+            timeout,
+        )
+        .await;
+    if let Some(line) = app_failed {
+        server.fail(&format!(
+            "app {app} was marked failed while waiting for {n} live workers \
+             (besides {gone:?}): {line}"
+        ));
+    }
+    ready
+        .into_iter()
+        .filter(|w| !left.contains(w) && !gone.contains(w))
+        .collect()
+}
+
+/// Every worker id of `app` that a line says left the rotation (see [`LEAVING`]).
+fn left_workers(server: &Running, app: &str) -> BTreeSet<String> {
+    server
+        .logs()
+        .iter()
+        .filter(|line| line.is_app(app) && LEAVING.iter().any(|msg| line.is_msg(msg)))
+        .filter_map(|line| line.str("worker").map(str::to_string))
+        .collect()
+}
+
+/// `(id, state)` of every worker of `app` in the admin `/status`.
+async fn status_workers(server: &Running, app: &str) -> Vec<(String, String)> {
+    let status = server.admin_json("/status").await;
+    let apps = status["apps"].as_array().cloned().unwrap_or_default();
+    let Some(entry) = apps.iter().find(|a| a["id"] == app) else {
+        server.fail(&format!("/status has no app {app:?}: {status}"));
+    };
+    entry["workers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|w| {
+            (
+                w["id"].as_str().unwrap_or("?").to_string(),
+                w["state"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Polls `/status` until `app` lists exactly `n` workers, all "ready", none of them in
+/// `replaced`; returns their ids. Panics with the last snapshot otherwise.
+async fn wait_status_ready(
+    server: &Running,
+    app: &str,
+    n: usize,
+    replaced: &BTreeSet<String>,
+    timeout: Duration,
+) -> BTreeSet<String> {
+    let last = std::sync::Mutex::new(Vec::new());
+    let settled = poll(timeout, || async {
+        let workers = status_workers(server, app).await;
+        let good = workers.len() == n
+            && workers
+                .iter()
+                .all(|(id, state)| state == "ready" && !replaced.contains(id));
+        *last.lock().unwrap() = workers.clone();
+        good.then(|| workers.into_iter().map(|(id, _)| id).collect())
+    })
+    .await;
+    settled.unwrap_or_else(|| {
+        server.fail(&format!(
+            "/status never showed exactly {n} ready workers of {app} outside the replaced \
+             ones {replaced:?} within {timeout:?}; last: {:?}",
+            last.lock().unwrap()
+        ))
+    })
+}
+
+/// POSTs `/{action}` and returns the answer with the worker it landed on (from the
+/// fixture's "chaos trigger" line).
+async fn trigger(server: &Running, action: &str) -> (Result<Response, String>, String) {
+    let mark = server.log_mark();
+    let result = try_request(
+        &format!("{}/{action}", server.url()),
+        Method::POST,
+        empty(),
+        STEP_TIMEOUT,
+    )
+    .await
+    .map_err(|err| err.to_string());
+    let line = server
+        .wait_log_since(
+            mark,
+            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some(action),
+            STEP_TIMEOUT,
+        )
+        .await;
+    let Some(worker) = line.str("worker") else {
+        server.fail(&format!("the trigger line names no worker: {}", line.text))
+    };
+    (result, worker.to_string())
+}
+
+/// Asserts a 502 JSON answer naming `app` and `worker`.
+fn assert_502_naming(server: &Running, what: &str, res: &Result<Response, String>, worker: &str) {
+    let res = match res {
+        Ok(res) => res,
+        Err(err) => server.fail(&format!("{what}: no answer ({err}); expected a 502")),
+    };
+    if res.status != StatusCode::BAD_GATEWAY {
+        server.fail(&format!(
+            "{what}: expected 502 naming {worker}, got {}: {}",
+            res.status,
+            res.text()
+        ));
+    }
+    let body = res.json();
+    assert_eq!(body["app"], APP, "{what}: the 502 names the app: {body}");
+    assert_eq!(
+        body["worker"], worker,
+        "{what}: the 502 names the worker: {body}"
+    );
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Chaos {
+    Crash,
+    Hang,
+    Oom,
+}
+
+impl Chaos {
+    fn action(self) -> &'static str {
+        match self {
+            Chaos::Crash => "crash",
+            Chaos::Hang => "hang",
+            Chaos::Oom => "oom",
+        }
+    }
+}
+
+/// 32 keep-alive GET clients for about 12 s while workers crash every 2 s, one hangs and
+/// one runs out of memory: not one GET fails, and the app ends with two fresh Ready workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_under_load_fails_no_get_and_replaces_every_broken_worker() {
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .workers(2)
+        .config_json(json!({"health": {"maxHeapTotal": "64MB", "maxYoungGeneration": "16MB"}}))
+        .start()
+        .await;
+    wait_live(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+
+    let load = Load::get(server.url(), "/")
+        .clients(32)
+        .max_requests(400_000)
+        .max_duration(Duration::from_secs(20))
+        .request_timeout(Duration::from_secs(10))
+        .start();
+    assert!(
+        load.wait_ok(100, STEP_TIMEOUT).await,
+        "the load never got going: {} ok, {} failed",
+        load.ok(),
+        load.failed()
+    );
+
+    // A crash every 2 s, a hang and an out-of-memory in between. Each trigger waits for
+    // the previous victim's successor, so two workers are Ready when it is sent.
+    let schedule = [
+        (1_000, Chaos::Crash),
+        (3_000, Chaos::Crash),
+        (4_000, Chaos::Hang),
+        (5_000, Chaos::Crash),
+        (7_000, Chaos::Crash),
+        (8_000, Chaos::Oom),
+        (9_000, Chaos::Crash),
+        (11_000, Chaos::Crash),
+    ];
+    let began = Instant::now();
+    let mut victims: Vec<(Chaos, String)> = Vec::new();
+    let mut gone = BTreeSet::new();
+    for (at_ms, chaos) in schedule {
+        // The pace of the chaos, not synchronization: the waits are on log lines.
+        tokio::time::sleep_until(began + Duration::from_millis(at_ms)).await;
+        wait_live(&server, APP, 2, &gone, STEP_TIMEOUT).await;
+        assert!(
+            !load.is_finished(),
+            "the load ended before the chaos did (at {at_ms} ms): make its bounds wider"
+        );
+        let (res, victim) = trigger(&server, chaos.action()).await;
+        match chaos {
+            // Not retried (a POST): the client learns which worker died.
+            Chaos::Crash => assert_502_naming(&server, "POST /crash", &res, &victim),
+            Chaos::Hang | Chaos::Oom => match &res {
+                Ok(res) if res.status == StatusCode::OK => {}
+                other => server.fail(&format!(
+                    "POST /{} answers 200 before it strikes; got {other:?}",
+                    chaos.action()
+                )),
+            },
+        }
+        eprintln!(
+            "chaos: {} on {victim} at {} ms",
+            chaos.action(),
+            began.elapsed().as_millis()
+        );
+        gone.insert(victim.clone());
+        victims.push((chaos, victim));
+    }
+    // The last victim's successor, then a little more load on the settled app.
+    wait_live(&server, APP, 2, &gone, STEP_TIMEOUT).await;
+    let ok = load.ok();
+    load.wait_ok(ok + 200, Duration::from_secs(5)).await;
+    let report = load.finish().await;
+    eprintln!("chaos load: {}", report.summary());
+
+    assert!(
+        server.exit_status().is_none(),
+        "spindle exited during the chaos"
+    );
+    assert_eq!(
+        get(&format!("{}/live", server.admin_url())).await.status,
+        StatusCode::OK
+    );
+    assert!(report.ok > 0, "{}", report.summary());
+    assert_eq!(
+        report.failed,
+        0,
+        "every GET must get a 200 through crashes, a hang and an OOM: {}",
+        report.summary()
+    );
+
+    // Each victim's thread ended, of the cause it was given.
+    for (chaos, victim) in &victims {
+        let end = server
+            .wait_log(|line| is_end_of(line, victim), STEP_TIMEOUT)
+            .await;
+        match chaos {
+            Chaos::Crash => {
+                assert!(end.is_msg("worker crashed"), "{victim}: {}", end.text);
+                assert_eq!(
+                    end.field("code").and_then(Value::as_i64),
+                    Some(1),
+                    "{victim}: {}",
+                    end.text
+                );
+            }
+            Chaos::Hang => {
+                let unhealthy = server
+                    .wait_log(
+                        |line| {
+                            line.is_msg("worker unhealthy")
+                                && line.str("worker") == Some(victim.as_str())
+                        },
+                        STEP_TIMEOUT,
+                    )
+                    .await;
+                assert_eq!(
+                    unhealthy.str("reason"),
+                    Some("stalled"),
+                    "{}",
+                    unhealthy.text
+                );
+            }
+            Chaos::Oom => {
+                assert!(end.is_msg("worker crashed"), "{victim}: {}", end.text);
+                assert!(
+                    end.str("error")
+                        .is_some_and(|e| e.contains("ERR_WORKER_OUT_OF_MEMORY")),
+                    "{victim} ran out of heap: {}",
+                    end.text
+                );
+            }
+        }
+    }
+    let mut replaced = left_workers(&server, APP);
+    let unexpected: Vec<&String> = replaced.difference(&gone).collect();
+    if !unexpected.is_empty() {
+        eprintln!("also replaced, without a trigger: {unexpected:?}");
+    }
+    replaced.extend(gone.iter().cloned());
+
+    let survivors = wait_status_ready(&server, APP, 2, &replaced, Duration::from_secs(10)).await;
+    eprintln!(
+        "after {} triggers: {} workers replaced, serving: {survivors:?}",
+        victims.len(),
+        replaced.len()
+    );
+}
+
+/// A worker whose loop stops turning is declared unhealthy ("stalled") and replaced
+/// within seconds while the other keeps serving a light load without a single failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_worker_is_detected_and_replaced_while_traffic_continues() {
+    const MAX_STALL_MS: u64 = 1000;
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .workers(2)
+        .config_json(json!({"health": {"maxStall": MAX_STALL_MS}}))
+        .start()
+        .await;
+    let initial = wait_live(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+
+    let load = Load::get(server.url(), "/")
+        .clients(4)
+        .pause(Duration::from_millis(5))
+        .max_requests(20_000)
+        .max_duration(Duration::from_secs(20))
+        .start();
+    assert!(
+        load.wait_ok(20, STEP_TIMEOUT).await,
+        "the load never got going"
+    );
+
+    let (res, victim) = trigger(&server, "hang").await;
+    match &res {
+        Ok(res) if res.status == StatusCode::OK => {}
+        other => server.fail(&format!("POST /hang answers 200 first; got {other:?}")),
+    }
+    let ok_at_hang = load.ok();
+    let hang = server
+        .wait_log(
+            |line| {
+                line.msg() == Some("chaos hang begins")
+                    && line.str("worker") == Some(victim.as_str())
+            },
+            STEP_TIMEOUT,
+        )
+        .await;
+    let hung_at = hang.time_ms().unwrap_or_else(now_ms);
+
+    let unhealthy = server
+        .wait_log(
+            |line| line.is_msg("worker unhealthy") && line.str("worker") == Some(victim.as_str()),
+            Duration::from_secs(10),
+        )
+        .await;
+    let successor = server
+        .wait_log(
+            |line| {
+                line.is_msg("worker ready")
+                    && line.is_app(APP)
+                    && line
+                        .str("worker")
+                        .is_some_and(|w| !initial.contains(w) && w != victim)
+            },
+            Duration::from_secs(10),
+        )
+        .await;
+    let ok_at_successor = load.ok();
+    let end = server
+        .wait_log(|line| is_end_of(line, &victim), Duration::from_secs(10))
+        .await;
+    let report = load.finish().await;
+
+    let after = |line: &LogLine| line.time_ms().map(|t| t.saturating_sub(hung_at));
+    let detected_ms = after(&unhealthy);
+    let ready_ms = after(&successor);
+    let ended_ms = after(&end);
+    eprintln!(
+        "stuck worker {victim} (maxStall {MAX_STALL_MS} ms): unhealthy after {detected_ms:?} ms, \
+         successor {} ready after {ready_ms:?} ms, stuck thread ended ({}) after {ended_ms:?} ms; \
+         {} requests served meanwhile; load: {}",
+        successor.str("worker").unwrap_or("?"),
+        end.msg().unwrap_or("?"),
+        ok_at_successor.saturating_sub(ok_at_hang),
+        report.summary()
+    );
+
+    assert_eq!(
+        unhealthy.str("reason"),
+        Some("stalled"),
+        "{}",
+        unhealthy.text
+    );
+    assert!(
+        unhealthy.str("detail").is_some(),
+        "the unhealthy line explains itself in `detail`: {}",
+        unhealthy.text
+    );
+    let detected_ms = detected_ms.unwrap_or_else(|| panic!("no time: {}", unhealthy.text));
+    let ready_ms = ready_ms.unwrap_or_else(|| panic!("no time: {}", successor.text));
+    assert!(
+        detected_ms >= MAX_STALL_MS / 2,
+        "declared stalled after {detected_ms} ms, well before maxStall ({MAX_STALL_MS} ms)"
+    );
+    assert!(detected_ms < 5_000, "detected after {detected_ms} ms");
+    assert!(ready_ms < 5_000, "successor ready after {ready_ms} ms");
+    assert!(
+        ok_at_successor > ok_at_hang,
+        "no request was served while the stuck worker was being replaced"
+    );
+    assert_eq!(report.failed, 0, "{}", report.summary());
+    assert!(server.exit_status().is_none(), "spindle exited");
+}
+
+/// SIGUSR2 under a POST load replaces every worker, one at a time, successor first: no
+/// POST fails, every echo comes back intact, and the app ends with two new workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigusr2_restarts_every_worker_without_failing_a_post() {
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .workers(2)
+        .start()
+        .await;
+    let initial = wait_live(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+
+    let load = Load::post_echo(server.url(), "/echo", 1024)
+        .clients(8)
+        .max_requests(200_000)
+        .max_duration(Duration::from_secs(40))
+        .start();
+    assert!(
+        load.wait_ok(50, STEP_TIMEOUT).await,
+        "the load never got going"
+    );
+
+    let mark = server.log_mark();
+    server.sigusr2();
+    server
+        .wait_log_since(
+            mark,
+            |line| line.is_msg("app restarted") && line.str("app") == Some(APP),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        !load.is_finished(),
+        "the load ended before the restart did: make its bounds wider"
+    );
+    // Some more POSTs on the new workers.
+    let ok = load.ok();
+    load.wait_ok(ok + 50, STEP_TIMEOUT).await;
+    for old in &initial {
+        server
+            .wait_log_since(mark, |line| is_end_of(line, old), STEP_TIMEOUT)
+            .await;
+    }
+    let report = load.finish().await;
+    eprintln!("rolling restart load: {}", report.summary());
+
+    assert!(server.exit_status().is_none(), "spindle exited on SIGUSR2");
+    assert!(report.ok > 0, "{}", report.summary());
+    assert_eq!(
+        report.failed,
+        0,
+        "a rolling restart fails no request: {}",
+        report.summary()
+    );
+
+    // Replace before stop: when the k-th old worker exits, k successors are Ready; and
+    // no worker crashed.
+    let lines = server.logs();
+    let mut successors = BTreeSet::new();
+    let mut stopped = 0;
+    for line in &lines[mark..] {
+        let Some(worker) = line.str("worker").filter(|_| line.is_app(APP)) else {
+            continue;
+        };
+        if line.is_msg("worker crashed") || line.is_msg("worker failed to start") {
+            server.fail(&format!(
+                "a worker crashed during the restart: {}",
+                line.text
+            ));
+        }
+        if line.is_msg("worker ready") && !initial.contains(worker) {
+            successors.insert(worker.to_string());
+        }
+        if line.is_msg("worker exited") && initial.contains(worker) {
+            stopped += 1;
+            assert!(
+                successors.len() >= stopped,
+                "{worker} stopped when only {successors:?} had replaced the old workers \
+                 {initial:?}: {}",
+                line.text
+            );
+        }
+    }
+    assert_eq!(stopped, initial.len(), "every old worker exited");
+
+    let now = wait_status_ready(&server, APP, 2, &initial, Duration::from_secs(10)).await;
+    assert!(
+        now.is_disjoint(&initial),
+        "after the restart: {now:?}, before: {initial:?}"
+    );
+}
+
+/// An app that throws at load is restarted with growing delays, then marked failed after
+/// `maxFailedStarts`; readiness names it, and the entrypoint keeps serving.
+#[tokio::test]
+async fn a_crash_looping_app_is_marked_failed_and_the_others_keep_serving() {
+    const MAX_FAILED_STARTS: usize = 3;
+    // Fixed ports: with one app never ready, "spindle ready" (with the URLs) may not come.
+    let (server_port, admin_port) = (free_port(), free_port());
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .app("crashy", fixture("chaos"))
+        .env("CRASH_AT_LOAD", "1")
+        .app_config(json!({"maxFailedStarts": MAX_FAILED_STARTS}))
+        .entrypoint(APP)
+        .server_port(server_port)
+        .admin_port(admin_port)
+        .spawn()
+        .await;
+    let url = format!("http://127.0.0.1:{server_port}");
+    let admin = format!("http://127.0.0.1:{admin_port}");
+
+    let failed = server
+        .wait_log(
+            |line| line.is_msg("app failed") && line.str("app") == Some("crashy"),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        failed.str("reason").is_some_and(|r| !r.is_empty()),
+        "the line says why: {}",
+        failed.text
+    );
+    let lines = server.logs();
+    let failed_at = lines
+        .iter()
+        .position(|line| line.is_msg("app failed") && line.str("app") == Some("crashy"))
+        .expect("the line just waited for");
+    let is_failed_start = |line: &LogLine| {
+        line.is_app("crashy")
+            && (line.is_msg("worker failed to start") || line.is_msg("worker crashed"))
+    };
+    let times: Vec<u64> = lines[..failed_at]
+        .iter()
+        .filter(|line| is_failed_start(line))
+        .map(|line| {
+            line.time_ms()
+                .unwrap_or_else(|| panic!("no `time`: {}", line.text))
+        })
+        .collect();
+    let gaps: Vec<u64> = times
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect();
+    eprintln!(
+        "crashy failed {} times; gaps between failures (ms): {gaps:?}",
+        times.len()
+    );
+    assert_eq!(
+        times.len(),
+        MAX_FAILED_STARTS,
+        "failed starts before `app failed` (maxFailedStarts {MAX_FAILED_STARTS}); gaps {gaps:?}"
+    );
+    // Each gap is a restart delay plus a start; the delays double from 100 ms, so a gap
+    // shorter than the one before (beyond the jitter of a start) means no backoff.
+    const START_JITTER_MS: u64 = 50;
+    for pair in gaps.windows(2) {
+        assert!(
+            pair[1] + START_JITTER_MS >= pair[0],
+            "restart delays do not grow: gaps {gaps:?} ms"
+        );
+    }
+    let last_gap = *gaps.last().expect("three failures make two gaps");
+    assert!(
+        last_gap >= 100,
+        "the last restart came {last_gap} ms after the failure before it: no backoff ({gaps:?})"
+    );
+
+    // The entrypoint serves.
+    server
+        .wait_log(
+            |line| line.is_msg("worker ready") && line.is_app(APP),
+            READY_TIMEOUT,
+        )
+        .await;
+    let res = poll(Duration::from_secs(10), || async {
+        try_get(&format!("{url}/")).await.ok()
+    })
+    .await
+    .unwrap_or_else(|| server.fail("the ingress never answered"));
+    assert_eq!(res.status, StatusCode::OK, "GET /: {}", res.text());
+    assert_eq!(res.json()["app"], "chaos", "{}", res.text());
+
+    // Readiness is false and says which app.
+    let ready = poll(Duration::from_secs(10), || async {
+        try_get(&format!("{admin}/ready")).await.ok()
+    })
+    .await
+    .unwrap_or_else(|| server.fail("the admin server never answered /ready"));
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/ready: {}",
+        ready.text()
+    );
+    let reason = ready.json()["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(reason.contains("crashy"), "/ready: {}", ready.text());
+
+    // A failed app is left alone: no start within a second (the next backoff step would
+    // have come well within it).
+    let restarted = server
+        .try_wait_log_since(
+            failed_at + 1,
+            |line| is_failed_start(line) || (line.is_msg("worker ready") && line.is_app("crashy")),
+            Duration::from_secs(1),
+        )
+        .await;
+    if let Ok(line) = restarted {
+        server.fail(&format!(
+            "crashy was started again after `app failed`: {}",
+            line.text
+        ));
+    }
+    assert!(server.exit_status().is_none(), "spindle exited");
+    let res = get(&format!("{url}/")).await;
+    assert_eq!(res.status, StatusCode::OK, "GET / still: {}", res.text());
+}
+
+/// One worker, one request in flight at most, 200 ms of queue: of six concurrent slow
+/// requests one is served and the others get a quick 503 with `Retry-After` naming the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_answers_503_with_retry_after_naming_the_app() {
+    const CONCURRENT: usize = 6;
+    const SLOW_MS: u64 = 2000;
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .workers(1)
+        .app_config(json!({"maxInFlightPerWorker": 1, "queueTimeout": 200}))
+        .start()
+        .await;
+
+    let url = format!("{}/slow?ms={SLOW_MS}", server.url());
+    let requests: Vec<_> = (0..CONCURRENT)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let sent = Instant::now();
+                let result = try_request(&url, Method::GET, empty(), STEP_TIMEOUT).await;
+                (result.map_err(|e| e.to_string()), sent.elapsed())
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for request in requests {
+        outcomes.push(request.await.expect("request task"));
+    }
+    let summary: Vec<String> = outcomes
+        .iter()
+        .map(|(result, took)| match result {
+            Ok(res) => format!("{} in {} ms", res.status, took.as_millis()),
+            Err(err) => format!("{err} after {} ms", took.as_millis()),
+        })
+        .collect();
+    eprintln!("overload: {summary:?}");
+
+    let (mut served, mut refused) = (0, 0);
+    for (result, took) in &outcomes {
+        let res = match result {
+            Ok(res) => res,
+            Err(err) => server.fail(&format!("a request got no answer ({err}): {summary:?}")),
+        };
+        match res.status {
+            StatusCode::OK => {
+                served += 1;
+                assert!(
+                    took.as_millis() as u64 >= SLOW_MS - 100,
+                    "a 200 before the slow request could finish: {summary:?}"
+                );
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                let retry_after = res
+                    .headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_else(|| panic!("a 503 without Retry-After: {:?}", res.headers));
+                assert!(
+                    retry_after.trim().parse::<u64>().is_ok(),
+                    "Retry-After is a number of seconds: {retry_after:?}"
+                );
+                let body = res.json();
+                assert_eq!(body["app"], APP, "the 503 names the app: {body}");
+                assert!(body.get("error").is_some(), "the 503 has `error`: {body}");
+                assert!(
+                    (took.as_millis() as u64) < SLOW_MS - 500,
+                    "the 503 waited for the busy worker instead of the 200 ms queue: {summary:?}"
+                );
+            }
+            other => server.fail(&format!(
+                "unexpected {other}: {}; all: {summary:?}",
+                res.text()
+            )),
+        }
+    }
+    assert!(served >= 1, "nothing was served: {summary:?}");
+    assert!(
+        refused >= 1,
+        "{CONCURRENT} requests to one worker limited to 1 in flight and a 200 ms queue were all \
+         served: {summary:?}"
+    );
+}
+
+/// A GET caught on a worker that dies before answering is retried once on the other
+/// worker and answered 200; the same as a POST is not retried: 502 naming the worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_request_is_retried_once_and_a_post_is_not() {
+    let state = TempDir::new();
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .workers(2)
+        .env(
+            "CHAOS_STATE_DIR",
+            state.path().to_str().expect("utf-8 temp path"),
+        )
+        .start()
+        .await;
+    wait_live(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let token = format!("{}-{}", std::process::id(), now_ms());
+
+    // GET: the first worker dies, the retry on the other one answers.
+    let mark = server.log_mark();
+    let res = try_request(
+        &format!("{}/die-once?token=get-{token}", server.url()),
+        Method::GET,
+        empty(),
+        STEP_TIMEOUT,
+    )
+    .await;
+    let died = server
+        .wait_log_since(
+            mark,
+            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some("die-once"),
+            STEP_TIMEOUT,
+        )
+        .await;
+    let victim = died
+        .str("worker")
+        .expect("labelled with its worker")
+        .to_string();
+    let res = res.unwrap_or_else(|err| server.fail(&format!("GET /die-once: {err}")));
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "GET /die-once is retried on the other worker: {}",
+        res.text()
+    );
+    let body = res.json();
+    assert_eq!(body["survived"], true, "{body}");
+    assert_ne!(
+        body["threadId"],
+        died.field("threadId").cloned().unwrap_or(Value::Null),
+        "the answer came from another worker than the one that died: {body}"
+    );
+    let crashed = server
+        .wait_log_since(mark, |line| is_end_of(line, &victim), STEP_TIMEOUT)
+        .await;
+    assert!(crashed.is_msg("worker crashed"), "{}", crashed.text);
+
+    // Two Ready workers again, then the same as a POST.
+    let gone = BTreeSet::from([victim.clone()]);
+    wait_live(&server, APP, 2, &gone, STEP_TIMEOUT).await;
+    let mark = server.log_mark();
+    let res = try_request(
+        &format!("{}/die-once?token=post-{token}", server.url()),
+        Method::POST,
+        empty(),
+        STEP_TIMEOUT,
+    )
+    .await
+    .map_err(|err| err.to_string());
+    let died = server
+        .wait_log_since(
+            mark,
+            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some("die-once"),
+            STEP_TIMEOUT,
+        )
+        .await;
+    let victim = died
+        .str("worker")
+        .expect("labelled with its worker")
+        .to_string();
+    assert_502_naming(&server, "POST /die-once", &res, &victim);
+    server
+        .wait_log_since(mark, |line| is_end_of(line, &victim), STEP_TIMEOUT)
+        .await;
+    assert!(server.exit_status().is_none(), "spindle exited");
+}
