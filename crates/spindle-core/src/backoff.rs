@@ -6,14 +6,18 @@ use std::time::Duration;
 /// starting is in a crash loop, and restarting it at full speed would only burn CPU.
 pub const FIRST_DELAY: Duration = Duration::from_millis(100);
 pub const MAX_DELAY: Duration = Duration::from_secs(10);
-/// A worker that lived this long before crashing counts as healthy: its crash starts a
-/// fresh streak.
-pub const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+/// A worker that served this long before crashing had a good start: its crash is
+/// restarted at once and ends any streak. This also bounds the cost of a worker that
+/// crashes over and over while serving: at most one immediate restart per window.
+pub const GOOD_START: Duration = Duration::from_secs(1);
 
-/// After a crash of a worker that lived `lived`, given the app's streak of crashes soon
-/// after start: the delay before the restart, and the new streak.
-pub fn after_crash(streak: u32, lived: Duration) -> (Duration, u32) {
-    let streak = if lived >= HEALTHY_AFTER { 0 } else { streak };
+/// After a crash of a worker that had been Ready for `served` (zero if it never was),
+/// given the app's streak of crashes soon after start: the delay before the restart,
+/// and the new streak.
+pub fn after_crash(streak: u32, served: Duration) -> (Duration, u32) {
+    if served >= GOOD_START {
+        return (Duration::ZERO, 0);
+    }
     (delay(streak), streak.saturating_add(1))
 }
 
@@ -48,11 +52,10 @@ mod tests {
     }
 
     #[test]
-    fn a_long_life_resets_the_streak() {
-        assert_eq!(after_crash(6, HEALTHY_AFTER), (Duration::ZERO, 1));
-        assert_eq!(
-            after_crash(6, HEALTHY_AFTER - Duration::from_millis(1)).0,
-            MAX_DELAY.min(Duration::from_millis(3200))
-        );
+    fn a_good_start_resets_the_streak() {
+        assert_eq!(after_crash(6, GOOD_START), (Duration::ZERO, 0));
+        assert_eq!(after_crash(0, GOOD_START), (Duration::ZERO, 0));
+        let almost = GOOD_START - Duration::from_millis(1);
+        assert_eq!(after_crash(6, almost).0, Duration::from_millis(3200));
     }
 }

@@ -505,7 +505,8 @@ impl Supervisor {
                 entry.failed_starts += 1;
             }
             if accepting {
-                let (delay, streak) = backoff::after_crash(entry.streak, lived);
+                let served = worker.ready_at.map_or(Duration::ZERO, |at| at.elapsed());
+                let (delay, streak) = backoff::after_crash(entry.streak, served);
                 entry.streak = streak;
                 if entry.failed_starts >= entry.config.faults.max_failed_starts {
                     let why = format!(
@@ -859,8 +860,8 @@ mod tests {
         h.send(Event::Ready(id("web:0")));
         h.wait_status(|s| s.phase == Phase::Running).await;
 
-        // Lived long enough to count as healthy: no delay before the restart.
-        tokio::time::advance(backoff::HEALTHY_AFTER).await;
+        // Served long enough to count as a good start: no delay before the restart.
+        tokio::time::advance(backoff::GOOD_START).await;
         h.send(Event::Exited {
             id: id("web:0"),
             code: 1,

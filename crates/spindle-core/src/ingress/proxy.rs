@@ -65,7 +65,9 @@ impl Proxy {
             (claim, Err(err)) if replay.is_some() => {
                 let first = claim.endpoint().id.clone();
                 drop(claim);
-                tracing::warn!(worker = %first, error = err, "worker failed before answering; retrying on another worker");
+                // Debug only: a crash under load fails dozens of requests at once, and the
+                // supervisor already logs the crash itself.
+                tracing::debug!(worker = %first, error = err, "worker failed before answering; retrying on another worker");
                 let Some(parts) = replay else { unreachable!() };
                 match self
                     .claim(Some(&first), Instant::now() + self.queue_timeout)
