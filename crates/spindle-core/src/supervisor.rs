@@ -555,6 +555,18 @@ impl Supervisor {
         let mut to_stop = Vec::new();
         let mut to_terminate = Vec::new();
         for (app, entry) in self.apps.iter_mut() {
+            // ELU and heap verdicts retire at most one worker of an app at a time, and
+            // never its last serving one: when every worker is busy because the app is
+            // saturated, replacing them all would only remove capacity.
+            let mut serving = entry
+                .workers
+                .values()
+                .filter(|w| w.retire.is_none() && w.state == WorkerState::Ready)
+                .count();
+            let mut retiring = entry
+                .workers
+                .values()
+                .any(|w| w.retire.is_some() && w.state.is_alive());
             for (n, w) in entry.workers.iter_mut() {
                 let id = || WorkerId::new(app.clone(), *n);
                 match w.retire {
@@ -569,6 +581,12 @@ impl Supervisor {
                             health::verdict(&w.history, &entry.policy, ready_at, at)
                         {
                             let stalled = reason.kind() == "stalled";
+                            if !stalled && (retiring || serving <= 1) {
+                                tracing::debug!(worker = %id(), detail = %reason, "unhealthy, but kept: another worker is being replaced or it is the last one serving");
+                                continue;
+                            }
+                            serving = serving.saturating_sub(1);
+                            retiring = true;
                             tracing::warn!(worker = %id(), reason = reason.kind(), detail = %reason, "worker unhealthy");
                             w.retire = Some(Retire::AwaitSuccessor {
                                 stalled,
@@ -1084,5 +1102,59 @@ mod tests {
         // A restart gives it another chance.
         h.send(Event::Restart(Some("web".into())));
         assert_eq!(h.call().await, Call::Spawn("web:3".into()));
+    }
+
+    /// A loop that turns but never idles: event-loop utilization 1.0.
+    struct BusyLoop(std::sync::atomic::AtomicU64);
+
+    impl crate::probe::LoopReader for BusyLoop {
+        fn read(&self) -> Option<crate::probe::LoopCounters> {
+            let turns = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some(crate::probe::LoopCounters {
+                idle_ns: 0,
+                loop_count: turns,
+            })
+        }
+    }
+
+    fn attach_busy_loop(h: &Harness, worker: &str) {
+        let busy = BusyLoop(std::sync::atomic::AtomicU64::new(0));
+        h.send(Event::Attached(
+            id(worker),
+            Arc::new(Probe::new(Box::new(busy))),
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_saturated_app_loses_at_most_one_worker_at_a_time_to_elu() {
+        let mut h = start(vec![app("web", 2)]);
+        h.call().await;
+        h.call().await;
+        for w in ["web:0", "web:1"] {
+            attach_busy_loop(&h, w);
+            h.send(Event::Ready(id(w)));
+        }
+        // Grace (5 s) plus five 1 s checks at ELU 1.0: one worker is replaced...
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        // ...and, while its successor is not Ready, the other keeps serving.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(h.calls.try_recv().is_err());
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_last_serving_worker_is_not_replaced_for_elu() {
+        let mut h = start(vec![app("web", 1)]);
+        h.call().await;
+        attach_busy_loop(&h, "web:0");
+        h.send(Event::Ready(id("web:0")));
+        h.wait_status(|s| s.phase == Phase::Running).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(
+            h.calls.try_recv().is_err(),
+            "busy is not stuck: the only worker stays"
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
     }
 }
