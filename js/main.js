@@ -104,7 +104,7 @@ function run (cmd) {
 
 const opts = parseArgs(process.argv.slice(2))
 try {
-  addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty }, onCommand)
+  addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty, nodeVersion: process.version }, onCommand)
 } catch (err) {
   process.stderr.write(`spindle: error: ${err.message}\n`)
   process.exit(70)

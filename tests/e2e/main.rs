@@ -10,6 +10,7 @@ mod crash;
 mod frameworks;
 mod let_it_fail;
 mod no_config;
+mod observability;
 mod shutdown;
 mod streaming;
 mod websocket;

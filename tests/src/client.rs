@@ -197,3 +197,36 @@ where
         }
     }
 }
+
+/// GET with extra request headers; panics on any failure to get a response.
+pub async fn send_with_headers(uri: &str, headers: &[(&str, &str)]) -> Response {
+    let parsed: Uri = uri
+        .parse()
+        .unwrap_or_else(|err| panic!("bad URL {uri}: {err}"));
+    let authority = parsed.authority().expect("URL with host").clone();
+    let stream = TcpStream::connect(authority.as_str())
+        .await
+        .expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(parsed.path_and_query().map_or("/", |pq| pq.as_str()))
+        .header(http::header::HOST, authority.as_str());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = sender
+        .send_request(request.body(empty()).expect("valid request"))
+        .await
+        .expect("response");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Response {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}

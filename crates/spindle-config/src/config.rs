@@ -29,6 +29,8 @@ pub const DEFAULT_METRICS_ENABLED: bool = true;
 pub const DEFAULT_METRICS_HOSTNAME: &str = "127.0.0.1";
 /// Admin server port (Watt's default).
 pub const DEFAULT_METRICS_PORT: u16 = 9090;
+/// Path of the Prometheus endpoint on the admin server (Watt's default).
+pub const DEFAULT_METRICS_ENDPOINT: &str = "/metrics";
 /// Log level when `logger.level` is not set.
 pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
 
@@ -47,7 +49,7 @@ pub struct Config {
     pub server: ServerConfig,
     /// Shutdown deadlines.
     pub graceful_shutdown: GracefulShutdown,
-    /// The admin server: probes now, metrics later.
+    /// The admin server: probes and metrics.
     pub metrics: MetricsConfig,
     /// Logging.
     pub logger: LoggerConfig,
@@ -120,7 +122,7 @@ impl Default for GracefulShutdown {
     }
 }
 
-/// The admin server (probes now, metrics later).
+/// The admin server: health probes (`/live`, `/ready`, `/status`) and Prometheus metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MetricsConfig {
     /// Whether it runs at all.
@@ -129,6 +131,15 @@ pub struct MetricsConfig {
     pub hostname: String,
     /// Port to listen on; 0 picks a free one.
     pub port: u16,
+    /// Path of the metrics endpoint: starts with `/`, has no whitespace, `?` or `#`, and is
+    /// none of the probe paths.
+    pub endpoint: String,
+    /// HTTP basic auth for the metrics endpoint only: the probes stay open, since
+    /// orchestrators call them without credentials. `None`: the endpoint is open too.
+    pub auth: Option<MetricsAuth>,
+    /// Static labels added to every metric; the names are valid Prometheus label names and
+    /// none of the labels Spindle sets itself.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Default for MetricsConfig {
@@ -137,8 +148,38 @@ impl Default for MetricsConfig {
             enabled: DEFAULT_METRICS_ENABLED,
             hostname: DEFAULT_METRICS_HOSTNAME.to_owned(),
             port: DEFAULT_METRICS_PORT,
+            endpoint: DEFAULT_METRICS_ENDPOINT.to_owned(),
+            auth: None,
+            labels: BTreeMap::new(),
         }
     }
+}
+
+/// Credentials for HTTP basic auth on the metrics endpoint. The password is shown as `***`
+/// when the config is serialized (as `spindle check` prints it) or debug-printed.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct MetricsAuth {
+    /// User name; not empty.
+    pub username: String,
+    /// Password; not empty.
+    #[serde(serialize_with = "redacted")]
+    pub password: String,
+}
+
+impl fmt::Debug for MetricsAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsAuth")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+/// What a secret is shown as.
+const REDACTED: &str = "***";
+
+fn redacted<S: Serializer>(_: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(REDACTED)
 }
 
 /// Logging.

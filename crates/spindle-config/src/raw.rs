@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::bytesize::ByteSize;
 use crate::config::{
     LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL,
-    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
-    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
+    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
+    DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
 };
 use crate::health::{
     DEFAULT_EXIT_ON_UNHANDLED_ERRORS, DEFAULT_GRACE_PERIOD, DEFAULT_HEALTH_ENABLED,
@@ -198,6 +198,31 @@ pub(crate) struct RawMetrics {
     #[serde(default = "default_metrics_port")]
     #[schemars(range(min = 0, max = 65535))]
     pub port: Integer,
+    /// Path of the Prometheus endpoint. It starts with `/`, has no spaces, `?` or `#`, and is
+    /// none of the probe paths `/live`, `/ready` and `/status`.
+    #[serde(default = "default_metrics_endpoint")]
+    #[schemars(
+        pattern(r"^/[^\s?#]*$|\{\{?[A-Za-z0-9_]+\}\}?"),
+        extend("not" = { "enum": ["/live", "/ready", "/status"] })
+    )]
+    pub endpoint: String,
+    /// HTTP basic auth for the metrics endpoint. The probes stay open: orchestrators call
+    /// them without credentials. Use placeholders (`"{METRICS_PASSWORD}"`) to keep the
+    /// password out of this file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Object<RawMetricsAuth>>,
+    /// Static labels added to every metric, such as `{"region": "eu-west-1"}`. Names are
+    /// Prometheus label names (letters, digits and `_`, not starting with a digit or `__`)
+    /// other than those Spindle sets: `app`, `worker`, `state`, `reason`, `method`,
+    /// `code_class`, `le`, `version`, `major`, `minor` and `patch`.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {
+        "pattern": "^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$",
+        "not": {
+            "enum": ["app", "worker", "state", "reason", "method", "code_class", "le", "version", "major", "minor", "patch"]
+        }
+    }))]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Default for RawMetrics {
@@ -206,8 +231,24 @@ impl Default for RawMetrics {
             enabled: default_metrics_enabled(),
             hostname: default_metrics_hostname(),
             port: default_metrics_port(),
+            endpoint: default_metrics_endpoint(),
+            auth: None,
+            labels: BTreeMap::new(),
         }
     }
+}
+
+/// HTTP basic auth for the metrics endpoint.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "MetricsAuth")]
+pub(crate) struct RawMetricsAuth {
+    /// User name; not empty.
+    #[schemars(length(min = 1))]
+    pub username: String,
+    /// Password; not empty.
+    #[schemars(length(min = 1))]
+    pub password: String,
 }
 
 /// Logging.
@@ -321,6 +362,10 @@ fn default_metrics_hostname() -> String {
 
 fn default_metrics_port() -> Integer {
     DEFAULT_METRICS_PORT.into()
+}
+
+fn default_metrics_endpoint() -> String {
+    DEFAULT_METRICS_ENDPOINT.to_owned()
 }
 
 fn default_log_level() -> LogLevel {

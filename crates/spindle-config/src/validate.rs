@@ -11,6 +11,7 @@ use crate::envfile::EnvVars;
 use crate::error::{ConfigError, ErrorKind, Reporter};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
+use crate::metrics;
 use crate::object::Object;
 use crate::raw::RawConfig;
 use crate::supervision::{Layer, Level, RawFaults};
@@ -61,11 +62,7 @@ pub(crate) fn validate(
         application: millis(shutdown.application, &shutdown_at.key("application"), cx)?,
     };
     let metrics_at = KeyPath::root().key("metrics");
-    let metrics = MetricsConfig {
-        enabled: metrics.enabled,
-        hostname: hostname(metrics.hostname, &metrics_at.key("hostname"), cx)?,
-        port: port(metrics.port, &metrics_at.key("port"), cx)?,
-    };
+    let metrics = metrics::read(metrics, cx)?;
     if metrics.enabled && shares_port(&server, &metrics) {
         let message = format!("port {} is already used by server.port", metrics.port);
         let at = metrics_at.key("port");
@@ -127,7 +124,11 @@ fn shares_port(server: &ServerConfig, metrics: &MetricsConfig) -> bool {
             || wildcard(&metrics.hostname))
 }
 
-fn hostname(value: String, at: &KeyPath, cx: &Context<'_>) -> Result<String, ConfigError> {
+pub(crate) fn hostname(
+    value: String,
+    at: &KeyPath,
+    cx: &Context<'_>,
+) -> Result<String, ConfigError> {
     if value.is_empty() || value.contains(char::is_whitespace) {
         let message = format!("expected a hostname, got {value:?}");
         return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
@@ -135,7 +136,7 @@ fn hostname(value: String, at: &KeyPath, cx: &Context<'_>) -> Result<String, Con
     Ok(value)
 }
 
-fn port(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u16, ConfigError> {
+pub(crate) fn port(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u16, ConfigError> {
     u16::try_from(value.0).map_err(|_| {
         let message = format!("expected a port number (0-65535), got {value}");
         cx.report.at_value(at, ErrorKind::InvalidValue, message)
@@ -172,9 +173,9 @@ mod tests {
 
     fn metrics(hostname: &str, port: u16) -> MetricsConfig {
         MetricsConfig {
-            enabled: true,
             hostname: hostname.into(),
             port,
+            ..MetricsConfig::default()
         }
     }
 

@@ -362,6 +362,164 @@ fn metrics_on_the_public_port() {
     );
 }
 
+// --- metrics ---
+
+#[test]
+fn unknown_metrics_key() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "path": "/prom" }
+}"#;
+    assert_eq!(
+        error("metrics-key", config),
+        "/x/spindle.json:3:16: metrics.path: unknown key (expected one of: enabled, hostname, \
+         port, endpoint, auth, labels)"
+    );
+}
+
+#[test]
+fn metrics_endpoint_without_a_leading_slash() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "endpoint": "metrics" }
+}"#;
+    assert_eq!(
+        error("endpoint-slash", config),
+        "/x/spindle.json:3:28: metrics.endpoint: expected a path starting with \"/\" (without \
+         spaces, \"?\" or \"#\"), got \"metrics\""
+    );
+}
+
+#[test]
+fn metrics_endpoint_with_a_query() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "endpoint": "/metrics?format=json" }
+}"#;
+    assert_eq!(
+        error("endpoint-query", config),
+        "/x/spindle.json:3:28: metrics.endpoint: expected a path starting with \"/\" (without \
+         spaces, \"?\" or \"#\"), got \"/metrics?format=json\""
+    );
+}
+
+#[test]
+fn metrics_endpoint_on_a_probe_path() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "endpoint": "/ready" }
+}"#;
+    assert_eq!(
+        error("endpoint-probe", config),
+        "/x/spindle.json:3:28: metrics.endpoint: path \"/ready\" is already used by a probe \
+         (/live, /ready and /status are reserved)"
+    );
+}
+
+#[test]
+fn metrics_auth_with_an_empty_username() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "auth": { "username": "", "password": "s3cret" }
+  }
+}"#;
+    assert_eq!(
+        error("auth-empty-user", config),
+        "/x/spindle.json:4:27: metrics.auth.username: expected a non-empty string, got \"\""
+    );
+}
+
+#[test]
+fn metrics_auth_password_from_an_empty_variable() {
+    let project = Project::new("auth-empty-password").env("METRICS_PASSWORD", "");
+    project.app("api").config(
+        r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "auth": { "username": "prom", "password": "{METRICS_PASSWORD}" }
+  }
+}"#,
+    );
+    assert_eq!(
+        project.error(),
+        "/x/spindle.json:4:47: metrics.auth.password: expected a non-empty string, got \"\""
+    );
+}
+
+#[test]
+fn metrics_auth_without_a_password() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "auth": { "username": "prom" }
+  }
+}"#;
+    assert_eq!(
+        error("auth-no-password", config),
+        "/x/spindle.json:4:13: metrics.auth.password: missing required key"
+    );
+}
+
+#[test]
+fn metrics_label_reserved_by_spindle() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "labels": { "region": "eu", "app": "shop" }
+  }
+}"#;
+    assert_eq!(
+        error("label-reserved", config),
+        "/x/spindle.json:4:33: metrics.labels.app: label \"app\" is already used by Spindle \
+         (reserved: app, worker, state, reason, method, code_class, le, version, major, minor, patch)"
+    );
+}
+
+#[test]
+fn metrics_label_name_starting_with_a_digit() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "labels": { "1st": "yes" }
+  }
+}"#;
+    assert_eq!(
+        error("label-digit", config),
+        "/x/spindle.json:4:17: metrics.labels.1st: invalid label name \"1st\" (expected \
+         letters, digits and \"_\", not starting with a digit or \"__\")"
+    );
+}
+
+#[test]
+fn metrics_label_name_reserved_by_prometheus() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "labels": { "__name__": "x" }
+  }
+}"#;
+    assert_eq!(
+        error("label-dunder", config),
+        "/x/spindle.json:4:17: metrics.labels.__name__: invalid label name \"__name__\" \
+         (expected letters, digits and \"_\", not starting with a digit or \"__\")"
+    );
+}
+
+#[test]
+fn metrics_label_value_not_a_string() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": {
+    "labels": { "shard": 3 }
+  }
+}"#;
+    assert_eq!(
+        error("label-value", config),
+        "/x/spindle.json:4:26: metrics.labels.shard: expected a string, got 3"
+    );
+}
+
 // --- health and faults ---
 
 #[test]

@@ -51,6 +51,14 @@ fn schema_documents_keys_defaults_and_aliases() {
     assert_eq!(properties["health"]["default"]["maxHeapTotal"], 4_u64 << 30);
     assert_eq!(properties["maxFailedStarts"]["default"], 5);
     assert_eq!(schema["$defs"]["Health"]["additionalProperties"], false);
+    assert_eq!(properties["metrics"]["default"]["endpoint"], "/metrics");
+    let metrics = &schema["$defs"]["Metrics"]["properties"];
+    assert_eq!(metrics["endpoint"]["not"]["enum"][1], "/ready");
+    assert_eq!(metrics["labels"]["propertyNames"]["not"]["enum"][0], "app");
+    assert_eq!(
+        schema["$defs"]["MetricsAuth"]["required"],
+        serde_json::json!(["username", "password"])
+    );
     let app = &schema["$defs"]["Application"]["properties"];
     for key in [
         "health",

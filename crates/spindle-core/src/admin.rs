@@ -1,5 +1,6 @@
-//! The admin server: probes (and, later, metrics) on their own OS thread and runtime, so
-//! no data-plane load and no JavaScript can keep them from answering.
+//! The admin server: probes and metrics on their own OS thread and runtime, so no
+//! data-plane load and no JavaScript can keep them from answering. Everything it serves
+//! is rendered from snapshots and counters the core already holds.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,13 +13,24 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 
+use crate::metrics::{self, Format, HttpMetrics};
 use crate::status::Status;
 
+/// What the admin server reads from.
+pub struct Admin {
+    pub status: watch::Receiver<Arc<Status>>,
+    /// Per app, the ingress counters.
+    pub http: Vec<(String, Arc<HttpMetrics>)>,
+    pub node_version: Option<String>,
+    /// The metrics path (`metrics.endpoint`).
+    pub endpoint: String,
+    /// `Authorization` header value that unlocks the metrics path, when `metrics.auth` is set.
+    pub authorization: Option<String>,
+    pub labels: Vec<(String, String)>,
+}
+
 /// Runs the admin server on a new thread named `spindle-admin` until the process ends.
-pub fn spawn(
-    listener: std::net::TcpListener,
-    status: watch::Receiver<Arc<Status>>,
-) -> std::io::Result<()> {
+pub fn spawn(listener: std::net::TcpListener, admin: Admin) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     std::thread::Builder::new()
         .name("spindle-admin".into())
@@ -27,12 +39,12 @@ pub fn spawn(
                 .enable_all()
                 .build()
                 .expect("admin runtime");
-            runtime.block_on(serve(listener, status));
+            runtime.block_on(serve(listener, Arc::new(admin)));
         })?;
     Ok(())
 }
 
-async fn serve(listener: std::net::TcpListener, status: watch::Receiver<Arc<Status>>) {
+async fn serve(listener: std::net::TcpListener, admin: Arc<Admin>) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(err) => {
@@ -44,11 +56,11 @@ async fn serve(listener: std::net::TcpListener, status: watch::Receiver<Arc<Stat
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let status = status.clone();
+        let admin = admin.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let snapshot = status.borrow().clone();
-                async move { Ok::<_, Infallible>(route(&req, &snapshot)) }
+                let admin = admin.clone();
+                async move { Ok::<_, Infallible>(admin.route(&req)) }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -57,31 +69,105 @@ async fn serve(listener: std::net::TcpListener, status: watch::Receiver<Arc<Stat
     }
 }
 
-fn route<B>(req: &Request<B>, status: &Status) -> Response<Full<Bytes>> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            serde_json::json!({"error": "method_not_allowed"}),
-        );
-    }
-    match req.uri().path() {
-        "/live" => json(StatusCode::OK, serde_json::json!({"status": "live"})),
-        "/ready" => match status.not_ready_reason() {
-            None => json(StatusCode::OK, serde_json::json!({"status": "ready"})),
-            Some(reason) => json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({"status": "not ready", "reason": reason}),
+impl Admin {
+    fn route<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                serde_json::json!({"error": "method_not_allowed"}),
+            );
+        }
+        let status = self.status.borrow().clone();
+        match req.uri().path() {
+            "/live" => json(StatusCode::OK, serde_json::json!({"status": "live"})),
+            "/ready" => match status.not_ready_reason() {
+                None => json(StatusCode::OK, serde_json::json!({"status": "ready"})),
+                Some(reason) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({"status": "not ready", "reason": reason}),
+                ),
+            },
+            "/status" => json(
+                StatusCode::OK,
+                serde_json::to_value(&*status).unwrap_or_default(),
             ),
-        },
-        "/status" => json(
-            StatusCode::OK,
-            serde_json::to_value(status).unwrap_or_default(),
-        ),
-        path => json(
-            StatusCode::NOT_FOUND,
-            serde_json::json!({"error": "not_found", "message": format!("no admin route {path}; try /live, /ready or /status")}),
-        ),
+            path if path == self.endpoint => self.metrics(req, &status),
+            path => json(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({
+                    "error": "not_found",
+                    "message": format!("no admin route {path}; try /live, /ready, /status or {}", self.endpoint),
+                }),
+            ),
+        }
     }
+
+    fn metrics<B>(&self, req: &Request<B>, status: &Status) -> Response<Full<Bytes>> {
+        if let Some(expected) = &self.authorization {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if given != Some(expected.as_str()) {
+                let mut res = json(
+                    StatusCode::UNAUTHORIZED,
+                    serde_json::json!({"error": "unauthorized"}),
+                );
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"spindle metrics\""),
+                );
+                return res;
+            }
+        }
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let format = Format::from_accept(accept);
+        let http: Vec<(String, metrics::http::HttpSnapshot)> = self
+            .http
+            .iter()
+            .map(|(app, m)| (app.clone(), m.snapshot()))
+            .collect();
+        let process = metrics::process::read();
+        let input = metrics::Input {
+            status,
+            http: &http,
+            process: &process,
+            node_version: self.node_version.as_deref(),
+            labels: &self.labels,
+        };
+        let mut res = Response::new(Full::new(Bytes::from(metrics::render(&input, format))));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        res
+    }
+}
+
+/// `Basic <base64(user:password)>`, the header a client sends for HTTP basic auth.
+pub fn basic_authorization(username: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{username}:{password}");
+    let mut out = String::from("Basic ");
+    for chunk in input.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
@@ -92,4 +178,19 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/json"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basic_authorization;
+
+    #[test]
+    fn basic_auth_header_is_base64_of_user_colon_password() {
+        assert_eq!(
+            basic_authorization("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(basic_authorization("a", "b"), "Basic YTpi");
+        assert_eq!(basic_authorization("ab", "c"), "Basic YWI6Yw==");
+    }
 }

@@ -13,15 +13,17 @@ use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::admin::{self, Admin};
 use crate::capacity::Capacity;
 use crate::host::WorkerHost;
 use crate::ingress::{self, Proxy};
 use crate::logs::{LogSink, WorkerLog};
+use crate::metrics::HttpMetrics;
 use crate::probe::Probe;
 use crate::routes::Routes;
 use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
-use crate::{admin, rundir, Phase, WorkerId};
+use crate::{rundir, Phase, WorkerId};
 
 /// Extra time, beyond `gracefulShutdown.application`, for the thread factory to report
 /// that a terminated worker is gone.
@@ -75,6 +77,7 @@ impl Core {
         config: &Config,
         host: Arc<dyn WorkerHost>,
         logs: LogSink,
+        node_version: Option<String>,
     ) -> Result<Arc<Core>, StartError> {
         let ingress = bind("server", &config.server.hostname, config.server.port)?;
         let ingress_addr = ingress.local_addr().map_err(StartError::Runtime)?;
@@ -106,8 +109,34 @@ impl Core {
         }));
         let worker_logs = WorkerLogs::default();
 
+        let http_metrics: HashMap<String, Arc<HttpMetrics>> = config
+            .applications
+            .iter()
+            .map(|a| (a.id.clone(), Arc::default()))
+            .collect();
         if let Some(admin) = admin {
-            admin::spawn(admin, status_rx.clone()).map_err(StartError::Runtime)?;
+            let state = Admin {
+                status: status_rx.clone(),
+                http: config
+                    .applications
+                    .iter()
+                    .map(|a| (a.id.clone(), http_metrics[&a.id].clone()))
+                    .collect(),
+                node_version,
+                endpoint: config.metrics.endpoint.clone(),
+                authorization: config
+                    .metrics
+                    .auth
+                    .as_ref()
+                    .map(|a| admin::basic_authorization(&a.username, &a.password)),
+                labels: config
+                    .metrics
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            };
+            admin::spawn(admin, state).map_err(StartError::Runtime)?;
         }
 
         let capacities: HashMap<String, Arc<Capacity>> = config
@@ -125,6 +154,7 @@ impl Core {
             capacity: capacities[&config.entrypoint].clone(),
             max_in_flight: entry.faults.max_in_flight_per_worker as usize,
             queue_timeout: entry.faults.queue_timeout,
+            metrics: http_metrics[&config.entrypoint].clone(),
         });
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;

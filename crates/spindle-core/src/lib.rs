@@ -13,6 +13,7 @@
 //! - [`capacity`]: per-app wake-ups for requests queued while every worker is busy.
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
+//! - [`metrics`]: Prometheus metrics rendered from what the core holds.
 //! - [`rundir`]: the private directory for worker sockets.
 
 pub mod admin;
@@ -24,6 +25,7 @@ pub mod health;
 pub mod host;
 pub mod ingress;
 pub mod logs;
+pub mod metrics;
 pub mod pick;
 pub mod probe;
 pub mod routes;

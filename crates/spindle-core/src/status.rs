@@ -18,13 +18,51 @@ pub struct AppStatus {
     /// Why the app gave up restarting its workers, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// Workers started to replace others, by why.
+    pub restarts: Restarts,
+    /// Times a worker's event loop was found stuck.
+    pub stalls: u64,
     pub workers: Vec<WorkerStatus>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Restarts {
+    /// A worker crashed (exception, exit, out of memory, failed load).
+    pub crash: u64,
+    /// A worker was judged unhealthy (stuck loop, ELU, heap).
+    pub unhealthy: u64,
+    /// A rolling restart.
+    pub restart: u64,
+}
+
+impl Restarts {
+    pub fn by_reason(&self) -> [(&'static str, u64); 3] {
+        [
+            ("crash", self.crash),
+            ("unhealthy", self.unhealthy),
+            ("restart", self.restart),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkerStatus {
     pub id: String,
     pub state: WorkerState,
+    /// Event-loop utilization over the last sample interval (0–1), once sampled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap: Option<HeapStatus>,
+    /// Requests the ingress has sent it that are not finished.
+    pub in_flight: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HeapStatus {
+    pub used: u64,
+    pub total: u64,
+    pub limit: u64,
 }
 
 impl AppStatus {
@@ -74,12 +112,17 @@ mod tests {
             id: id.into(),
             entrypoint: false,
             failed: None,
+            restarts: Restarts::default(),
+            stalls: 0,
             workers: states
                 .iter()
                 .enumerate()
                 .map(|(n, s)| WorkerStatus {
                     id: format!("{id}:{n}"),
                     state: *s,
+                    elu: None,
+                    heap: None,
+                    in_flight: 0,
                 })
                 .collect(),
         }

@@ -19,7 +19,7 @@ use crate::host::{ResourceLimits, WorkerHost, WorkerSpec};
 use crate::logs::{LogSink, WorkerLog};
 use crate::probe::Probe;
 use crate::routes::{AppRoute, Routes};
-use crate::status::{AppStatus, Status, WorkerStatus};
+use crate::status::{AppStatus, HeapStatus, Restarts, Status, WorkerStatus};
 use crate::{Phase, WorkerId, WorkerState};
 
 /// A stuck worker waits for its successor at most this many `maxStall`s before it is
@@ -106,6 +106,8 @@ struct AppEntry {
     restart_queue: VecDeque<u32>,
     restart_step: Option<(u32, u32)>,
     restarting: bool,
+    restarts: Restarts,
+    stalls: u64,
     workers: BTreeMap<u32, WorkerEntry>,
 }
 
@@ -185,6 +187,8 @@ impl Supervisor {
                     restart_queue: VecDeque::new(),
                     restart_step: None,
                     restarting: false,
+                    restarts: Restarts::default(),
+                    stalls: 0,
                     workers: BTreeMap::new(),
                 };
                 (id, entry)
@@ -449,6 +453,7 @@ impl Supervisor {
                 let successor = self.spawn(app);
                 let entry = self.apps.get_mut(app).expect("known app");
                 entry.restart_step = Some((old, successor));
+                entry.restarts.restart += 1;
                 return;
             }
         }
@@ -518,6 +523,7 @@ impl Supervisor {
                     entry.failed = Some(why);
                 } else if !entry.respawn_pending {
                     entry.respawn_pending = true;
+                    entry.restarts.crash += 1;
                     respawn = Some(delay);
                 }
             }
@@ -587,6 +593,10 @@ impl Supervisor {
                             }
                             serving = serving.saturating_sub(1);
                             retiring = true;
+                            entry.restarts.unhealthy += 1;
+                            if stalled {
+                                entry.stalls += 1;
+                            }
                             tracing::warn!(worker = %id(), reason = reason.kind(), detail = %reason, "worker unhealthy");
                             w.retire = Some(Retire::AwaitSuccessor {
                                 stalled,
@@ -692,12 +702,24 @@ impl Supervisor {
                 id: id.to_string(),
                 entrypoint: entry.entrypoint,
                 failed: entry.failed.clone(),
+                restarts: entry.restarts,
+                stalls: entry.stalls,
                 workers: entry
                     .workers
                     .iter()
-                    .map(|(n, w)| WorkerStatus {
-                        id: format!("{id}:{n}"),
-                        state: w.state,
+                    .map(|(n, w)| {
+                        let latest = w.history.latest();
+                        WorkerStatus {
+                            id: format!("{id}:{n}"),
+                            state: w.state,
+                            elu: latest.map(|s| s.elu),
+                            heap: latest.and_then(|s| s.heap).map(|h| HeapStatus {
+                                used: h.used,
+                                total: h.total,
+                                limit: h.limit,
+                            }),
+                            in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
+                        }
                     })
                     .collect(),
             });

@@ -44,6 +44,8 @@ pub struct StartOptions {
     pub dir: String,
     /// Human-readable coloured logs instead of JSON lines.
     pub pretty: Option<bool>,
+    /// `process.version`, for the `nodejs_version_info` metric.
+    pub node_version: Option<String>,
 }
 
 #[napi(object)]
@@ -84,8 +86,13 @@ pub fn start(
     // A second start in one process was refused above, so this is the first install.
     let _ = tracing::subscriber::set_global_default(subscriber);
 
-    let core = Core::start(&config, Arc::new(host::JsHost::new(host)), logs)
-        .map_err(|e| Error::from_reason(e.to_string()))?;
+    let core = Core::start(
+        &config,
+        Arc::new(host::JsHost::new(host)),
+        logs,
+        options.node_version,
+    )
+    .map_err(|e| Error::from_reason(e.to_string()))?;
     let started = Started {
         url: format!("http://{}", core.ingress_addr),
         admin: core.admin_addr.map(|a| format!("http://{a}")),

@@ -19,6 +19,7 @@ use super::headers;
 use super::reply;
 use crate::capacity::Capacity;
 use crate::endpoint::InFlight;
+use crate::metrics::HttpMetrics;
 use crate::routes::{NoWorker, Routes};
 use crate::upstream::RequestBody;
 use crate::WorkerId;
@@ -31,16 +32,27 @@ pub struct Proxy {
     pub capacity: Arc<Capacity>,
     pub max_in_flight: usize,
     pub queue_timeout: Duration,
+    /// What this app's traffic looked like, for /metrics.
+    pub metrics: Arc<HttpMetrics>,
 }
 
 impl Proxy {
-    pub async fn forward(
+    pub async fn forward(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
+        let arrived = Instant::now();
+        let method = req.method().clone();
+        let res = self.forward_inner(req, peer, arrived).await;
+        self.metrics
+            .record(&method, res.status(), arrived.elapsed());
+        res
+    }
+
+    async fn forward_inner(
         &self,
         mut req: Request<Incoming>,
         peer: SocketAddr,
+        arrived: Instant,
     ) -> Response<ProxyBody> {
-        let deadline = Instant::now() + self.queue_timeout;
-        let claim = match self.claim(None, deadline).await {
+        let claim = match self.claim(None, arrived + self.queue_timeout).await {
             Ok(claim) => claim,
             Err(reply) => return reply,
         };
@@ -69,6 +81,7 @@ impl Proxy {
                 // supervisor already logs the crash itself.
                 tracing::debug!(worker = %first, error = err, "worker failed before answering; retrying on another worker");
                 let Some(parts) = replay else { unreachable!() };
+                self.metrics.retried();
                 match self
                     .claim(Some(&first), Instant::now() + self.queue_timeout)
                     .await
@@ -135,8 +148,14 @@ impl Proxy {
                 .claim(&self.app, exclude, self.max_in_flight);
             let why = match outcome {
                 Ok(claim) => return Ok(claim),
-                Err(NoWorker::Failed(reason)) => return Err(reply::app_failed(&self.app, &reason)),
-                Err(NoWorker::Unknown) => return Err(reply::no_worker(&self.app)),
+                Err(NoWorker::Failed(reason)) => {
+                    self.metrics.rejected("app_failed");
+                    return Err(reply::app_failed(&self.app, &reason));
+                }
+                Err(NoWorker::Unknown) => {
+                    self.metrics.rejected("no_ready_worker");
+                    return Err(reply::no_worker(&self.app));
+                }
                 Err(why) => why,
             };
             let _waiting = self.capacity.wait();
@@ -149,8 +168,14 @@ impl Proxy {
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(match why {
-                        NoWorker::AllBusy => reply::overloaded(&self.app),
-                        _ => reply::no_worker(&self.app),
+                        NoWorker::AllBusy => {
+                            self.metrics.rejected("overloaded");
+                            reply::overloaded(&self.app)
+                        }
+                        _ => {
+                            self.metrics.rejected("no_ready_worker");
+                            reply::no_worker(&self.app)
+                        }
                     });
                 }
             }

@@ -1,0 +1,289 @@
+//! Metrics and probes: rendered from what the core holds, so they answer even while every
+//! worker's event loop is stuck, and their values match the work done.
+
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+use serde_json::json;
+use spindle_e2e::client::{full, get, try_get, try_request};
+use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
+
+async fn scrape(server: &Running) -> String {
+    let res = get(&format!("{}/metrics", server.admin_url())).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.text()
+}
+
+/// The value of the first sample whose line starts with `series` (name and labels as
+/// rendered), or None.
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn request_counters_match_the_requests_sent() {
+    let server = TestServer::new().app("web", fixture("plain")).start().await;
+    for _ in 0..25 {
+        assert_eq!(
+            get(&format!("{}/", server.url())).await.status,
+            StatusCode::OK
+        );
+    }
+    let res = try_request(
+        &format!("{}/nope", server.url()),
+        Method::DELETE,
+        full(""),
+        STEP_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "the plain app answers every path"
+    );
+
+    let m = scrape(&server).await;
+    let get_2xx = r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"}"#;
+    assert_eq!(value(&m, get_2xx), Some(25.0), "{m}");
+    let delete_2xx = r#"spindle_http_requests_total{app="web",method="DELETE",code_class="2xx"}"#;
+    assert_eq!(value(&m, delete_2xx), Some(1.0));
+    let count = r#"spindle_http_request_duration_seconds_count{app="web",code_class="2xx"}"#;
+    assert_eq!(value(&m, count), Some(26.0));
+    let inf =
+        r#"spindle_http_request_duration_seconds_bucket{app="web",code_class="2xx",le="+Inf"}"#;
+    assert_eq!(value(&m, inf), Some(26.0));
+    assert_eq!(
+        value(&m, r#"spindle_workers{app="web",state="ready"}"#),
+        Some(1.0)
+    );
+    assert_eq!(value(&m, "spindle_ready"), Some(1.0));
+    assert!(value(&m, "process_resident_memory_bytes").unwrap() > 10e6);
+    let node = m
+        .lines()
+        .find(|l| l.starts_with("nodejs_version_info{"))
+        .expect("node version");
+    assert!(node.contains("version=\"v"), "{node}");
+
+    // Cumulative: a second scrape does not reset anything.
+    let again = scrape(&server).await;
+    assert_eq!(value(&again, get_2xx), Some(25.0));
+}
+
+#[tokio::test]
+async fn a_crash_counts_as_a_restart_and_a_busy_worker_shows_high_elu() {
+    let server = TestServer::new().app("web", fixture("plain")).start().await;
+    let mark = server.log_mark();
+    let res = try_request(
+        &format!("{}/exit", server.url()),
+        Method::POST,
+        full("x"),
+        STEP_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status, StatusCode::BAD_GATEWAY);
+    server
+        .wait_log_since(
+            mark,
+            |l| l.is_msg("worker ready") && l.str("worker") == Some("web:1"),
+            STEP_TIMEOUT,
+        )
+        .await;
+    let m = scrape(&server).await;
+    assert_eq!(
+        value(
+            &m,
+            r#"spindle_worker_restarts_total{app="web",reason="crash"}"#
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"spindle_worker_restarts_total{app="web",reason="unhealthy"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"spindle_http_requests_total{app="web",method="POST",code_class="5xx"}"#
+        ),
+        Some(1.0)
+    );
+
+    // Busy but turning: ELU near 1, read from outside the worker.
+    let url = format!("{}/spin?ms=3000", server.url());
+    let spin = tokio::spawn(async move { try_get(&url).await });
+    let series = r#"nodejs_eventloop_utilization{app="web",worker="web:1"}"#;
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    let mut seen = 0.0;
+    while Instant::now() < deadline {
+        seen = value(&scrape(&server).await, series).unwrap_or(0.0);
+        if seen > 0.9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await; // sampling pace, not synchronization
+    }
+    assert!(seen > 0.9, "ELU of a spinning worker: {seen}");
+    assert_eq!(
+        spin.await.unwrap().unwrap().status,
+        StatusCode::OK,
+        "busy is not stuck: never replaced"
+    );
+    let m = scrape(&server).await;
+    assert_eq!(
+        value(&m, r#"spindle_event_loop_stalls_total{app="web"}"#),
+        Some(0.0)
+    );
+}
+
+#[tokio::test]
+async fn probes_and_metrics_answer_while_every_worker_is_stuck() {
+    // One worker, stuck for good (maxStall far away): nothing JavaScript can answer.
+    let server = TestServer::new()
+        .app("web", fixture("chaos"))
+        .config_json(json!({"health": {"maxStall": 60000}}))
+        .start()
+        .await;
+    let res = try_request(
+        &format!("{}/hang", server.url()),
+        Method::POST,
+        full(""),
+        STEP_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status, StatusCode::OK);
+    server
+        .wait_log(|l| l.is_msg("chaos hang begins"), STEP_TIMEOUT)
+        .await;
+
+    for path in ["/live", "/ready", "/status", "/metrics"] {
+        let started = Instant::now();
+        let res = try_request(
+            &format!("{}{path}", server.admin_url()),
+            Method::GET,
+            full(""),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{path} did not answer within 1 s: {e}"));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_ne!(res.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // The loop stopped turning and heap reports stopped; the core still renders the worker.
+    let m = scrape(&server).await;
+    assert_eq!(
+        value(
+            &m,
+            r#"spindle_worker_state{app="web",worker="web:0",state="ready"}"#
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"spindle_worker_requests_in_flight{app="web",worker="web:0"}"#
+        ),
+        Some(0.0)
+    );
+}
+
+#[tokio::test]
+async fn readiness_tells_why_and_metrics_can_require_auth() {
+    let server = TestServer::new()
+        .app("web", fixture("plain"))
+        .config_json(json!({"metrics": {"auth": {"username": "prom", "password": "s3cret"}, "labels": {"region": "test"}}}))
+        .start()
+        .await;
+    let res = get(&format!("{}/metrics", server.admin_url())).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.headers.get("www-authenticate").is_some());
+    // Probes stay open: an orchestrator has no credentials.
+    assert_eq!(
+        get(&format!("{}/ready", server.admin_url())).await.status,
+        StatusCode::OK
+    );
+
+    let authorized = spindle_e2e::client::send_with_headers(
+        &format!("{}/metrics", server.admin_url()),
+        &[
+            ("authorization", "Basic cHJvbTpzM2NyZXQ="),
+            ("accept", "application/openmetrics-text; version=1.0.0"),
+        ],
+    )
+    .await;
+    assert_eq!(authorized.status, StatusCode::OK);
+    let text = authorized.text();
+    assert!(authorized.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    assert!(text.ends_with("# EOF\n"));
+    assert!(
+        text.contains("# TYPE spindle_http_requests counter"),
+        "OpenMetrics names counter families without _total"
+    );
+    assert!(
+        text.contains(r#"spindle_ready{region="test"} 1"#),
+        "static labels on every sample"
+    );
+}
+
+#[tokio::test]
+async fn promtool_accepts_a_real_scrape() {
+    let Ok(promtool) = which("promtool") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install promtool (Debian package prometheus)"
+        );
+        eprintln!("SKIPPED: promtool not installed (apt-get install prometheus)");
+        return;
+    };
+    let server = TestServer::new()
+        .app("web", fixture("plain"))
+        .workers(2)
+        .start()
+        .await;
+    for _ in 0..5 {
+        get(&format!("{}/", server.url())).await;
+    }
+    let text = scrape(&server).await;
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- scrape ---\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
