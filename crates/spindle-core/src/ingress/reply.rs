@@ -6,41 +6,25 @@ use super::body::ProxyBody;
 
 /// 503: the app has no Ready worker right now.
 pub fn no_worker(app: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({
-        "error": "no_ready_worker",
-        "app": app,
-        "message": format!("no worker of app {app:?} is ready to serve this request; retry shortly"),
-    });
-    let mut res = json(StatusCode::SERVICE_UNAVAILABLE, &body);
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    res
+    let message = format!("no worker of app {app:?} is ready to serve this request; retry shortly");
+    unavailable("no_ready_worker", app, message, "1")
 }
 
 /// 503: every worker of the app is at its in-flight limit and the queue wait ran out.
 pub fn overloaded(app: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({
-        "error": "overloaded",
-        "app": app,
-        "message": format!("every worker of app {app:?} is busy and the request waited its queueTimeout; retry shortly"),
-    });
-    let mut res = json(StatusCode::SERVICE_UNAVAILABLE, &body);
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    res
+    let message =
+        format!("every worker of app {app:?} is busy and the request waited its queueTimeout; retry shortly");
+    unavailable("overloaded", app, message, "1")
 }
 
-/// 503: the app gave up restarting its workers.
+/// 503: the app gave up restarting its workers; it will not recover by itself soon.
 pub fn app_failed(app: &str, reason: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({
-        "error": "app_failed",
-        "app": app,
-        "message": format!("app {app:?} failed: {reason}"),
-    });
-    let mut res = json(StatusCode::SERVICE_UNAVAILABLE, &body);
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
-    res
+    unavailable(
+        "app_failed",
+        app,
+        format!("app {app:?} failed: {reason}"),
+        "10",
+    )
 }
 
 /// 502: the worker failed before it answered.
@@ -52,6 +36,19 @@ pub fn worker_failed(app: &str, worker: &str, cause: &str) -> Response<ProxyBody
         "message": format!("worker {worker} of app {app:?} failed before answering: {cause}"),
     });
     json(StatusCode::BAD_GATEWAY, &body)
+}
+
+fn unavailable(
+    error: &str,
+    app: &str,
+    message: String,
+    retry_after: &'static str,
+) -> Response<ProxyBody> {
+    let body = serde_json::json!({"error": error, "app": app, "message": message});
+    let mut res = json(StatusCode::SERVICE_UNAVAILABLE, &body);
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
+    res
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<ProxyBody> {
