@@ -29,9 +29,16 @@ pub struct Admin {
     pub labels: Vec<(String, String)>,
 }
 
-/// Runs the admin server on a new thread named `spindle-admin` until the process ends.
-pub fn spawn(listener: std::net::TcpListener, admin: Admin) -> std::io::Result<()> {
-    listener.set_nonblocking(true)?;
+/// Runs the admin server (when metrics are enabled) and the management API on a new
+/// thread named `spindle-admin`, with its own runtime, until the process ends.
+pub fn spawn(
+    admin: Option<(std::net::TcpListener, Admin)>,
+    control: (std::os::unix::net::UnixListener, crate::control::Control),
+) -> std::io::Result<()> {
+    if let Some((listener, _)) = &admin {
+        listener.set_nonblocking(true)?;
+    }
+    control.0.set_nonblocking(true)?;
     std::thread::Builder::new()
         .name("spindle-admin".into())
         .spawn(move || {
@@ -39,7 +46,19 @@ pub fn spawn(listener: std::net::TcpListener, admin: Admin) -> std::io::Result<(
                 .enable_all()
                 .build()
                 .expect("admin runtime");
-            runtime.block_on(serve(listener, Arc::new(admin)));
+            runtime.block_on(async move {
+                let (socket, control) = control;
+                match tokio::net::UnixListener::from_std(socket) {
+                    Ok(socket) => {
+                        tokio::spawn(crate::control::serve(socket, Arc::new(control)));
+                    }
+                    Err(err) => tracing::error!(error = %err, "management socket unusable"),
+                }
+                match admin {
+                    Some((listener, admin)) => serve(listener, Arc::new(admin)).await,
+                    None => std::future::pending().await,
+                }
+            });
         })?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, Admin};
 use crate::capacity::Capacity;
+use crate::control::{Control, Meta};
 use crate::host::WorkerHost;
 use crate::ingress::{self, Proxy};
 use crate::logs::{LogSink, WorkerLog};
@@ -24,6 +26,9 @@ use crate::routes::Routes;
 use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
 use crate::{rundir, Phase, WorkerId};
+
+/// The management API's socket, in the process's private directory.
+pub const CONTROL_SOCKET: &str = "control.sock";
 
 /// Extra time, beyond `gracefulShutdown.application`, for the thread factory to report
 /// that a terminated worker is gone.
@@ -114,53 +119,98 @@ impl Core {
             .iter()
             .map(|a| (a.id.clone(), Arc::default()))
             .collect();
-        if let Some(admin) = admin {
+        let capacities: HashMap<String, Arc<Capacity>> = config
+            .applications
+            .iter()
+            .map(|a| (a.id.clone(), Arc::default()))
+            .collect();
+        // One per app: the ingress uses the entrypoint's, the management API any app's.
+        let proxies: HashMap<String, Arc<Proxy>> = config
+            .applications
+            .iter()
+            .map(|a| {
+                let proxy = Proxy {
+                    app: a.id.as_str().into(),
+                    routes: routes_rx.clone(),
+                    capacity: capacities[&a.id].clone(),
+                    max_in_flight: a.faults.max_in_flight_per_worker as usize,
+                    queue_timeout: a.faults.queue_timeout,
+                    metrics: http_metrics[&a.id].clone(),
+                };
+                (a.id.clone(), Arc::new(proxy))
+            })
+            .collect();
+        let http: Vec<(String, Arc<HttpMetrics>)> = config
+            .applications
+            .iter()
+            .map(|a| (a.id.clone(), http_metrics[&a.id].clone()))
+            .collect();
+        let labels: Vec<(String, String)> = config
+            .metrics
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+
+        let admin = admin.map(|listener| {
             let state = Admin {
                 status: status_rx.clone(),
-                http: config
-                    .applications
-                    .iter()
-                    .map(|a| (a.id.clone(), http_metrics[&a.id].clone()))
-                    .collect(),
-                node_version,
+                http: http.clone(),
+                node_version: node_version.clone(),
                 endpoint: config.metrics.endpoint.clone(),
                 authorization: config
                     .metrics
                     .auth
                     .as_ref()
                     .map(|a| admin::basic_authorization(&a.username, &a.password)),
-                labels: config
-                    .metrics
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                labels: labels.clone(),
             };
-            admin::spawn(admin, state).map_err(StartError::Runtime)?;
-        }
-
-        let capacities: HashMap<String, Arc<Capacity>> = config
-            .applications
-            .iter()
-            .map(|a| (a.id.clone(), Arc::default()))
-            .collect();
-        let entry = config
-            .application(&config.entrypoint)
-            .expect("validated entrypoint");
-        let (ingress_stop, stop_rx) = watch::channel(false);
-        let proxy = Arc::new(Proxy {
-            app: config.entrypoint.as_str().into(),
-            routes: routes_rx,
-            capacity: capacities[&config.entrypoint].clone(),
-            max_in_flight: entry.faults.max_in_flight_per_worker as usize,
-            queue_timeout: entry.faults.queue_timeout,
-            metrics: http_metrics[&config.entrypoint].clone(),
+            (listener, state)
         });
+        let control_socket = rundir.join(CONTROL_SOCKET);
+        let control_listener =
+            std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
+                StartError::RunDir {
+                    base: control_socket.clone(),
+                    source,
+                }
+            })?;
+        std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| StartError::RunDir {
+                base: control_socket.clone(),
+                source,
+            },
+        )?;
+        let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
+        let control = Control {
+            meta: Meta {
+                pid: std::process::id(),
+                name: config
+                    .root
+                    .file_name()
+                    .map_or_else(|| "spindle".into(), |n| n.to_string_lossy().into_owned()),
+                node: node_version,
+                started: std::time::Instant::now(),
+                url: format!("http://{ingress_addr}"),
+                admin: admin_addr.map(|a| format!("http://{a}")),
+            },
+            status: status_rx.clone(),
+            proxies: proxies.clone(),
+            http,
+            labels,
+            events: events_tx.clone(),
+            stop: stop_tx,
+            logs: logs.clone(),
+        };
+        admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
+
+        let (ingress_stop, ingress_stop_rx) = watch::channel(false);
+        let proxy = proxies[&config.entrypoint].clone();
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
         let ingress_task = runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(ingress) {
-                Ok(listener) => ingress::serve(listener, proxy, stop_rx, deadline).await,
+                Ok(listener) => ingress::serve(listener, proxy, ingress_stop_rx, deadline).await,
                 Err(err) => {
                     tracing::error!(error = %err, "ingress listener unusable");
                     true
@@ -185,7 +235,7 @@ impl Core {
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
         runtime.spawn(supervisor.run(events_rx));
 
-        Ok(Arc::new(Core {
+        let core = Arc::new(Core {
             events: events_tx,
             status: status_rx,
             worker_logs,
@@ -199,7 +249,19 @@ impl Core {
             rundir,
             ingress_addr,
             admin_addr,
-        }))
+        });
+        // `spindle stop` asks through the management API; the sequence is the signal's.
+        let weak = Arc::downgrade(&core);
+        if let Some(runtime) = core.runtime.lock().expect("runtime slot").as_ref() {
+            runtime.spawn(async move {
+                if stop_rx.recv().await.is_some() {
+                    if let Some(core) = weak.upgrade() {
+                        core.shutdown();
+                    }
+                }
+            });
+        }
+        Ok(core)
     }
 
     /// The latest status; await changes with `changed()` on the receiver.

@@ -6,7 +6,8 @@
 //! - [`ingress`]: the public listener and the per-request proxy to workers.
 //! - [`upstream`], [`endpoint`], [`routes`], [`pick`]: pooled worker connections and the
 //!   choice of worker.
-//! - [`admin`]: probes on their own thread and runtime.
+//! - [`admin`]: probes and metrics on their own thread and runtime.
+//! - [`control`]: the management API on a private Unix socket, on the admin thread.
 //! - [`status`], [`state`]: published snapshots and typed lifecycle.
 //! - [`health`], [`probe`]: samples of each worker's loop and heap read from outside, and
 //!   the pure policy that judges them.
@@ -19,6 +20,7 @@
 pub mod admin;
 pub mod backoff;
 pub mod capacity;
+pub mod control;
 pub mod core;
 pub mod endpoint;
 pub mod health;

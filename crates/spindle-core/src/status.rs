@@ -12,12 +12,14 @@ pub struct Status {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub id: String,
     pub entrypoint: bool,
     /// Why the app gave up restarting its workers, if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
+    /// How many workers the app should run (config, or the last scale).
+    pub workers_wanted: u32,
     /// Workers started to replace others, by why.
     pub restarts: Restarts,
     /// Times a worker's event loop was found stuck.
@@ -46,6 +48,7 @@ impl Restarts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkerStatus {
     pub id: String,
     pub state: WorkerState,
@@ -56,6 +59,8 @@ pub struct WorkerStatus {
     pub heap: Option<HeapStatus>,
     /// Requests the ingress has sent it that are not finished.
     pub in_flight: u64,
+    /// Since the thread was started.
+    pub uptime_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,6 +117,7 @@ mod tests {
             id: id.into(),
             entrypoint: false,
             failed: None,
+            workers_wanted: states.len() as u32,
             restarts: Restarts::default(),
             stalls: 0,
             workers: states
@@ -123,6 +129,7 @@ mod tests {
                     elu: None,
                     heap: None,
                     in_flight: 0,
+                    uptime_ms: 0,
                 })
                 .collect(),
         }

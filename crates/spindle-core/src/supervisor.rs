@@ -3,6 +3,7 @@
 //! factory, and publishes [`Routes`] for the data path and [`Status`] for everyone else.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,6 +44,8 @@ pub enum Event {
     /// Replace every worker of one app (or of all apps), one at a time, each successor
     /// Ready before its predecessor drains.
     Restart(Option<Arc<str>>),
+    /// Run `workers` workers of `app` from now on: start more, or drain and stop the newest.
+    Scale { app: Arc<str>, workers: NonZeroU32 },
     /// Readiness goes false; workers keep serving what the ingress still sends.
     BeginShutdown,
     /// Stop every worker; the phase becomes Stopped when the last one has exited.
@@ -269,6 +272,7 @@ impl Supervisor {
                     self.begin_restart(&app);
                 }
             }
+            Event::Scale { app, workers } => self.scale(&app, workers),
             Event::BeginShutdown => {
                 self.phase = Phase::ShuttingDown;
                 tracing::info!("shutting down: readiness is false, no new connections");
@@ -406,6 +410,51 @@ impl Supervisor {
             self.announce_ready();
         }
         self.advance_restart(&id.app_arc().clone());
+    }
+
+    fn scale(&mut self, app: &Arc<str>, workers: NonZeroU32) {
+        if !self.accepting() {
+            return;
+        }
+        let application_grace = self.application_grace;
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
+        let before = entry.config.workers;
+        entry.config.workers = workers;
+        tracing::info!(
+            app = &**app,
+            from = before.get(),
+            to = workers.get(),
+            "scaling app"
+        );
+        let current: Vec<u32> = entry
+            .workers
+            .iter()
+            .filter(|(_, w)| w.is_serving_or_starting())
+            .map(|(n, _)| *n)
+            .collect();
+        let extra = current.len().saturating_sub(workers.get() as usize);
+        // The newest go first: starting ones have nothing to drain, and the oldest have
+        // proven themselves.
+        let mut stop_now = Vec::new();
+        for n in current.iter().rev().take(extra) {
+            let w = entry.workers.get_mut(n).expect("listed above");
+            if w.state == WorkerState::Starting {
+                w.retire = Some(Retire::Stopping);
+                stop_now.push(*n);
+            } else {
+                w.retire = Some(Retire::Draining {
+                    deadline: Instant::now() + application_grace,
+                });
+            }
+            w.state = WorkerState::Draining;
+        }
+        for n in stop_now {
+            self.host
+                .stop(&WorkerId::new(app.clone(), n), application_grace);
+        }
+        self.fill(app);
     }
 
     fn begin_restart(&mut self, app: &Arc<str>) {
@@ -702,6 +751,7 @@ impl Supervisor {
                 id: id.to_string(),
                 entrypoint: entry.entrypoint,
                 failed: entry.failed.clone(),
+                workers_wanted: entry.config.workers.get(),
                 restarts: entry.restarts,
                 stalls: entry.stalls,
                 workers: entry
@@ -719,6 +769,7 @@ impl Supervisor {
                                 limit: h.limit,
                             }),
                             in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
+                            uptime_ms: w.started.elapsed().as_millis() as u64,
                         }
                     })
                     .collect(),
@@ -1178,5 +1229,67 @@ mod tests {
             "busy is not stuck: the only worker stays"
         );
         assert_eq!(h.routes.borrow().ready_count("web"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
+        let mut h = start(vec![app("web", 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        h.send(Event::Ready(id("web:0")));
+        h.send(Event::Scale {
+            app: "web".into(),
+            workers: NonZeroU32::new(3).unwrap(),
+        });
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        h.send(Event::Ready(id("web:1")));
+        h.send(Event::Ready(id("web:2")));
+        h.wait_status(|s| s.apps[0].ready_workers() == 3).await;
+
+        h.send(Event::Scale {
+            app: "web".into(),
+            workers: NonZeroU32::new(1).unwrap(),
+        });
+        let status = h.wait_status(|s| s.apps[0].workers_wanted == 1).await;
+        assert_eq!(
+            status.apps[0]
+                .workers
+                .iter()
+                .map(|w| w.state)
+                .collect::<Vec<_>>(),
+            [
+                WorkerState::Ready,
+                WorkerState::Draining,
+                WorkerState::Draining
+            ]
+        );
+        assert_eq!(
+            h.routes.borrow().ready_count("web"),
+            1,
+            "draining workers get no new requests"
+        );
+        // Nothing in flight: the next health tick stops them.
+        let mut stops = vec![h.call().await, h.call().await];
+        stops.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(
+            stops,
+            [Call::Stop("web:1".into()), Call::Stop("web:2".into())]
+        );
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 0,
+            error: None,
+        });
+        h.send(Event::Exited {
+            id: id("web:2"),
+            code: 0,
+            error: None,
+        });
+        let status = h.wait_status(|s| s.apps[0].workers.len() == 1).await;
+        assert_eq!(
+            status.apps[0].restarts.crash, 0,
+            "a scale-down is not a crash"
+        );
+        assert!(h.calls.try_recv().is_err(), "nothing restarted");
     }
 }

@@ -110,6 +110,30 @@ pin_project! {
     pub enum RequestBody {
         Streamed { #[pin] inner: Incoming },
         Empty,
+        /// A body held in memory (requests injected through the management API).
+        Buffered { data: Option<Bytes> },
+    }
+}
+
+impl RequestBody {
+    /// A copy to send again on another worker, when this body can be replayed.
+    fn replayable(&self) -> Option<RequestBody> {
+        match self {
+            RequestBody::Streamed { inner } if inner.is_end_stream() => Some(RequestBody::Empty),
+            RequestBody::Streamed { .. } => None,
+            RequestBody::Empty => Some(RequestBody::Empty),
+            RequestBody::Buffered { data } => Some(RequestBody::Buffered { data: data.clone() }),
+        }
+    }
+
+    /// Replaces a finished client stream with `Empty`, and returns a replay copy if any.
+    pub fn prepare(self) -> (RequestBody, Option<RequestBody>) {
+        let body = match self {
+            RequestBody::Streamed { inner } if inner.is_end_stream() => RequestBody::Empty,
+            other => other,
+        };
+        let replay = body.replayable();
+        (body, replay)
     }
 }
 
@@ -124,6 +148,9 @@ impl Body for RequestBody {
         match self.project() {
             RequestBodyProj::Streamed { inner } => inner.poll_frame(cx),
             RequestBodyProj::Empty => Poll::Ready(None),
+            RequestBodyProj::Buffered { data } => {
+                Poll::Ready(data.take().map(|d| Ok(Frame::data(d))))
+            }
         }
     }
 
@@ -131,6 +158,7 @@ impl Body for RequestBody {
         match self {
             RequestBody::Streamed { inner } => inner.is_end_stream(),
             RequestBody::Empty => true,
+            RequestBody::Buffered { data } => data.is_none(),
         }
     }
 
@@ -138,6 +166,9 @@ impl Body for RequestBody {
         match self {
             RequestBody::Streamed { inner } => inner.size_hint(),
             RequestBody::Empty => SizeHint::with_exact(0),
+            RequestBody::Buffered { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
         }
     }
 }

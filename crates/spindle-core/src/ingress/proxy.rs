@@ -9,7 +9,6 @@ use std::time::Duration;
 use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
-use http_body::Body as _;
 use hyper::body::Incoming;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -38,6 +37,17 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn forward(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
+        self.forward_body(req.map(|inner| RequestBody::Streamed { inner }), peer)
+            .await
+    }
+
+    /// Forwards a request whose body is already a [`RequestBody`] (the management API's
+    /// injected requests hold theirs in memory).
+    pub async fn forward_body(
+        &self,
+        req: Request<RequestBody>,
+        peer: SocketAddr,
+    ) -> Response<ProxyBody> {
         let arrived = Instant::now();
         let method = req.method().clone();
         let res = self.forward_inner(req, peer, arrived).await;
@@ -48,7 +58,7 @@ impl Proxy {
 
     async fn forward_inner(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
         peer: SocketAddr,
         arrived: Instant,
     ) -> Response<ProxyBody> {
@@ -64,14 +74,11 @@ impl Proxy {
         headers::add_forwarded(&mut parts.headers, peer);
         parts.uri = worker_uri(parts.uri);
         parts.version = Version::HTTP_11;
-        // Kept only when the request can be sent again as it is: no body to replay.
-        let replay = (is_idempotent(&parts.method) && body.is_end_stream() && !upgrade)
-            .then(|| clone_parts(&parts));
-        let body = if body.is_end_stream() {
-            RequestBody::Empty
-        } else {
-            RequestBody::Streamed { inner: body }
-        };
+        // Kept only when the request can be sent again as it is: a body held in memory or none.
+        let (body, replay_body) = body.prepare();
+        let replay = replay_body
+            .filter(|_| is_idempotent(&parts.method) && !upgrade)
+            .map(|b| (clone_parts(&parts), b));
 
         let (claim, result) = match self.send(claim, Request::from_parts(parts, body)).await {
             (claim, Err(err)) if replay.is_some() => {
@@ -80,16 +87,15 @@ impl Proxy {
                 // Debug only: a crash under load fails dozens of requests at once, and the
                 // supervisor already logs the crash itself.
                 tracing::debug!(worker = %first, error = err, "worker failed before answering; retrying on another worker");
-                let Some(parts) = replay else { unreachable!() };
+                let Some((parts, body)) = replay else {
+                    unreachable!()
+                };
                 self.metrics.retried();
                 match self
                     .claim(Some(&first), Instant::now() + self.queue_timeout)
                     .await
                 {
-                    Ok(claim) => {
-                        self.send(claim, Request::from_parts(parts, RequestBody::Empty))
-                            .await
-                    }
+                    Ok(claim) => self.send(claim, Request::from_parts(parts, body)).await,
                     Err(reply) => return reply,
                 }
             }

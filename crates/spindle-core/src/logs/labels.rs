@@ -8,6 +8,7 @@ use super::pretty;
 /// One worker's labels, with their JSON and colour forms prepared.
 #[derive(Debug)]
 pub(crate) struct Labels {
+    pub(crate) app: std::sync::Arc<str>,
     pub(crate) worker: String,
     /// `"app":"<app>",` ready to splice into a pino line.
     pub(crate) json_app: String,
@@ -20,6 +21,7 @@ pub(crate) struct Labels {
 impl Labels {
     pub(crate) fn new(app: &str, worker: &str) -> Labels {
         Labels {
+            app: app.into(),
             worker: worker.to_owned(),
             json_app: field_fragment("app", app),
             json_worker: field_fragment("worker", worker),

@@ -79,14 +79,14 @@ where
             }
         }
         let metadata = event.metadata();
-        let line = self.sink.style.event(&render::Event {
+        let event = render::Event {
             level: level::from_tracing(metadata.level()),
             time: (self.sink.now_ms)(),
             target: metadata.target(),
             msg: collector.message.as_deref().unwrap_or(""),
             fields: &fields,
-        });
-        self.sink.send(line);
+        };
+        self.sink.emit(None, |style| style.event(&event));
     }
 }
 

@@ -13,6 +13,7 @@
 //! - `layer`: the `tracing` layer for coordinator events and span fields.
 //! - `render`, `json`, `pretty`: the two output formats.
 //! - `pino`: recognising lines a worker already logged with pino.
+//! - `tap`: recent lines and a live feed, always JSON, for the management API.
 //! - `labels`, `field`, `level`, `escape`: small shared pieces.
 
 mod escape;
@@ -26,11 +27,13 @@ mod pino;
 mod pretty;
 mod render;
 mod sink;
+mod tap;
 #[cfg(test)]
 mod test_support;
 mod worker;
 
 pub use sink::LogSink;
+pub use tap::{TapLine, RECENT_LINES};
 pub use worker::WorkerLog;
 
 /// Which output stream of a worker a chunk came from.

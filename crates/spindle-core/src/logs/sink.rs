@@ -15,6 +15,7 @@ use super::field::FieldValue;
 use super::labels::Labels;
 use super::layer::EventLayer;
 use super::render::{Event, Style};
+use super::tap::{Tap, TapLine};
 use super::worker::WorkerLog;
 use super::{level, Format};
 
@@ -39,6 +40,7 @@ pub struct LogSink {
 /// What producers (worker logs, the tracing layer) need to send a line.
 pub(crate) struct Shared {
     tx: SyncSender<Msg>,
+    tap: Tap,
     dropped: Arc<AtomicU64>,
     pub(crate) style: Style,
     /// Injectable so tests can assert exact `time` values.
@@ -94,6 +96,7 @@ impl LogSink {
         LogSink {
             shared: Arc::new(Shared {
                 tx,
+                tap: Tap::default(),
                 dropped,
                 style: options.style,
                 now_ms: options.now_ms,
@@ -122,6 +125,15 @@ impl LogSink {
         )
     }
 
+    /// The last `n` lines (of `app` when given, as JSON) and a feed of every later one.
+    pub fn subscribe(
+        &self,
+        app: Option<&str>,
+        n: usize,
+    ) -> (Vec<TapLine>, tokio::sync::broadcast::Receiver<TapLine>) {
+        self.shared.tap.subscribe(app, n)
+    }
+
     /// Blocks until everything sent before this call is written and flushed (used before
     /// process exit and by tests).
     pub fn flush(&self) {
@@ -135,6 +147,24 @@ impl LogSink {
 }
 
 impl Shared {
+    /// Renders a line for the output and, in JSON, for the tap (the same string when the
+    /// output is JSON), then enqueues it.
+    pub(crate) fn emit(&self, app: Option<&Arc<str>>, render: impl Fn(Style) -> String) {
+        let line = render(self.style);
+        if self.style.format == Format::Json {
+            self.tap.push(app, &line);
+        } else {
+            self.tap.push(
+                app,
+                &render(Style {
+                    format: Format::Json,
+                    colour: false,
+                }),
+            );
+        }
+        self.send(line);
+    }
+
     /// Enqueues a rendered line without ever blocking; counts it as dropped if the queue
     /// is full.
     pub(crate) fn send(&self, line: String) {

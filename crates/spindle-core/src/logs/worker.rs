@@ -70,11 +70,9 @@ impl WorkerLog {
         }
         let time = (self.sink.now_ms)();
         for line in &lines {
-            self.sink.send(
-                self.sink
-                    .style
-                    .worker_line(&self.labels, stream, line, time),
-            );
+            self.sink.emit(Some(&self.labels.app), |style| {
+                style.worker_line(&self.labels, stream, line, time)
+            });
         }
         let mut tail = lock(&self.tail);
         let skip = lines.len().saturating_sub(TAIL_LINES);
