@@ -178,6 +178,18 @@ async fn probes_and_metrics_answer_while_every_worker_is_stuck() {
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_ne!(res.status, StatusCode::NOT_FOUND, "{path}");
     }
+    // The management API, on its Unix socket, answers too.
+    let socket = std::env::temp_dir()
+        .join(format!("spindle-{}", server.pid()))
+        .join("control.sock");
+    let started = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(1), control_get(&socket, "/v1/status"))
+        .await
+        .expect("management API answers within 1 s");
+    assert!(status.starts_with("HTTP/1."), "{status}");
+    assert!(status.contains("\"web:0\""), "{status}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+
     // The loop stopped turning and heap reports stopped; the core still renders the worker.
     let m = scrape(&server).await;
     assert_eq!(
@@ -286,4 +298,84 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .ok_or(())
+}
+
+#[tokio::test]
+async fn readiness_tells_the_truth_when_the_only_worker_is_stuck_and_cannot_be_replaced() {
+    let flag = spindle_e2e::TempDir::new();
+    let flag = flag.path().join("crash-at-load");
+    let server = TestServer::new()
+        .app("web", fixture("chaos"))
+        .app_config(json!({"env": {"CRASH_AT_LOAD_IF": flag.display().to_string()}}))
+        .start()
+        .await;
+    assert_eq!(
+        get(&format!("{}/ready", server.admin_url())).await.status,
+        StatusCode::OK
+    );
+
+    // From now on every replacement fails at load; then the only worker gets stuck.
+    std::fs::write(&flag, "1").unwrap();
+    let res = try_request(
+        &format!("{}/hang", server.url()),
+        Method::POST,
+        full(""),
+        STEP_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status, StatusCode::OK);
+    server
+        .wait_log(|l| l.is_msg("worker unhealthy"), STEP_TIMEOUT)
+        .await;
+    server
+        .wait_log(|l| l.is_msg("worker failed to start"), STEP_TIMEOUT)
+        .await;
+
+    let started = Instant::now();
+    let res = try_request(
+        &format!("{}/ready", server.admin_url()),
+        Method::GET,
+        full(""),
+        Duration::from_secs(1),
+    )
+    .await
+    .expect("/ready answers within 1 s");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        res.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        res.text()
+    );
+    assert!(
+        res.text().contains("web"),
+        "the reason names the app: {}",
+        res.text()
+    );
+    let m = scrape(&server).await;
+    assert_eq!(value(&m, "spindle_ready"), Some(0.0));
+    assert_eq!(
+        value(&m, r#"spindle_event_loop_stalls_total{app="web"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        get(&format!("{}/live", server.admin_url())).await.status,
+        StatusCode::OK
+    );
+}
+
+/// A whole HTTP/1.0 exchange on the management socket: the raw response text.
+async fn control_get(socket: &std::path::Path, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .expect("connect to control.sock");
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: spindle\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    text
 }
