@@ -6,6 +6,7 @@ mod bad_config;
 mod basics;
 mod broken_app;
 mod cli;
+mod control_cli;
 mod crash;
 mod frameworks;
 mod let_it_fail;

@@ -5,11 +5,13 @@
 //!   (URLs, logs, signals, exit), killed when dropped.
 //! - [`client`]: a small HTTP/1.1 client with one fresh connection per request, so each
 //!   failure is classified (refused, reset, timeout).
+//! - [`cli`]: runs the operator commands (`spindle ps`, `logs`, …) against a server.
 //! - [`load`]: a bounded load generator (keep-alive clients, a request budget and a time
 //!   limit) that records every failed request.
 //! - [`LogLine`]: one captured line of stdout or stderr, parsed when it is JSON.
 //! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are.
 
+pub mod cli;
 pub mod client;
 pub mod load;
 mod logs;

@@ -1,6 +1,8 @@
 //! The `spindle` command: checks everything it can before anything starts, then turns
-//! into the Node.js process that hosts the core and the apps.
+//! into the Node.js process that hosts the core and the apps. The operator commands
+//! (`ps`, `logs`, `top`, …) talk to a running spindle through [`control`].
 
+mod control;
 mod launch;
 mod node;
 
@@ -51,6 +53,8 @@ enum Command {
     },
     /// Print the JSON Schema of spindle.json.
     Schema,
+    #[command(flatten)]
+    Control(control::Command),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +102,12 @@ fn main() -> ExitCode {
             println!("{text}");
             ExitCode::SUCCESS
         }
+        Command::Control(command) => match control::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            // The reader of a pipe (`spindle logs | head`) has all it wanted.
+            Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
+            Err(err) => fail(err.exit_code(), &err.to_string()),
+        },
     }
 }
 

@@ -9,6 +9,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use super::field::FieldValue;
 use super::field::{Collector, Fields};
 use super::level;
 use super::render;
@@ -86,7 +87,19 @@ where
             msg: collector.message.as_deref().unwrap_or(""),
             fields: &fields,
         };
-        self.sink.emit(None, |style| style.event(&event));
+        // A coordinator line about an app or one of its workers belongs to that app's
+        // logs too (`spindle logs web` shows "worker crashed" for web:0).
+        let app: Option<std::sync::Arc<str>> =
+            fields
+                .iter()
+                .find_map(|(name, value)| match (*name, value) {
+                    ("app", FieldValue::Str(app)) => Some(app.as_str().into()),
+                    ("worker", FieldValue::Str(worker)) => {
+                        worker.rsplit_once(':').map(|(app, _)| app.into())
+                    }
+                    _ => None,
+                });
+        self.sink.emit(app.as_ref(), |style| style.event(&event));
     }
 }
 
@@ -107,6 +120,24 @@ mod tests {
     #[allow(dead_code)] // Read only through Debug.
     struct Addr {
         port: u16,
+    }
+
+    #[test]
+    fn coordinator_lines_about_an_app_are_in_that_apps_logs() {
+        let (sink, _out) = json_sink();
+        capture(&sink, tracing::Level::INFO, || {
+            tracing::info!(worker = "web:1", "worker ready");
+            tracing::info!(app = "api", "app restarted");
+            tracing::info!("spindle ready");
+        });
+        let msgs = |app| -> Vec<String> {
+            let (lines, _) = sink.subscribe(app, 10);
+            lines.iter().map(|l| l.json.to_string()).collect()
+        };
+        assert_eq!(msgs(Some("web")).len(), 1);
+        assert!(msgs(Some("web"))[0].contains("worker ready"));
+        assert!(msgs(Some("api"))[0].contains("app restarted"));
+        assert_eq!(msgs(None).len(), 3);
     }
 
     #[test]

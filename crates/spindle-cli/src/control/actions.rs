@@ -1,0 +1,72 @@
+//! The commands that change a running spindle: `restart`, `scale`, `stop`. Each returns
+//! once the server has accepted the request; the work goes on in the server.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::api::{AppRestarting, Restarting, Scaled};
+use super::client::{encode, Endpoint, Response};
+use super::error::ControlError;
+
+/// Restarts every app, or `app`, worker by worker.
+pub fn restart(endpoint: &Endpoint, app: Option<&str>, json: bool) -> Result<(), ControlError> {
+    let response = match app {
+        Some(app) => endpoint.post(&format!("/v1/apps/{}/restart", encode(app)), None)?,
+        None => endpoint.post("/v1/restart", None)?,
+    };
+    if json {
+        return print_json(&response);
+    }
+    let apps = match app {
+        Some(_) => vec![endpoint.decode::<AppRestarting>(&response)?.app],
+        None => endpoint.decode::<Restarting>(&response)?.apps,
+    };
+    let mut out = std::io::stdout().lock();
+    for app in apps {
+        writeln!(out, "restarting {app}")?;
+    }
+    Ok(())
+}
+
+pub fn scale(endpoint: &Endpoint, app: &str, workers: u32, json: bool) -> Result<(), ControlError> {
+    let response = endpoint.post(
+        &format!("/v1/apps/{}/scale", encode(app)),
+        Some(&json!({ "workers": workers })),
+    )?;
+    if json {
+        return print_json(&response);
+    }
+    let scaled: Scaled = endpoint.decode(&response)?;
+    writeln!(
+        std::io::stdout().lock(),
+        "scaled {} to {} worker{}",
+        scaled.app,
+        scaled.workers,
+        if scaled.workers == 1 { "" } else { "s" }
+    )?;
+    Ok(())
+}
+
+pub fn stop(endpoint: &Endpoint, json: bool) -> Result<(), ControlError> {
+    let response = endpoint.post("/v1/stop", None)?;
+    if json {
+        return print_json(&response);
+    }
+    writeln!(
+        std::io::stdout().lock(),
+        "stopping spindle {}",
+        endpoint.pid()
+    )?;
+    Ok(())
+}
+
+/// The API's answer as is, for scripts.
+pub fn print_json(response: &Response) -> Result<(), ControlError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(&response.body)?;
+    if !response.body.ends_with(b"\n") {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Numbers for people: durations, percentages, sizes, latencies, rates.
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// `12s`, `3m04s`, `2h01m`, `3d04h`: two units at most, the larger first.
+pub fn duration_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86_400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// A 0–1 ratio as `12.3%`.
+pub fn percent(ratio: f64) -> String {
+    format!("{:.1}%", ratio * 100.0)
+}
+
+/// `used/limit` in MiB: `6.1/4160`.
+pub fn heap_mib(used: u64, limit: u64) -> String {
+    let used = used as f64 / MIB;
+    if limit == 0 {
+        return format!("{used:.1}");
+    }
+    format!("{used:.1}/{:.0}", limit as f64 / MIB)
+}
+
+/// A latency in seconds, three significant digits at most: `0.25ms`, `2.5ms`, `120ms`,
+/// `1.5s`.
+pub fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{}ms", trim(s * 1000.0))
+    } else {
+        format!("{}s", trim(s))
+    }
+}
+
+/// A rate per second: one decimal below 100, none above.
+pub fn rate(per_s: f64) -> String {
+    if per_s < 100.0 {
+        format!("{per_s:.1}")
+    } else {
+        format!("{per_s:.0}")
+    }
+}
+
+/// Up to three decimals without trailing zeros (`2.5`, `1`, `0.25`).
+fn trim(value: f64) -> String {
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_string()
+}
+
+/// A UTC wall-clock time of day, `HH:MM:SS.mmm`, from ms since the Unix epoch.
+pub fn time_of_day(ms: u64) -> String {
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        (ms / 3_600_000) % 24,
+        (ms / 60_000) % 60,
+        (ms / 1000) % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_two_units() {
+        assert_eq!(duration_ms(0), "0s");
+        assert_eq!(duration_ms(12_999), "12s");
+        assert_eq!(duration_ms(60_000), "1m00s");
+        assert_eq!(duration_ms(184_000), "3m04s");
+        assert_eq!(duration_ms(3_599_000), "59m59s");
+        assert_eq!(duration_ms(7_260_000), "2h01m");
+        assert_eq!(duration_ms(86_399_000), "23h59m");
+        assert_eq!(duration_ms(86_400_000 * 3 + 3_600_000 * 4), "3d04h");
+    }
+
+    #[test]
+    fn ratios_and_sizes() {
+        assert_eq!(percent(0.0123), "1.2%");
+        assert_eq!(percent(1.0), "100.0%");
+        assert_eq!(heap_mib(6_411_816, 4_362_076_160), "6.1/4160");
+        assert_eq!(heap_mib(6_411_816, 0), "6.1");
+    }
+
+    #[test]
+    fn latencies_and_rates() {
+        assert_eq!(seconds(0.0025), "2.5ms");
+        assert_eq!(seconds(0.001), "1ms");
+        assert_eq!(seconds(0.00025), "0.25ms");
+        assert_eq!(seconds(0.25), "250ms");
+        assert_eq!(seconds(1.0), "1s");
+        assert_eq!(seconds(2.5), "2.5s");
+        assert_eq!(rate(0.0), "0.0");
+        assert_eq!(rate(12.345), "12.3");
+        assert_eq!(rate(1234.4), "1234");
+    }
+
+    #[test]
+    fn times_of_day_are_utc() {
+        // 2023-11-14 22:13:20.123 UTC.
+        assert_eq!(time_of_day(1_700_000_000_123), "22:13:20.123");
+    }
+}
