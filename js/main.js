@@ -49,6 +49,7 @@ function spawn (spec) {
       dir: spec.dir,
       entry: spec.entry,
       socket: spec.socket,
+      meshSocket: spec.meshSocket,
       addon: addonPath,
       sampleIntervalMs: spec.sampleIntervalMs,
       exitOnUnhandledErrors: spec.exitOnUnhandledErrors

@@ -10,12 +10,14 @@ const http = require('node:http')
 const { pathToFileURL } = require('node:url')
 const v8 = require('node:v8')
 
-const { id, app, entry, socket, addon: addonPath, sampleIntervalMs, exitOnUnhandledErrors } = workerData
+const { id, app, entry, socket, meshSocket, addon: addonPath, sampleIntervalMs, exitOnUnhandledErrors } = workerData
 const addon = (() => { const m = { exports: {} }; process.dlopen(m, addonPath); return m.exports })()
 const link = new addon.WorkerLink(id)
 
 captureOutput()
 reportHeap()
+const mesh = require('./mesh')
+mesh.install(meshSocket)
 if (!exitOnUnhandledErrors) keepRunningOnUnhandledErrors()
 
 // The core reads this thread's loop counters itself; the heap it cannot read from
@@ -114,6 +116,8 @@ async function load () {
     throw withContext(err, `app "${app}" could not listen on its socket`)
   }
   link.ready()
+  // For apps that use the undici package without ever calling fetch.
+  setImmediate(() => mesh.ensureDispatcher(meshSocket).catch(() => {}))
   parentPort.on('message', (msg) => { if (msg && msg.type === 'spindle:stop') stop(mod) })
 }
 

@@ -69,6 +69,14 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
+/// The ids of `apps` in order, as listed in error messages: `api, web`.
+pub(crate) fn ids(apps: &[Declared]) -> String {
+    apps.iter()
+        .map(|app| app.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The configured applications, checked in order; `top` holds the top-level health and fault
 /// values their own are merged over.
 pub(crate) fn declared(

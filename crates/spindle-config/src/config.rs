@@ -1,6 +1,6 @@
 //! The validated configuration the rest of Spindle reads, and its defaults.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -22,6 +22,10 @@ pub const DEFAULT_WORKERS: NonZeroU32 = NonZeroU32::MIN;
 pub const DEFAULT_RUNTIME_SHUTDOWN: Duration = Duration::from_secs(30);
 /// How long one application may take to stop (`gracefulShutdown.application`, Watt's default).
 pub const DEFAULT_APPLICATION_SHUTDOWN: Duration = Duration::from_secs(10);
+/// How long a mesh request (one application calling another at `http://<id>.plt.local`) may
+/// wait for the callee's response head before the caller is answered 504 (`applicationTimeout`,
+/// Watt's default).
+pub const DEFAULT_APPLICATION_TIMEOUT: Duration = Duration::from_secs(300);
 /// Whether the admin server (probes, metrics) runs when `metrics.enabled` is not set.
 pub const DEFAULT_METRICS_ENABLED: bool = true;
 /// Admin server hostname: loopback by default, unlike Watt's `0.0.0.0`, because it exposes
@@ -53,6 +57,12 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Logging.
     pub logger: LoggerConfig,
+    /// The longest a mesh request waits for the callee's response head before the caller is
+    /// answered 504.
+    #[serde(serialize_with = "as_millis")]
+    pub application_timeout: Duration,
+    /// Which applications may not call each other over the mesh.
+    pub policies: Policies,
 }
 
 impl Config {
@@ -119,6 +129,24 @@ impl Default for GracefulShutdown {
             runtime: DEFAULT_RUNTIME_SHUTDOWN,
             application: DEFAULT_APPLICATION_SHUTDOWN,
         }
+    }
+}
+
+/// Mesh access rules (Watt's `policies`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Policies {
+    /// Pairs of applications (caller, callee) with no mesh calls between them. Every pair is
+    /// held in both orders, since a `deny` entry forbids calls in either direction; both ids
+    /// are applications of the config, and never the same one.
+    pub deny: BTreeSet<(String, String)>,
+}
+
+impl Policies {
+    /// Whether application `from` may not call application `to` over the mesh.
+    pub fn denies(&self, from: &str, to: &str) -> bool {
+        // A scan rather than a lookup: a lookup would need owned strings, and deny lists are
+        // short (usually empty).
+        self.deny.iter().any(|(a, b)| a == from && b == to)
     }
 }
 

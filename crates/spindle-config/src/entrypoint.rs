@@ -1,6 +1,6 @@
 //! Choosing the application that receives public traffic.
 
-use crate::apps::Declared;
+use crate::apps::{ids, Declared};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
 use crate::validate::Context;
@@ -14,17 +14,14 @@ pub(crate) fn choose(
     cx: &Context<'_>,
 ) -> Result<String, ConfigError> {
     let key = KeyPath::root().key("entrypoint");
-    let ids = || {
-        apps.iter()
-            .map(|app| app.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let mut marked = apps.iter().filter(|app| app.entrypoint);
 
     if let Some(top) = top {
         if !apps.iter().any(|app| app.id == top) {
-            let message = format!("unknown application {top:?} (expected one of: {})", ids());
+            let message = format!(
+                "unknown application {top:?} (expected one of: {})",
+                ids(apps)
+            );
             return Err(cx.report.at_value(&key, ErrorKind::Entrypoint, message));
         }
         if let Some(other) = marked.find(|app| app.id != top) {
@@ -54,7 +51,7 @@ pub(crate) fn choose(
                 let message = format!(
                     "required when there are several applications ({}); \
                      set it or mark one with \"entrypoint\": true",
-                    ids()
+                    ids(apps)
                 );
                 Err(cx.report.at_value(&key, ErrorKind::Entrypoint, message))
             }

@@ -12,8 +12,8 @@
 //! - `raw`, `integer`, `number`, `bytesize`, `object` — the first layer: serde types mirroring
 //!   the JSON, with defaults.
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
-//! - `validate`, `apps`, `supervision`, `autoload`, `entry`, `entrypoint`, `metrics` — the
-//!   second layer: checks and the typed [`Config`].
+//! - `validate`, `apps`, `supervision`, `autoload`, `entry`, `entrypoint`, `metrics`,
+//!   `policies` — the second layer: checks and the typed [`Config`].
 //! - `config`, `health` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
@@ -37,6 +37,7 @@ mod metrics;
 mod number;
 mod object;
 mod placeholders;
+mod policies;
 mod raw;
 mod schema;
 mod supervision;
@@ -46,9 +47,10 @@ mod validate;
 
 pub use config::{
     AppConfig, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth, MetricsConfig,
-    ServerConfig, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL,
-    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
-    DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
+    Policies, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
+    DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
+    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
+    DEFAULT_WORKERS,
 };
 pub use entry::ENTRY_CANDIDATES;
 pub use error::{ConfigError, ErrorKind};

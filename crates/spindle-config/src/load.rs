@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::apps::{self, Declared, Origin};
 use crate::config::{
-    Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig, DEFAULT_PORT,
-    DEFAULT_WORKERS,
+    Config, GracefulShutdown, LoggerConfig, MetricsConfig, Policies, ServerConfig,
+    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_PORT, DEFAULT_WORKERS,
 };
 use crate::deserialize::{self, APPLICATION_KEYS};
 use crate::envfile;
@@ -161,6 +161,8 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         graceful_shutdown: GracefulShutdown::default(),
         metrics: MetricsConfig::default(),
         logger: LoggerConfig::default(),
+        application_timeout: DEFAULT_APPLICATION_TIMEOUT,
+        policies: Policies::default(),
     })
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytesize::ByteSize;
 use crate::config::{
-    LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL,
-    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
+    LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME,
+    DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
     DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
 };
 use crate::health::{
@@ -79,6 +79,14 @@ pub(crate) struct RawConfig {
     /// logged (`false`). An application's own value overrides this one.
     #[serde(default = "default_exit_on_unhandled_errors")]
     pub exit_on_unhandled_errors: bool,
+    /// Milliseconds an application calling another over the mesh (`http://<id>.plt.local`)
+    /// waits for the response head before it is answered 504.
+    #[serde(default = "default_application_timeout")]
+    #[schemars(range(min = 1))]
+    pub application_timeout: Integer,
+    /// Which applications may not call each other over the mesh.
+    #[serde(default)]
+    pub policies: Object<RawPolicies>,
 }
 
 /// One application.
@@ -269,6 +277,18 @@ impl Default for RawLogger {
     }
 }
 
+/// Which applications may not call each other over the mesh.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Policies")]
+pub(crate) struct RawPolicies {
+    /// Applications that may not call each other, in either direction: `{"web": ["admin"]}`
+    /// forbids web → admin and admin → web. Every id is one of the applications (configured
+    /// or autoloaded), and none lists itself.
+    #[serde(default)]
+    pub deny: BTreeMap<String, Vec<String>>,
+}
+
 /// How workers' health is judged. Every key is optional: an application's `health` falls back
 /// key by key to the top-level `health`, which falls back to the defaults.
 ///
@@ -404,6 +424,10 @@ fn default_queue_timeout() -> Integer {
 
 fn default_exit_on_unhandled_errors() -> bool {
     DEFAULT_EXIT_ON_UNHANDLED_ERRORS
+}
+
+fn default_application_timeout() -> Integer {
+    millis(DEFAULT_APPLICATION_TIMEOUT)
 }
 
 fn millis(duration: std::time::Duration) -> Integer {

@@ -21,7 +21,7 @@ use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::number::Number;
 use crate::raw::RawHealth;
-use crate::validate::{millis, Context};
+use crate::validate::{millis, positive_millis, Context};
 
 /// Smallest `health.sampleInterval`.
 const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
@@ -362,18 +362,6 @@ fn sample_interval(
         return Err(invalid(at, message, cx));
     }
     Ok(duration)
-}
-
-fn positive_millis(
-    value: Integer,
-    at: &KeyPath,
-    cx: &Context<'_>,
-) -> Result<Duration, ConfigError> {
-    if value.0 < 1 {
-        let message = format!("expected a positive number of milliseconds, got {value}");
-        return Err(invalid(at, message, cx));
-    }
-    millis(value, at, cx)
 }
 
 /// A share such as an ELU: above 0 (0 would fail every check), at most 1.

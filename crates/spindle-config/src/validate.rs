@@ -13,6 +13,7 @@ use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::metrics;
 use crate::object::Object;
+use crate::policies;
 use crate::raw::RawConfig;
 use crate::supervision::{Layer, Level, RawFaults};
 
@@ -49,6 +50,8 @@ pub(crate) fn validate(
         max_in_flight_per_worker,
         queue_timeout,
         exit_on_unhandled_errors,
+        application_timeout,
+        policies: Object(policies),
     } = raw;
 
     let server_at = KeyPath::root().key("server");
@@ -71,6 +74,11 @@ pub(crate) fn validate(
     let logger = LoggerConfig {
         level: logger.level,
     };
+    let application_timeout = positive_millis(
+        application_timeout,
+        &KeyPath::root().key("applicationTimeout"),
+        cx,
+    )?;
     // serde has filled in the defaults, so the top level always holds these.
     let faults = RawFaults {
         max_failed_starts: Some(max_failed_starts),
@@ -96,6 +104,7 @@ pub(crate) fn validate(
         return Err(cx.report.at_value(list, ErrorKind::MissingKey, message));
     }
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
+    let policies = policies::read(policies, &declared, cx)?;
     let applications = declared
         .into_iter()
         .map(|app| apps::finish(app, server.port, cx))
@@ -110,6 +119,8 @@ pub(crate) fn validate(
         graceful_shutdown,
         metrics,
         logger,
+        application_timeout,
+        policies,
     })
 }
 
@@ -158,6 +169,19 @@ pub(crate) fn millis(
             };
             cx.report.at_value(at, ErrorKind::InvalidValue, message)
         })
+}
+
+/// A timeout or deadline that must leave some time: at least 1 ms.
+pub(crate) fn positive_millis(
+    value: Integer,
+    at: &KeyPath,
+    cx: &Context<'_>,
+) -> Result<Duration, ConfigError> {
+    if value.0 < 1 {
+        let message = format!("expected a positive number of milliseconds, got {value}");
+        return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
+    }
+    millis(value, at, cx)
 }
 
 #[cfg(test)]

@@ -47,7 +47,8 @@ fn unknown_top_level_key() {
         error("unknown-top", config),
         "/x/spindle.json:3:3: sever: unknown key (expected one of: $schema, entrypoint, \
          applications, services, web, autoload, server, gracefulShutdown, metrics, logger, \
-         health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors)"
+         health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, \
+         applicationTimeout, policies)"
     );
 }
 
@@ -769,6 +770,115 @@ fn exit_on_unhandled_errors_is_a_boolean() {
     assert_eq!(
         error("exit-bool", config),
         "/x/spindle.json:3:28: exitOnUnhandledErrors: expected a boolean, got 100"
+    );
+}
+
+// --- the mesh: applicationTimeout and policies ---
+
+#[test]
+fn application_timeout_zero() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "applicationTimeout": 0
+}"#;
+    assert_eq!(
+        error("app-timeout-zero", config),
+        "/x/spindle.json:3:25: applicationTimeout: expected a positive number of \
+         milliseconds, got 0"
+    );
+}
+
+#[test]
+fn application_timeout_not_an_integer() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "applicationTimeout": "5m"
+}"#;
+    assert_eq!(
+        error("app-timeout-text", config),
+        "/x/spindle.json:3:25: applicationTimeout: expected an integer, got \"5m\""
+    );
+}
+
+#[test]
+fn policies_deny_an_unknown_application() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web" }
+  ],
+  "entrypoint": "web",
+  "policies": { "deny": { "web": ["nope"] } }
+}"#;
+    let project = with_config("deny-unknown", config);
+    assert_eq!(
+        project.error(),
+        "/x/spindle.json:7:35: policies.deny.web[0]: unknown application \"nope\" (expected \
+         one of: api, web)"
+    );
+    assert_eq!(project.load().unwrap_err().kind, ErrorKind::InvalidValue);
+}
+
+#[test]
+fn policies_deny_for_an_unknown_application() {
+    // The error points at the key, which is what names the application.
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web" }
+  ],
+  "entrypoint": "web",
+  "policies": { "deny": { "nope": ["api"] } }
+}"#;
+    assert_eq!(
+        error("deny-unknown-key", config),
+        "/x/spindle.json:7:27: policies.deny.nope: unknown application \"nope\" (expected \
+         one of: api, web)"
+    );
+}
+
+#[test]
+fn policies_deny_itself() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web" }
+  ],
+  "entrypoint": "web",
+  "policies": { "deny": { "web": ["api", "web"] } }
+}"#;
+    assert_eq!(
+        error("deny-self", config),
+        "/x/spindle.json:7:42: policies.deny.web[1]: application \"web\" cannot deny itself"
+    );
+}
+
+#[test]
+fn policies_deny_list_is_an_array() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web" }
+  ],
+  "entrypoint": "web",
+  "policies": { "deny": { "web": "api" } }
+}"#;
+    assert_eq!(
+        error("deny-not-array", config),
+        "/x/spindle.json:7:34: policies.deny.web: expected an array, got \"api\""
+    );
+}
+
+#[test]
+fn unknown_policies_key() {
+    // Watt has no allow list: everything not denied is allowed.
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "policies": { "allow": {} }
+}"#;
+    assert_eq!(
+        error("policies-key", config),
+        "/x/spindle.json:3:17: policies.allow: unknown key (expected one of: deny)"
     );
 }
 

@@ -52,6 +52,13 @@ fn schema_documents_keys_defaults_and_aliases() {
     assert_eq!(properties["maxFailedStarts"]["default"], 5);
     assert_eq!(schema["$defs"]["Health"]["additionalProperties"], false);
     assert_eq!(properties["metrics"]["default"]["endpoint"], "/metrics");
+    assert_eq!(properties["applicationTimeout"]["default"], 300_000);
+    assert_eq!(properties["applicationTimeout"]["minimum"], 1);
+    assert_eq!(
+        properties["policies"]["default"]["deny"],
+        serde_json::json!({})
+    );
+    assert_eq!(schema["$defs"]["Policies"]["additionalProperties"], false);
     let metrics = &schema["$defs"]["Metrics"]["properties"];
     assert_eq!(metrics["endpoint"]["not"]["enum"][1], "/ready");
     assert_eq!(metrics["labels"]["propertyNames"]["not"]["enum"][0], "app");

@@ -10,6 +10,11 @@ use tokio::sync::Notify;
 pub struct Capacity {
     notify: Notify,
     waiting: AtomicUsize,
+    /// Where the search for the least busy worker starts, so equally idle workers take
+    /// turns. Per app: a shared counter would let one app's traffic pattern decide
+    /// another's (a call to app B after every request of A always landed on the same A
+    /// worker).
+    rotation: AtomicUsize,
 }
 
 impl Capacity {
@@ -25,6 +30,10 @@ impl Capacity {
     pub fn wait(&self) -> Waiting<'_> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         Waiting(self)
+    }
+
+    pub fn next_start(&self) -> usize {
+        self.rotation.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn notify(&self) -> &Notify {

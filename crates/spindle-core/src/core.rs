@@ -20,6 +20,7 @@ use crate::control::{Control, Meta};
 use crate::host::WorkerHost;
 use crate::ingress::{self, Proxy};
 use crate::logs::{LogSink, WorkerLog};
+use crate::mesh::{self, Mesh};
 use crate::metrics::HttpMetrics;
 use crate::probe::Probe;
 use crate::routes::Routes;
@@ -203,6 +204,39 @@ impl Core {
             logs: logs.clone(),
         };
         admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
+
+        let mesh = Arc::new(Mesh {
+            proxies: proxies.clone(),
+            deny: config
+                .applications
+                .iter()
+                .flat_map(|from| {
+                    config
+                        .applications
+                        .iter()
+                        .map(move |to| (from.id.clone(), to.id.clone()))
+                })
+                .filter(|(from, to)| config.policies.denies(from, to))
+                .collect(),
+            timeout: config.application_timeout,
+        });
+        for app in &config.applications {
+            let path = mesh::socket_path(&rundir, &app.id);
+            let listener = std::os::unix::net::UnixListener::bind(&path)
+                .and_then(|l| l.set_nonblocking(true).map(|_| l))
+                .map_err(|source| StartError::RunDir {
+                    base: path.clone(),
+                    source,
+                })?;
+            let mesh = mesh.clone();
+            let from: Arc<str> = app.id.as_str().into();
+            runtime.spawn(async move {
+                match tokio::net::UnixListener::from_std(listener) {
+                    Ok(listener) => mesh::serve(listener, mesh, from).await,
+                    Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
+                }
+            });
+        }
 
         let (ingress_stop, ingress_stop_rx) = watch::channel(false);
         let proxy = proxies[&config.entrypoint].clone();

@@ -24,6 +24,8 @@ pub struct WorkerSpec {
     pub entry: PathBuf,
     /// The private Unix socket the app's server is moved onto.
     pub socket: PathBuf,
+    /// Where the worker sends calls to `http://<app>.plt.local` (its app's mesh socket).
+    pub mesh_socket: PathBuf,
     /// The app's whole environment (`process.env` in the worker).
     pub env: BTreeMap<String, String>,
     /// The Worker's V8 heap limits: exceeding them ends the worker with ERR_WORKER_OUT_OF_MEMORY.

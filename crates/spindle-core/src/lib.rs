@@ -6,6 +6,7 @@
 //! - [`ingress`]: the public listener and the per-request proxy to workers.
 //! - [`upstream`], [`endpoint`], [`routes`], [`pick`]: pooled worker connections and the
 //!   choice of worker.
+//! - [`mesh`]: app-to-app calls at `http://<app>.plt.local`, through the core.
 //! - [`admin`]: probes and metrics on their own thread and runtime.
 //! - [`control`]: the management API on a private Unix socket, on the admin thread.
 //! - [`status`], [`state`]: published snapshots and typed lifecycle.
@@ -27,6 +28,7 @@ pub mod health;
 pub mod host;
 pub mod ingress;
 pub mod logs;
+pub mod mesh;
 pub mod metrics;
 pub mod pick;
 pub mod probe;

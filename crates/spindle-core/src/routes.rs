@@ -4,7 +4,6 @@
 //! request handlers read the latest one without locking the table.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::endpoint::{Endpoint, InFlight};
@@ -22,8 +21,6 @@ pub struct AppRoute {
     /// Set when the app gave up restarting: requests fail at once instead of waiting.
     pub failed: Option<String>,
 }
-
-static ROTATION: AtomicUsize = AtomicUsize::new(0);
 
 /// Why no worker took the request.
 #[derive(Debug, PartialEq)]
@@ -44,18 +41,19 @@ impl Routes {
     }
 
     /// Claims a slot on the Ready worker of `app` with the fewest requests in flight,
-    /// skipping `exclude` (a worker that just failed this request).
+    /// skipping `exclude` (a worker that just failed this request); ties go to the first
+    /// from `start` on.
     pub fn claim(
         &self,
         app: &str,
         exclude: Option<&WorkerId>,
         max: usize,
+        start: usize,
     ) -> Result<InFlight, NoWorker> {
         let route = self.apps.get(app).ok_or(NoWorker::Unknown)?;
         if let Some(reason) = &route.failed {
             return Err(NoWorker::Failed(reason.clone()));
         }
-        let start = ROTATION.fetch_add(1, Ordering::Relaxed);
         let candidates: Vec<Arc<Endpoint>>;
         let ready: &[Arc<Endpoint>] = match exclude {
             None => &route.ready,

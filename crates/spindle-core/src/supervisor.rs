@@ -298,6 +298,7 @@ impl Supervisor {
             dir: entry.config.path.clone(),
             entry: entry.config.entry.clone(),
             socket: socket.clone(),
+            mesh_socket: crate::mesh::socket_path(&self.rundir, app),
             env: entry.config.env.clone(),
             resource_limits: ResourceLimits::from_bytes(
                 health.max_heap_total,

@@ -3,7 +3,7 @@
 mod body;
 mod headers;
 mod proxy;
-mod reply;
+pub(crate) mod reply;
 
 use std::convert::Infallible;
 use std::sync::Arc;

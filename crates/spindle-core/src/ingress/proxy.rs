@@ -149,9 +149,12 @@ impl Proxy {
             let released = self.capacity.notify().notified();
             tokio::pin!(released);
             released.as_mut().enable();
-            let outcome = routes
-                .borrow_and_update()
-                .claim(&self.app, exclude, self.max_in_flight);
+            let outcome = routes.borrow_and_update().claim(
+                &self.app,
+                exclude,
+                self.max_in_flight,
+                self.capacity.next_start(),
+            );
             let why = match outcome {
                 Ok(claim) => return Ok(claim),
                 Err(NoWorker::Failed(reason)) => {

@@ -38,6 +38,37 @@ pub fn worker_failed(app: &str, worker: &str, cause: &str) -> Response<ProxyBody
     json(StatusCode::BAD_GATEWAY, &body)
 }
 
+/// 502 to a mesh caller: no app answers to that host name.
+pub fn unknown_app(app: &str, known: &[String]) -> Response<ProxyBody> {
+    let body = serde_json::json!({
+        "error": "unknown_app",
+        "app": app,
+        "message": format!("no app {app:?} in this process (apps: {}); call http://<app-id>.plt.local", known.join(", ")),
+    });
+    json(StatusCode::BAD_GATEWAY, &body)
+}
+
+/// 403 to a mesh caller: `policies.deny` forbids this pair.
+pub fn denied(from: &str, to: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({
+        "error": "denied",
+        "from": from,
+        "to": to,
+        "message": format!("app {from:?} may not call app {to:?} (policies.deny)"),
+    });
+    json(StatusCode::FORBIDDEN, &body)
+}
+
+/// 504 to a mesh caller: the callee did not answer within `applicationTimeout`.
+pub fn timeout(app: &str, ms: u128) -> Response<ProxyBody> {
+    let body = serde_json::json!({
+        "error": "timeout",
+        "app": app,
+        "message": format!("app {app:?} did not answer within {ms} ms (applicationTimeout)"),
+    });
+    json(StatusCode::GATEWAY_TIMEOUT, &body)
+}
+
 fn unavailable(
     error: &str,
     app: &str,
