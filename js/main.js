@@ -9,12 +9,13 @@ const path = require('node:path')
 const WORKER_JS = path.join(__dirname, 'worker.js')
 
 function parseArgs (argv) {
-  const opts = { dir: process.cwd(), config: undefined, pretty: false }
+  const opts = { dir: process.cwd(), config: undefined, pretty: false, dev: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--dir') opts.dir = argv[++i]
     else if (arg === '--config') opts.config = argv[++i]
     else if (arg === '--pretty') opts.pretty = true
+    else if (arg === '--dev') opts.dev = true
     else throw new Error(`unknown argument ${arg}`)
   }
   return opts
@@ -105,7 +106,7 @@ function run (cmd) {
 
 const opts = parseArgs(process.argv.slice(2))
 try {
-  addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty, nodeVersion: process.version }, onCommand)
+  addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty, dev: opts.dev, nodeVersion: process.version }, onCommand)
 } catch (err) {
   process.stderr.write(`spindle: error: ${err.message}\n`)
   process.exit(70)

@@ -51,6 +51,8 @@ pub struct TestServer {
     admin_port: u16,
     extra: Map<String, Value>,
     process_env: BTreeMap<String, String>,
+    /// `spindle dev` (with JSON logs) instead of `spindle start`.
+    dev: bool,
 }
 
 impl Default for TestServer {
@@ -70,6 +72,7 @@ impl TestServer {
             admin_port: 0,
             extra: Map::new(),
             process_env: BTreeMap::new(),
+            dev: false,
         }
     }
 
@@ -92,6 +95,12 @@ impl TestServer {
     }
 
     /// `workers` of the last app.
+    /// Runs `spindle dev` (file watching, JSON logs) instead of `spindle start`.
+    pub fn dev(mut self) -> TestServer {
+        self.dev = true;
+        self
+    }
+
     pub fn workers(mut self, workers: u32) -> TestServer {
         self.last_app().workers = Some(workers);
         self
@@ -239,7 +248,11 @@ impl TestServer {
     pub async fn spawn(self) -> Running {
         let dir = TempDir::new();
         let mut command = Command::new(spindle_bin());
-        command.arg("start");
+        if self.dev {
+            command.arg("dev").arg("--json");
+        } else {
+            command.arg("start");
+        }
         let config_text = match &self.source {
             ConfigSource::Generated => {
                 if self.apps.is_empty() {

@@ -11,8 +11,13 @@ const ADDON_FILE: &str = "libspindle_node.so";
 
 /// Replaces this process with Node running the JS shim, so signals sent to `spindle`
 /// reach Node (which owns them) directly. Returns only on failure.
-pub fn exec_node(node: &Path, opts: &spindle_config::LoadOptions, pretty: bool) -> anyhow::Error {
-    match prepare(node, opts, pretty) {
+pub fn exec_node(
+    node: &Path,
+    opts: &spindle_config::LoadOptions,
+    pretty: bool,
+    dev: bool,
+) -> anyhow::Error {
+    match prepare(node, opts, pretty, dev) {
         Ok(mut cmd) => {
             anyhow::Error::new(cmd.exec()).context(format!("cannot start {}", node.display()))
         }
@@ -24,6 +29,7 @@ fn prepare(
     node: &Path,
     opts: &spindle_config::LoadOptions,
     pretty: bool,
+    dev: bool,
 ) -> anyhow::Result<Command> {
     let exe = std::env::current_exe().context("cannot locate the spindle executable")?;
     let addon = find_addon(&exe)?;
@@ -35,6 +41,9 @@ fn prepare(
     }
     if pretty {
         cmd.arg("--pretty");
+    }
+    if dev {
+        cmd.arg("--dev");
     }
     cmd.env("SPINDLE_ADDON", addon);
     Ok(cmd)

@@ -45,6 +45,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Like start, for development: restarts an app (replace-before-stop) when its files
+    /// change, and logs in the readable form unless --json.
+    Dev {
+        /// Project directory (default: the current directory).
+        dir: Option<PathBuf>,
+        /// Config file to use instead of DIR/spindle.json or DIR/watt.json.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// The Node.js executable (default: the first `node` on PATH).
+        #[arg(long, value_name = "PATH")]
+        node: Option<PathBuf>,
+        /// JSON log lines instead of the readable form.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a configuration and print it resolved, without starting anything.
     Check {
         dir: Option<PathBuf>,
@@ -79,7 +94,27 @@ fn main() -> ExitCode {
                 return fail(EXIT_UNAVAILABLE, &err.to_string());
             }
             let pretty = pretty || (!json && std::io::stdout().is_terminal());
-            let err = launch::exec_node(&node, &opts, pretty);
+            let err = launch::exec_node(&node, &opts, pretty, false);
+            fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
+        }
+        Command::Dev {
+            dir,
+            config,
+            node,
+            json,
+        } => {
+            let opts = match load_options(dir, config) {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
+            if let Err(err) = spindle_config::load(&opts) {
+                return fail(EXIT_CONFIG, &err.to_string());
+            }
+            let node = node.unwrap_or_else(|| PathBuf::from("node"));
+            if let Err(err) = node::check(&node) {
+                return fail(EXIT_UNAVAILABLE, &err.to_string());
+            }
+            let err = launch::exec_node(&node, &opts, !json, true);
             fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
         }
         Command::Check { dir, config } => {
@@ -122,6 +157,8 @@ fn load_options(
         )
     })?;
     let dir = cwd.join(dir.unwrap_or_default());
+    // "." and ".." would show up in every path logged later.
+    let dir = dir.canonicalize().unwrap_or(dir);
     let env: BTreeMap<String, String> = std::env::vars().collect();
     Ok(spindle_config::LoadOptions {
         config: config.map(|c| cwd.join(c)),

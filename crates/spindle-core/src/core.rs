@@ -28,6 +28,15 @@ use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
 use crate::{rundir, Phase, WorkerId};
 
+/// How this process runs, beyond its config.
+#[derive(Debug, Clone, Default)]
+pub struct CoreOptions {
+    /// `process.version` of the Node running the workers.
+    pub node_version: Option<String>,
+    /// Dev mode: restart an app (replace-before-stop) when its files change.
+    pub dev: bool,
+}
+
 /// The management API's socket, in the process's private directory.
 pub const CONTROL_SOCKET: &str = "control.sock";
 
@@ -83,8 +92,9 @@ impl Core {
         config: &Config,
         host: Arc<dyn WorkerHost>,
         logs: LogSink,
-        node_version: Option<String>,
+        options: CoreOptions,
     ) -> Result<Arc<Core>, StartError> {
+        let CoreOptions { node_version, dev } = options;
         let ingress = bind("server", &config.server.hostname, config.server.port)?;
         let ingress_addr = ingress.local_addr().map_err(StartError::Runtime)?;
         let admin = if config.metrics.enabled {
@@ -236,6 +246,15 @@ impl Core {
                     Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
                 }
             });
+        }
+
+        if dev {
+            let apps = config
+                .applications
+                .iter()
+                .map(|a| (Arc::from(a.id.as_str()), a.path.clone()))
+                .collect();
+            crate::watch::spawn(apps, events_tx.clone()).map_err(StartError::Runtime)?;
         }
 
         let (ingress_stop, ingress_stop_rx) = watch::channel(false);

@@ -16,6 +16,7 @@
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
 //! - [`metrics`]: Prometheus metrics rendered from what the core holds.
+//! - [`watch`]: dev mode's file watcher.
 //! - [`rundir`]: the private directory for worker sockets.
 
 pub mod admin;
@@ -38,9 +39,10 @@ pub mod state;
 pub mod status;
 pub mod supervisor;
 pub mod upstream;
+pub mod watch;
 mod worker_id;
 
-pub use crate::core::{Core, StartError};
+pub use crate::core::{Core, CoreOptions, StartError};
 pub use host::{WorkerHost, WorkerSpec};
 pub use state::{Phase, WorkerState};
 pub use worker_id::{InvalidWorkerId, WorkerId};

@@ -22,7 +22,7 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use spindle_core::logs::{Format, LogSink, Stream, WorkerLog};
 use spindle_core::probe::Probe;
-use spindle_core::{Core, WorkerId};
+use spindle_core::{Core, CoreOptions, WorkerId};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// One core per process, shared by the main thread and every worker thread (they all
@@ -46,6 +46,8 @@ pub struct StartOptions {
     pub pretty: Option<bool>,
     /// `process.version`, for the `nodejs_version_info` metric.
     pub node_version: Option<String>,
+    /// Dev mode: restart an app when its files change.
+    pub dev: Option<bool>,
 }
 
 #[napi(object)]
@@ -86,11 +88,15 @@ pub fn start(
     // A second start in one process was refused above, so this is the first install.
     let _ = tracing::subscriber::set_global_default(subscriber);
 
+    let core_options = CoreOptions {
+        node_version: options.node_version,
+        dev: options.dev.unwrap_or(false),
+    };
     let core = Core::start(
         &config,
         Arc::new(host::JsHost::new(host)),
         logs,
-        options.node_version,
+        core_options,
     )
     .map_err(|e| Error::from_reason(e.to_string()))?;
     let started = Started {
