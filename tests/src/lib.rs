@@ -8,6 +8,7 @@
 //! - [`cli`]: runs the operator commands (`spindle ps`, `logs`, …) against a server.
 //! - [`load`]: a bounded load generator (keep-alive clients, a request budget and a time
 //!   limit) that records every failed request.
+//! - [`mesh`]: Prometheus counters by label, a GET with a chosen `Host`, for the mesh tests.
 //! - [`LogLine`]: one captured line of stdout or stderr, parsed when it is JSON.
 //! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are.
 
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod load;
 mod logs;
+pub mod mesh;
 mod paths;
 mod process;
 mod server;
