@@ -18,8 +18,10 @@ use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::object::Object;
 use crate::raw::{RawApplication, RawAutoload};
+use crate::scaling::AppScaling;
 use crate::supervision::{self, Layer, Level, RawFaults};
 use crate::validate::Context;
+use crate::workers::Scaling;
 
 /// The rule for ids, as stated in error messages.
 const ID_RULE: &str =
@@ -31,7 +33,10 @@ pub(crate) struct Declared {
     pub(crate) id: String,
     /// Absolute path as configured: the app's directory or its entry file.
     pub(crate) path: PathBuf,
+    /// The number of workers to start with.
     pub(crate) workers: NonZeroU32,
+    /// The range the number of workers may move in.
+    pub(crate) scaling: AppScaling,
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) envfile: Option<String>,
     pub(crate) entrypoint: bool,
@@ -78,16 +83,17 @@ pub(crate) fn ids(apps: &[Declared]) -> String {
 }
 
 /// The configured applications, checked in order; `top` holds the top-level health and fault
-/// values their own are merged over.
+/// values their own are merged over, `scaling` the top-level `workers`.
 pub(crate) fn declared(
     raw: Vec<Object<RawApplication>>,
     list: &KeyPath,
     top: &Layer,
+    scaling: &Scaling,
     cx: &Context<'_>,
 ) -> Result<Vec<Declared>, ConfigError> {
     let mut out: Vec<Declared> = Vec::with_capacity(raw.len());
     for (index, Object(app)) in raw.into_iter().enumerate() {
-        let declared = declare(app, list, index, &out, top, cx)?;
+        let declared = declare(app, list, index, &out, top, scaling, cx)?;
         out.push(declared);
     }
     Ok(out)
@@ -100,6 +106,7 @@ fn declare(
     index: usize,
     earlier: &[Declared],
     top: &Layer,
+    scaling: &Scaling,
     cx: &Context<'_>,
 ) -> Result<Declared, ConfigError> {
     let at = list.index(index);
@@ -121,7 +128,7 @@ fn declare(
         );
         return fail("id", ErrorKind::DuplicateId, message);
     }
-    let workers = positive(app.workers, &at.key("workers"), cx)?;
+    let (workers, scaling) = scaling.application(app.workers, &at.key("workers"), cx)?;
     let faults = RawFaults {
         max_failed_starts: app.max_failed_starts,
         max_in_flight_per_worker: app.max_in_flight_per_worker,
@@ -157,6 +164,7 @@ fn declare(
         id: app.id,
         path,
         workers,
+        scaling,
         env: app.env,
         envfile: app.envfile,
         entrypoint: app.entrypoint,
@@ -167,11 +175,13 @@ fn declare(
 }
 
 /// The applications found by `autoload`, sorted by id; an id already configured is an error.
-/// They take the top-level health and fault values (`top`), having none of their own.
+/// They take the top-level health and fault values (`top`), having none of their own, and run
+/// the default number of workers (scaled when the top-level `workers.dynamic` is true).
 pub(crate) fn autoloaded(
     raw: &RawAutoload,
     configured: &[Declared],
     top: &Layer,
+    scaling: &Scaling,
     cx: &Context<'_>,
 ) -> Result<Vec<Declared>, ConfigError> {
     let at = KeyPath::root().key("autoload").key("path");
@@ -191,6 +201,7 @@ pub(crate) fn autoloaded(
         cx.report.at_value(&at, ErrorKind::Io, message)
     })?;
     let (health, faults) = supervision::resolve(top, &Layer::default(), cx)?;
+    let (workers, scaling) = scaling.plain(DEFAULT_WORKERS);
     let mut out = Vec::with_capacity(found.len());
     for autoload::Found { name, path } in found {
         if !is_valid_id(&name) {
@@ -216,7 +227,8 @@ pub(crate) fn autoloaded(
         out.push(Declared {
             id: name,
             path,
-            workers: DEFAULT_WORKERS,
+            workers,
+            scaling,
             env: BTreeMap::new(),
             envfile: None,
             entrypoint: false,
@@ -273,6 +285,7 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
         path: dir,
         entry,
         workers: app.workers,
+        scaling: app.scaling,
         env,
         health: app.health,
         faults: app.faults,

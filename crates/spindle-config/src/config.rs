@@ -10,13 +10,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::health::{FaultConfig, HealthConfig};
+use crate::scaling::{AppScaling, ScalingConfig};
 
 /// Public server hostname when `server.hostname` is not set: loopback, so a bare `spindle
 /// start` is not reachable from the network by accident.
 pub const DEFAULT_HOSTNAME: &str = "127.0.0.1";
 /// Public server port when `server.port` is not set (Watt's customary port).
 pub const DEFAULT_PORT: u16 = 3042;
-/// Workers per application when `workers` is not set.
+/// Workers per application when `workers` is not set (the number to start with, when the
+/// top-level `workers.dynamic` makes it scale).
 pub const DEFAULT_WORKERS: NonZeroU32 = NonZeroU32::MIN;
 /// How long the whole runtime may take to shut down (`gracefulShutdown.runtime`, Watt's default).
 pub const DEFAULT_RUNTIME_SHUTDOWN: Duration = Duration::from_secs(30);
@@ -63,12 +65,19 @@ pub struct Config {
     pub application_timeout: Duration,
     /// Which applications may not call each other over the mesh.
     pub policies: Policies,
+    /// The dynamic scaler's settings (the top-level `workers`).
+    pub scaling: ScalingConfig,
 }
 
 impl Config {
     /// The application with this id.
     pub fn application(&self, id: &str) -> Option<&AppConfig> {
         self.applications.iter().find(|app| app.id == id)
+    }
+
+    /// Whether any application scales dynamically, i.e. whether the scaler has work to do.
+    pub fn scales_dynamically(&self) -> bool {
+        self.applications.iter().any(|app| app.scaling.dynamic)
     }
 }
 
@@ -81,8 +90,11 @@ pub struct AppConfig {
     pub path: PathBuf,
     /// Absolute file each worker imports.
     pub entry: PathBuf,
-    /// Number of workers.
+    /// Number of workers to start with: the fixed count, or for a dynamically scaled
+    /// application a number within `scaling` (its minimum when it gave a range).
     pub workers: NonZeroU32,
+    /// The range the number of workers may move in; a fixed count is `min == max == workers`.
+    pub scaling: AppScaling,
     /// The full environment of the app's workers: root `.env` < app `.env` < `envfile` <
     /// process environment < config `env`, plus `PORT` when none of them sets it.
     pub env: BTreeMap<String, String>,

@@ -12,9 +12,9 @@
 //! - `raw`, `integer`, `number`, `bytesize`, `object` — the first layer: serde types mirroring
 //!   the JSON, with defaults.
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
-//! - `validate`, `apps`, `supervision`, `autoload`, `entry`, `entrypoint`, `metrics`,
-//!   `policies` — the second layer: checks and the typed [`Config`].
-//! - `config`, `health` — the validated types and their `DEFAULT_*` values.
+//! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
+//!   `metrics`, `policies` — the second layer: checks and the typed [`Config`].
+//! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
 
@@ -39,11 +39,13 @@ mod object;
 mod placeholders;
 mod policies;
 mod raw;
+mod scaling;
 mod schema;
 mod supervision;
 #[cfg(test)]
 mod testdir;
 mod validate;
+mod workers;
 
 pub use config::{
     AppConfig, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth, MetricsConfig,
@@ -62,4 +64,9 @@ pub use health::{
     DEFAULT_QUEUE_TIMEOUT, DEFAULT_SAMPLE_INTERVAL,
 };
 pub use load::{load, LoadOptions, CONFIG_FILE_NAMES};
+pub use scaling::{
+    default_total_workers, AppScaling, ScalingConfig, DEFAULT_DYNAMIC_WORKERS,
+    DEFAULT_MINIMUM_WORKERS, DEFAULT_SCALE_DOWN_ELU, DEFAULT_SCALE_UP_ELU,
+    DEFAULT_SCALING_COOLDOWN, DEFAULT_SCALING_GRACE_PERIOD,
+};
 pub use schema::json_schema;

@@ -20,6 +20,7 @@ use crate::json;
 use crate::keypath::KeyPath;
 use crate::locate::Locator;
 use crate::placeholders::{self, Variables};
+use crate::scaling::{AppScaling, ScalingConfig};
 use crate::validate::{self, Context};
 
 /// Config file names looked for in the served directory, in order.
@@ -144,6 +145,7 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         id: id.clone(),
         path: dir.to_owned(),
         workers: DEFAULT_WORKERS,
+        scaling: AppScaling::fixed(DEFAULT_WORKERS),
         env: BTreeMap::new(),
         envfile: None,
         entrypoint: true,
@@ -163,6 +165,7 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         logger: LoggerConfig::default(),
         application_timeout: DEFAULT_APPLICATION_TIMEOUT,
         policies: Policies::default(),
+        scaling: ScalingConfig::default(),
     })
 }
 

@@ -13,7 +13,7 @@ use crate::validate::{hostname, port, Context};
 const PROBE_PATHS: [&str; 3] = ["/live", "/ready", "/status"];
 
 /// Labels Spindle puts on its own metrics; a static label of the same name would clash.
-const RESERVED_LABELS: [&str; 11] = [
+const RESERVED_LABELS: [&str; 12] = [
     "app",
     "worker",
     "state",
@@ -25,6 +25,7 @@ const RESERVED_LABELS: [&str; 11] = [
     "major",
     "minor",
     "patch",
+    "direction",
 ];
 
 /// The rule for label names, as stated in error messages.

@@ -365,7 +365,7 @@ fn sample_interval(
 }
 
 /// A share such as an ELU: above 0 (0 would fail every check), at most 1.
-fn fraction(value: Number, at: &KeyPath, cx: &Context<'_>) -> Result<f64, ConfigError> {
+pub(crate) fn fraction(value: Number, at: &KeyPath, cx: &Context<'_>) -> Result<f64, ConfigError> {
     if value.0 > 0.0 && value.0 <= 1.0 {
         return Ok(value.0);
     }

@@ -16,6 +16,7 @@ use crate::object::Object;
 use crate::policies;
 use crate::raw::RawConfig;
 use crate::supervision::{Layer, Level, RawFaults};
+use crate::workers::Scaling;
 
 /// What validation needs besides the raw config.
 pub(crate) struct Context<'a> {
@@ -52,6 +53,7 @@ pub(crate) fn validate(
         exit_on_unhandled_errors,
         application_timeout,
         policies: Object(policies),
+        workers: Object(workers),
     } = raw;
 
     let server_at = KeyPath::root().key("server");
@@ -87,10 +89,11 @@ pub(crate) fn validate(
         exit_on_unhandled_errors: Some(exit_on_unhandled_errors),
     };
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
+    let scaling = Scaling::read(workers, cx)?;
 
-    let mut declared = apps::declared(applications, list, &top, cx)?;
+    let mut declared = apps::declared(applications, list, &top, &scaling, cx)?;
     if let Some(Object(autoload)) = &autoload {
-        let found = apps::autoloaded(autoload, &declared, &top, cx)?;
+        let found = apps::autoloaded(autoload, &declared, &top, &scaling, cx)?;
         if declared.is_empty() && found.is_empty() {
             let dir = crate::entry::clean(&cx.root.join(&autoload.path));
             let message = format!("no applications found in {}", dir.display());
@@ -103,6 +106,7 @@ pub(crate) fn validate(
         let message = "no applications (add some, or an \"autoload\" directory)";
         return Err(cx.report.at_value(list, ErrorKind::MissingKey, message));
     }
+    scaling.check_total(&declared, cx)?;
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
     let policies = policies::read(policies, &declared, cx)?;
     let applications = declared
@@ -121,6 +125,7 @@ pub(crate) fn validate(
         logger,
         application_timeout,
         policies,
+        scaling: scaling.config,
     })
 }
 

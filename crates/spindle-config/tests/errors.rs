@@ -48,7 +48,7 @@ fn unknown_top_level_key() {
         "/x/spindle.json:3:3: sever: unknown key (expected one of: $schema, entrypoint, \
          applications, services, web, autoload, server, gracefulShutdown, metrics, logger, \
          health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, \
-         applicationTimeout, policies)"
+         applicationTimeout, policies, workers)"
     );
 }
 
@@ -473,7 +473,7 @@ fn metrics_label_reserved_by_spindle() {
     assert_eq!(
         error("label-reserved", config),
         "/x/spindle.json:4:33: metrics.labels.app: label \"app\" is already used by Spindle \
-         (reserved: app, worker, state, reason, method, code_class, le, version, major, minor, patch)"
+         (reserved: app, worker, state, reason, method, code_class, le, version, major, minor, patch, direction)"
     );
 }
 
@@ -879,6 +879,286 @@ fn unknown_policies_key() {
     assert_eq!(
         error("policies-key", config),
         "/x/spindle.json:3:17: policies.allow: unknown key (expected one of: deny)"
+    );
+}
+
+// --- workers and scaling ---
+
+#[test]
+fn workers_neither_a_number_nor_an_object() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api", "workers": true }]
+}"#;
+    assert_eq!(
+        error("workers-bool", config),
+        "/x/spindle.json:2:61: applications[0].workers: expected an integer or an object, got \
+         true"
+    );
+}
+
+#[test]
+fn workers_minimum_above_maximum() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "workers": { "minimum": 4, "maximum": 2 } }
+  ]
+}"#;
+    assert_eq!(
+        error("workers-min-max", config),
+        "/x/spindle.json:3:59: applications[0].workers.minimum: expected at most \
+         workers.maximum (2), got 4"
+    );
+}
+
+#[test]
+fn workers_minimum_above_the_default_maximum() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api", "workers": { "minimum": 3 } }],
+  "workers": { "total": 2 }
+}"#;
+    assert_eq!(
+        error("workers-min-total", config),
+        "/x/spindle.json:2:74: applications[0].workers.minimum: expected at most \
+         workers.maximum (2, the default: workers.total), got 3"
+    );
+}
+
+#[test]
+fn an_application_maximum_below_the_top_level_minimum() {
+    // The rule is broken by the value written closest to the application: its maximum.
+    let config = r#"{
+  "workers": { "total": 8, "minimum": 3 },
+  "applications": [
+    { "id": "api", "path": "api", "workers": { "maximum": 2 } }
+  ]
+}"#;
+    assert_eq!(
+        error("workers-max-top-min", config),
+        "/x/spindle.json:4:59: applications[0].workers.maximum: expected at least \
+         workers.minimum (3), got 2"
+    );
+}
+
+#[test]
+fn workers_static_with_a_range() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "workers": { "static": 2, "maximum": 4 } }
+  ]
+}"#;
+    let project = with_config("workers-static-range", config);
+    assert_eq!(
+        project.error(),
+        "/x/spindle.json:3:61: applications[0].workers.maximum: cannot be given together with \
+         static (use static for a fixed number of workers, or minimum and maximum for a range)"
+    );
+    assert_eq!(project.load().unwrap_err().kind, ErrorKind::InvalidValue);
+}
+
+#[test]
+fn workers_static_and_dynamic() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "workers": { "static": 2, "dynamic": true } }
+  ]
+}"#;
+    assert_eq!(
+        error("workers-static-dynamic", config),
+        "/x/spindle.json:3:72: applications[0].workers.dynamic: cannot be true together with \
+         static (use static for a fixed number of workers, or minimum and maximum for a range)"
+    );
+}
+
+#[test]
+fn workers_static_zero() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api", "workers": { "static": 0 } }]
+}"#;
+    assert_eq!(
+        error("workers-static-zero", config),
+        "/x/spindle.json:2:73: applications[0].workers.static: expected a positive integer, \
+         got 0"
+    );
+}
+
+#[test]
+fn workers_minimum_zero() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "workers": { "minimum": 0, "maximum": 2 } }
+  ]
+}"#;
+    assert_eq!(
+        error("workers-min-zero", config),
+        "/x/spindle.json:3:59: applications[0].workers.minimum: expected a positive integer, \
+         got 0"
+    );
+}
+
+#[test]
+fn unknown_application_workers_key() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api", "workers": { "min": 2 } }]
+}"#;
+    assert_eq!(
+        error("workers-app-key", config),
+        "/x/spindle.json:2:63: applications[0].workers.min: unknown key (expected one of: \
+         static, minimum, maximum, dynamic)"
+    );
+}
+
+#[test]
+fn top_level_workers_is_an_object() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": 4
+}"#;
+    assert_eq!(
+        error("workers-top-number", config),
+        "/x/spindle.json:3:14: workers: expected an object, got 4"
+    );
+}
+
+#[test]
+fn unknown_top_level_workers_key() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "maxMemory": "1GB" }
+}"#;
+    assert_eq!(
+        error("workers-top-key", config),
+        "/x/spindle.json:3:16: workers.maxMemory: unknown key (expected one of: dynamic, \
+         total, scaleUpELU, scaleDownELU, cooldown, gracePeriod, minimum, maximum)"
+    );
+}
+
+#[test]
+fn workers_total_zero() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "total": 0 }
+}"#;
+    assert_eq!(
+        error("workers-total-zero", config),
+        "/x/spindle.json:3:25: workers.total: expected a positive integer, got 0"
+    );
+}
+
+#[test]
+fn top_level_workers_minimum_above_maximum() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "minimum": 4, "maximum": 2 }
+}"#;
+    assert_eq!(
+        error("workers-top-min-max", config),
+        "/x/spindle.json:3:27: workers.minimum: expected at most workers.maximum (2), got 4"
+    );
+}
+
+#[test]
+fn scale_up_elu_out_of_range() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "scaleUpELU": 1.5 }
+}"#;
+    assert_eq!(
+        error("scale-up-range", config),
+        "/x/spindle.json:3:30: workers.scaleUpELU: expected a number greater than 0 and at \
+         most 1, got 1.5"
+    );
+}
+
+#[test]
+fn scale_down_elu_zero() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "scaleDownELU": 0 }
+}"#;
+    assert_eq!(
+        error("scale-down-zero", config),
+        "/x/spindle.json:3:32: workers.scaleDownELU: expected a number greater than 0 and at \
+         most 1, got 0"
+    );
+}
+
+#[test]
+fn scale_down_elu_not_below_scale_up_elu() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "scaleUpELU": 0.5, "scaleDownELU": 0.5 }
+}"#;
+    assert_eq!(
+        error("scale-down-up", config),
+        "/x/spindle.json:3:51: workers.scaleDownELU: expected less than workers.scaleUpELU \
+         (0.5), got 0.5"
+    );
+}
+
+#[test]
+fn scale_up_elu_below_the_default_scale_down_elu() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "scaleUpELU": 0.1 }
+}"#;
+    assert_eq!(
+        error("scale-up-down", config),
+        "/x/spindle.json:3:30: workers.scaleUpELU: expected more than workers.scaleDownELU \
+         (0.2), got 0.1"
+    );
+}
+
+#[test]
+fn negative_cooldown() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "workers": { "cooldown": -5 }
+}"#;
+    assert_eq!(
+        error("cooldown-negative", config),
+        "/x/spindle.json:3:28: workers.cooldown: expected a non-negative number of \
+         milliseconds, got -5"
+    );
+}
+
+#[test]
+fn minimums_above_the_total() {
+    // A fixed count takes its workers from the total too.
+    let config = r#"{
+  "entrypoint": "api",
+  "applications": [
+    { "id": "api", "path": "api", "workers": { "minimum": 3, "maximum": 4 } },
+    { "id": "web", "path": "web", "workers": 2 }
+  ],
+  "workers": { "total": 4 }
+}"#;
+    assert_eq!(
+        error("minimums-total", config),
+        "/x/spindle.json:7:25: workers.total: expected at least the applications' minimums \
+         added up (5), got 4"
+    );
+}
+
+#[test]
+fn minimums_above_the_default_total() {
+    // The default total is the machine's: each minimum fits alone, both together do not.
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let config = format!(
+        r#"{{
+  "entrypoint": "api",
+  "applications": [
+    {{ "id": "api", "path": "api", "workers": {{ "minimum": {cpus} }} }},
+    {{ "id": "web", "path": "web", "workers": {{ "minimum": {cpus} }} }}
+  ]
+}}"#
+    );
+    assert_eq!(
+        error("minimums-default-total", &config),
+        format!(
+            "/x/spindle.json:1:1: workers.total: expected at least the applications' minimums \
+             added up ({}), got {cpus} (the default: this machine's available parallelism)",
+            2 * cpus
+        )
     );
 }
 

@@ -75,6 +75,24 @@ fn schema_documents_keys_defaults_and_aliases() {
     ] {
         assert!(app.get(key).is_some(), "no applications[].{key} in {app}");
     }
+    let workers = &properties["workers"];
+    assert_eq!(workers["$ref"], "#/$defs/Workers");
+    assert_eq!(workers["default"]["scaleUpELU"], 0.8);
+    assert_eq!(workers["default"]["cooldown"], 20_000);
+    assert_eq!(schema["$defs"]["Workers"]["additionalProperties"], false);
+    let app_workers = &app["workers"];
+    assert_eq!(app_workers["default"], 1);
+    assert_eq!(app_workers["anyOf"][0]["minimum"], 1);
+    assert_eq!(
+        app_workers["anyOf"][1]["$ref"],
+        "#/$defs/ApplicationWorkers"
+    );
+    let range = &schema["$defs"]["ApplicationWorkers"];
+    assert_eq!(range["additionalProperties"], false);
+    assert_eq!(
+        range["dependentSchemas"]["static"]["properties"]["minimum"],
+        false
+    );
     let text = schema.to_string();
     assert!(
         text.contains("Number of workers"),

@@ -284,6 +284,7 @@ impl Core {
             },
             application_grace: config.graceful_shutdown.application,
             capacities,
+            scaling: config.scaling.clone(),
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
         runtime.spawn(supervisor.run(events_rx));

@@ -12,6 +12,7 @@
 //! - [`status`], [`state`]: published snapshots and typed lifecycle.
 //! - [`health`], [`probe`]: samples of each worker's loop and heap read from outside, and
 //!   the pure policy that judges them.
+//! - [`scaler`]: how many workers each dynamic app should have, from its ELU, within a budget.
 //! - [`capacity`]: per-app wake-ups for requests queued while every worker is busy.
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
@@ -35,6 +36,7 @@ pub mod pick;
 pub mod probe;
 pub mod routes;
 pub mod rundir;
+pub mod scaler;
 pub mod state;
 pub mod status;
 pub mod supervisor;

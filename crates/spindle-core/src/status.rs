@@ -22,6 +22,8 @@ pub struct AppStatus {
     pub workers_wanted: u32,
     /// Workers started to replace others, by why.
     pub restarts: Restarts,
+    /// Scaler decisions, up and down.
+    pub scaled: Scaled,
     /// Times a worker's event loop was found stuck.
     pub stalls: u64,
     pub workers: Vec<WorkerStatus>,
@@ -35,6 +37,12 @@ pub struct Restarts {
     pub unhealthy: u64,
     /// A rolling restart.
     pub restart: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Scaled {
+    pub up: u64,
+    pub down: u64,
 }
 
 impl Restarts {
@@ -119,6 +127,7 @@ mod tests {
             failed: None,
             workers_wanted: states.len() as u32,
             restarts: Restarts::default(),
+            scaled: Scaled::default(),
             stalls: 0,
             workers: states
                 .iter()

@@ -20,7 +20,8 @@ use crate::host::{ResourceLimits, WorkerHost, WorkerSpec};
 use crate::logs::{LogSink, WorkerLog};
 use crate::probe::Probe;
 use crate::routes::{AppRoute, Routes};
-use crate::status::{AppStatus, HeapStatus, Restarts, Status, WorkerStatus};
+use crate::scaler;
+use crate::status::{AppStatus, HeapStatus, Restarts, Scaled, Status, WorkerStatus};
 use crate::{Phase, WorkerId, WorkerState};
 
 /// A stuck worker waits for its successor at most this many `maxStall`s before it is
@@ -109,7 +110,10 @@ struct AppEntry {
     restart_queue: VecDeque<u32>,
     restart_step: Option<(u32, u32)>,
     restarting: bool,
+    /// When the number of workers last changed (scaler, scale command), for the cooldown.
+    last_scaled: Option<Instant>,
     restarts: Restarts,
+    scaled: Scaled,
     stalls: u64,
     workers: BTreeMap<u32, WorkerEntry>,
 }
@@ -130,6 +134,9 @@ pub struct Supervisor {
     announced: bool,
     /// Health samples are stamped relative to this.
     origin: Instant,
+    scaler: Option<scaler::Settings>,
+    /// The scaler runs on every `SCALER_EVERY`th health tick.
+    ticks: u64,
 }
 
 /// The addresses announced in the "spindle ready" line.
@@ -150,7 +157,31 @@ pub struct SupervisorParts {
     pub application_grace: Duration,
     /// Per app, shared with the ingress: wakes requests queued for a worker.
     pub capacities: HashMap<String, Arc<Capacity>>,
+    /// Dynamic scaling: budget, thresholds, cooldown.
+    pub scaling: spindle_config::ScalingConfig,
 }
+
+impl SupervisorParts {
+    /// The scaler's settings, or None when no app scales.
+    fn scaler_settings(&self) -> Option<scaler::Settings> {
+        if !self.apps.iter().any(|a| a.scaling.dynamic) {
+            return None;
+        }
+        let c = &self.scaling;
+        Some(scaler::Settings {
+            budget: c.total,
+            scale_up_elu: c.scale_up_elu,
+            scale_down_elu: c.scale_down_elu,
+            cooldown: c.cooldown,
+            grace_period: c.grace_period,
+        })
+    }
+}
+
+/// Scaling decisions are taken once a second (every 4th health tick at the default 250 ms).
+const SCALER_EVERY: u64 = 4;
+/// ELU that a scaling decision looks at: the mean over the last second of each Ready worker.
+const SCALER_WINDOW: Duration = Duration::from_secs(1);
 
 pub fn policy(config: &spindle_config::HealthConfig) -> Policy {
     Policy {
@@ -171,6 +202,7 @@ impl Supervisor {
         routes: watch::Sender<Arc<Routes>>,
         status: watch::Sender<Arc<Status>>,
     ) -> Supervisor {
+        let scaler = parts.scaler_settings();
         let apps = parts
             .apps
             .into_iter()
@@ -190,7 +222,9 @@ impl Supervisor {
                     restart_queue: VecDeque::new(),
                     restart_step: None,
                     restarting: false,
+                    last_scaled: None,
                     restarts: Restarts::default(),
+                    scaled: Scaled::default(),
                     stalls: 0,
                     workers: BTreeMap::new(),
                 };
@@ -211,6 +245,8 @@ impl Supervisor {
             urls: parts.urls,
             announced: false,
             origin: Instant::now(),
+            scaler,
+            ticks: 0,
         }
     }
 
@@ -423,6 +459,7 @@ impl Supervisor {
         };
         let before = entry.config.workers;
         entry.config.workers = workers;
+        entry.last_scaled = Some(Instant::now());
         tracing::info!(
             app = &**app,
             from = before.get(),
@@ -687,6 +724,65 @@ impl Supervisor {
                 self.fill(&app);
             }
         }
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(SCALER_EVERY) {
+            self.autoscale(now);
+        }
+    }
+
+    /// Asks the scaler what each dynamic app should run, and applies it.
+    fn autoscale(&mut self, now: Instant) {
+        let Some(settings) = &self.scaler else { return };
+        if self.phase != Phase::Running {
+            return;
+        }
+        let views: Vec<scaler::AppView> = self
+            .apps
+            .values()
+            .map(|entry| {
+                let s = &entry.config.scaling;
+                let (min, max) = if s.dynamic {
+                    (s.min.get(), s.max.get())
+                } else {
+                    (entry.config.workers.get(), entry.config.workers.get())
+                };
+                let elus: Vec<f64> = entry
+                    .workers
+                    .values()
+                    .filter(|w| w.state == WorkerState::Ready && w.retire.is_none())
+                    .filter_map(|w| w.history.elu_over(SCALER_WINDOW))
+                    .collect();
+                scaler::AppView {
+                    id: entry.config.id.clone(),
+                    limits: scaler::AppLimits { min, max },
+                    workers: entry.config.workers.get(),
+                    elu: (!elus.is_empty()).then(|| elus.iter().sum::<f64>() / elus.len() as f64),
+                    last_change: entry.last_scaled.map(|t| t - self.origin),
+                }
+            })
+            .collect();
+        let decisions = scaler::decide(&views, settings, Duration::ZERO, now - self.origin);
+        for scaler::Decision::Scale {
+            app,
+            from,
+            to,
+            reason,
+        } in decisions
+        {
+            let Some(workers) = NonZeroU32::new(to) else {
+                continue;
+            };
+            tracing::info!(app = app.as_str(), from, to, reason = reason.kind(), detail = %reason, "scaler decision");
+            let key: Arc<str> = app.as_str().into();
+            if let Some(entry) = self.apps.get_mut(&key) {
+                if to > from {
+                    entry.scaled.up += 1;
+                } else {
+                    entry.scaled.down += 1;
+                }
+            }
+            self.scale(&key, workers);
+        }
     }
 
     fn stop_all(&mut self, grace: Duration) {
@@ -754,6 +850,7 @@ impl Supervisor {
                 failed: entry.failed.clone(),
                 workers_wanted: entry.config.workers.get(),
                 restarts: entry.restarts,
+                scaled: entry.scaled,
                 stalls: entry.stalls,
                 workers: entry
                     .workers
@@ -839,10 +936,15 @@ mod tests {
             env: BTreeMap::new(),
             health: spindle_config::HealthConfig::default(),
             faults: spindle_config::FaultConfig::default(),
+            scaling: spindle_config::AppScaling::fixed(NonZeroU32::new(workers).unwrap()),
         }
     }
 
     fn start(apps: Vec<AppConfig>) -> Harness {
+        start_with(apps, spindle_config::ScalingConfig::default())
+    }
+
+    fn start_with(apps: Vec<AppConfig>, scaling: spindle_config::ScalingConfig) -> Harness {
         let (calls_tx, calls) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (routes_tx, routes) = watch::channel(Arc::new(Routes::default()));
@@ -863,6 +965,7 @@ mod tests {
             },
             application_grace: Duration::from_secs(1),
             capacities: HashMap::new(),
+            scaling,
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
         tokio::spawn(supervisor.run(events_rx));
@@ -1292,5 +1395,39 @@ mod tests {
             "a scale-down is not a crash"
         );
         assert!(h.calls.try_recv().is_err(), "nothing restarted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_scaler_adds_a_worker_to_a_busy_dynamic_app_and_logs_why() {
+        let mut config = app("web", 1);
+        config.scaling = spindle_config::AppScaling {
+            min: NonZeroU32::new(1).unwrap(),
+            max: NonZeroU32::new(2).unwrap(),
+            dynamic: true,
+        };
+        let scaling = spindle_config::ScalingConfig {
+            dynamic: true,
+            total: 2,
+            grace_period: Duration::ZERO,
+            cooldown: Duration::from_secs(5),
+            ..spindle_config::ScalingConfig::default()
+        };
+        let mut h = start_with(vec![config], scaling);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        attach_busy_loop(&h, "web:0");
+        h.send(Event::Ready(id("web:0")));
+        let began = Instant::now();
+        // ELU 1.0 ≥ 0.8: one more worker, at the first scaler tick with a full window.
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        assert!(
+            began.elapsed() <= Duration::from_secs(3),
+            "{:?}",
+            began.elapsed()
+        );
+        let status = h.wait_status(|s| s.apps[0].workers_wanted == 2).await;
+        assert_eq!(status.apps[0].scaled.up, 1);
+        // At max: nothing more, however busy.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(h.calls.try_recv().is_err());
     }
 }

@@ -166,6 +166,23 @@ fn apps(w: &mut Writer, status: &Status) {
         }
     }
     w.family(
+        "spindle_scaler_decisions_total",
+        Kind::Counter,
+        "Worker-count changes the scaler made, by direction.",
+    );
+    for app in &status.apps {
+        w.sample(
+            "",
+            &[("app", &app.id), ("direction", "up")],
+            app.scaled.up as f64,
+        );
+        w.sample(
+            "",
+            &[("app", &app.id), ("direction", "down")],
+            app.scaled.down as f64,
+        );
+    }
+    w.family(
         "spindle_event_loop_stalls_total",
         Kind::Counter,
         "Times a worker's event loop was found stuck.",
