@@ -9,38 +9,23 @@ use std::time::Duration;
 
 use serde_json::Value;
 use spindle_e2e::cli::{spindle_cli, CliOutput};
-use spindle_e2e::client::{get, poll};
+use spindle_e2e::client::get;
 use spindle_e2e::load::Load;
+use spindle_e2e::workers::wait_ready_workers;
 use spindle_e2e::{fixture, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const APP: &str = "web";
 
 /// `(id, state)` of every worker of `app` in `spindle ps --json`.
-async fn ps_workers(server: &Running, app: &str) -> Vec<(String, String)> {
+async fn ps_json(server: &Running) -> Value {
     let out = server.cli(&["ps", "--json"]).await;
     out.assert_ok();
-    let status = out.json();
-    let apps = status["apps"].as_array().cloned().unwrap_or_default();
-    let Some(entry) = apps.iter().find(|a| a["id"] == app) else {
-        server.fail(&format!("ps --json has no app {app:?}: {status}"));
-    };
-    entry["workers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|w| {
-            (
-                w["id"].as_str().unwrap_or("?").to_string(),
-                w["state"].as_str().unwrap_or("?").to_string(),
-            )
-        })
-        .collect()
+    out.json()
 }
 
 /// Polls `ps --json` until `app` lists exactly `n` workers, all ready, none of them in
-/// `old`; returns their ids. Fails with the last listing otherwise.
+/// `old`; returns their ids.
 async fn wait_ready(
     server: &Running,
     app: &str,
@@ -48,24 +33,16 @@ async fn wait_ready(
     old: &BTreeSet<String>,
     timeout: Duration,
 ) -> BTreeSet<String> {
-    let last = std::sync::Mutex::new(Vec::new());
-    let settled = poll(timeout, || async {
-        let workers = ps_workers(server, app).await;
-        let good = workers.len() == n
-            && workers
-                .iter()
-                .all(|(id, state)| state == "ready" && !old.contains(id));
-        *last.lock().unwrap() = workers.clone();
-        good.then(|| workers.into_iter().map(|(id, _)| id).collect())
-    })
-    .await;
-    settled.unwrap_or_else(|| {
-        server.fail(&format!(
-            "ps never listed exactly {n} ready workers of {app} outside {old:?} within \
-             {timeout:?}; last: {:?}",
-            last.lock().unwrap()
-        ))
-    })
+    wait_ready_workers(
+        server,
+        "ps --json",
+        || ps_json(server),
+        app,
+        n,
+        old,
+        timeout,
+    )
+    .await
 }
 
 /// Asserts a failure in one line on stderr naming `what`, with the given exit code.

@@ -14,6 +14,7 @@ use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
 use spindle_e2e::client::{empty, get, poll, try_get, try_request, Response};
 use spindle_e2e::load::Load;
+use spindle_e2e::workers::wait_ready_workers;
 use spindle_e2e::{
     fixture, free_port, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
 };
@@ -95,29 +96,8 @@ fn left_workers(server: &Running, app: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// `(id, state)` of every worker of `app` in the admin `/status`.
-async fn status_workers(server: &Running, app: &str) -> Vec<(String, String)> {
-    let status = server.admin_json("/status").await;
-    let apps = status["apps"].as_array().cloned().unwrap_or_default();
-    let Some(entry) = apps.iter().find(|a| a["id"] == app) else {
-        server.fail(&format!("/status has no app {app:?}: {status}"));
-    };
-    entry["workers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|w| {
-            (
-                w["id"].as_str().unwrap_or("?").to_string(),
-                w["state"].as_str().unwrap_or("?").to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Polls `/status` until `app` lists exactly `n` workers, all "ready", none of them in
-/// `replaced`; returns their ids. Panics with the last snapshot otherwise.
+/// `replaced`; returns their ids.
 async fn wait_status_ready(
     server: &Running,
     app: &str,
@@ -125,24 +105,16 @@ async fn wait_status_ready(
     replaced: &BTreeSet<String>,
     timeout: Duration,
 ) -> BTreeSet<String> {
-    let last = std::sync::Mutex::new(Vec::new());
-    let settled = poll(timeout, || async {
-        let workers = status_workers(server, app).await;
-        let good = workers.len() == n
-            && workers
-                .iter()
-                .all(|(id, state)| state == "ready" && !replaced.contains(id));
-        *last.lock().unwrap() = workers.clone();
-        good.then(|| workers.into_iter().map(|(id, _)| id).collect())
-    })
-    .await;
-    settled.unwrap_or_else(|| {
-        server.fail(&format!(
-            "/status never showed exactly {n} ready workers of {app} outside the replaced \
-             ones {replaced:?} within {timeout:?}; last: {:?}",
-            last.lock().unwrap()
-        ))
-    })
+    wait_ready_workers(
+        server,
+        "/status",
+        || server.admin_json("/status"),
+        app,
+        n,
+        replaced,
+        timeout,
+    )
+    .await
 }
 
 /// POSTs `/{action}` and returns the answer with the worker it landed on (from the

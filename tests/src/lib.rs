@@ -21,6 +21,7 @@ mod paths;
 mod process;
 mod server;
 mod tempdir;
+pub mod workers;
 
 pub use logs::{LogLine, Stream};
 pub use paths::{fixture, spindle_bin, test_node};

@@ -1,0 +1,66 @@
+//! Reading the worker table from a status document (the admin `/status` or
+//! `spindle ps --json`: both list `apps[].workers[]` with `id` and `state`).
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::client::poll;
+use crate::Running;
+
+/// `(id, state)` of every worker of `app`, or None when the document has no such app.
+pub fn workers_of(status: &Value, app: &str) -> Option<Vec<(String, String)>> {
+    let entry = status["apps"].as_array()?.iter().find(|a| a["id"] == app)?;
+    let workers = entry["workers"].as_array().cloned().unwrap_or_default();
+    Some(
+        workers
+            .iter()
+            .map(|w| {
+                let field = |k: &str| w[k].as_str().unwrap_or("?").to_string();
+                (field("id"), field("state"))
+            })
+            .collect(),
+    )
+}
+
+/// Polls `fetch` (a status document named `source` in messages) until `app` lists
+/// exactly `n` workers, all ready, none of them in `old`; returns their ids. Fails the
+/// test with the last listing otherwise.
+pub async fn wait_ready_workers<F, Fut>(
+    server: &Running,
+    source: &str,
+    fetch: F,
+    app: &str,
+    n: usize,
+    old: &BTreeSet<String>,
+    timeout: Duration,
+) -> BTreeSet<String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Value>,
+{
+    let last = Mutex::new(Vec::new());
+    let settled = poll(timeout, || async {
+        let status = fetch().await;
+        let Some(workers) = workers_of(&status, app) else {
+            server.fail(&format!("{source} has no app {app:?}: {status}"));
+        };
+        let good = workers.len() == n
+            && workers
+                .iter()
+                .all(|(id, state)| state == "ready" && !old.contains(id));
+        *last.lock().unwrap() = workers.clone();
+        good.then(|| workers.into_iter().map(|(id, _)| id).collect())
+    })
+    .await;
+    settled.unwrap_or_else(|| {
+        server.fail(&format!(
+            "{source} never listed exactly {n} ready workers of {app} outside {old:?} within \
+             {timeout:?}; last: {:?}",
+            last.lock().unwrap()
+        ))
+    })
+}
