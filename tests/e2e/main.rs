@@ -14,6 +14,7 @@ mod let_it_fail;
 mod mesh;
 mod no_config;
 mod observability;
+mod routes;
 mod scaling;
 mod shutdown;
 mod streaming;

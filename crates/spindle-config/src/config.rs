@@ -113,6 +113,10 @@ pub struct ServerConfig {
     pub hostname: String,
     /// Port to listen on; 0 picks a free one.
     pub port: u16,
+    /// Applications mounted by path prefix, longest prefix first (so the first route that
+    /// matches is the most specific); paths no route matches go to the entrypoint. Empty by
+    /// default.
+    pub routes: Vec<Route>,
 }
 
 impl Default for ServerConfig {
@@ -120,8 +124,19 @@ impl Default for ServerConfig {
         Self {
             hostname: DEFAULT_HOSTNAME.to_owned(),
             port: DEFAULT_PORT,
+            routes: Vec::new(),
         }
     }
+}
+
+/// One application mounted on the public port (`server.routes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// Path prefix such as `/api`: starts with `/`, is not `/` itself, does not end with `/`,
+    /// and holds no `?`, `#` or whitespace.
+    pub prefix: String,
+    /// Id of the application it goes to; one of the config's applications.
+    pub app: String,
 }
 
 /// Shutdown deadlines; in JSON they are milliseconds.

@@ -183,7 +183,7 @@ mod tests {
     fn rewrites_serde_messages() {
         assert_eq!(
             error(json!({"server": {"prot": 1}})),
-            "unknown key (expected one of: hostname, port)"
+            "unknown key (expected one of: hostname, port, routes)"
         );
         assert_eq!(
             error(json!({"applications": [{"path": "."}]})),

@@ -13,7 +13,7 @@
 //!   the JSON, with defaults.
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
 //! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
-//!   `metrics`, `policies` — the second layer: checks and the typed [`Config`].
+//!   `metrics`, `policies`, `routes` — the second layer: checks and the typed [`Config`].
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
@@ -39,6 +39,7 @@ mod object;
 mod placeholders;
 mod policies;
 mod raw;
+mod routes;
 mod scaling;
 mod schema;
 mod supervision;
@@ -49,7 +50,7 @@ mod workers;
 
 pub use config::{
     AppConfig, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth, MetricsConfig,
-    Policies, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
+    Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
     DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
     DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
     DEFAULT_WORKERS,

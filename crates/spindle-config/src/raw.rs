@@ -172,6 +172,14 @@ pub(crate) struct RawServer {
     #[serde(default = "default_port")]
     #[schemars(range(min = 0, max = 65535))]
     pub port: Integer,
+    /// Applications mounted on this port by path prefix, so several can be public without a
+    /// gateway: `{"/api": "api"}` sends `/api` and `/api/...` to application `api`, with the
+    /// prefix removed. The longest matching prefix wins; paths no route matches go to the
+    /// entrypoint. A prefix starts with `/`, is not `/` itself, does not end with `/` and
+    /// holds no `?`, `#` or whitespace; each value is one of the applications (configured or
+    /// autoloaded).
+    #[serde(default)]
+    pub routes: BTreeMap<String, String>,
 }
 
 impl Default for RawServer {
@@ -179,6 +187,7 @@ impl Default for RawServer {
         Self {
             hostname: default_hostname(),
             port: default_port(),
+            routes: BTreeMap::new(),
         }
     }
 }

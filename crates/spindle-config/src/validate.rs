@@ -15,6 +15,7 @@ use crate::metrics;
 use crate::object::Object;
 use crate::policies;
 use crate::raw::RawConfig;
+use crate::routes;
 use crate::supervision::{Layer, Level, RawFaults};
 use crate::workers::Scaling;
 
@@ -42,7 +43,7 @@ pub(crate) fn validate(
         entrypoint: top_level_entrypoint,
         applications,
         autoload,
-        server: Object(server),
+        server: Object(mut server),
         graceful_shutdown: Object(shutdown),
         metrics: Object(metrics),
         logger: Object(logger),
@@ -56,10 +57,13 @@ pub(crate) fn validate(
         workers: Object(workers),
     } = raw;
 
+    let server_routes = std::mem::take(&mut server.routes);
     let server_at = KeyPath::root().key("server");
-    let server = ServerConfig {
+    let mut server = ServerConfig {
         hostname: hostname(server.hostname, &server_at.key("hostname"), cx)?,
         port: port(server.port, &server_at.key("port"), cx)?,
+        // Filled in once the applications are known.
+        routes: Vec::new(),
     };
     let shutdown_at = KeyPath::root().key("gracefulShutdown");
     let graceful_shutdown = GracefulShutdown {
@@ -109,6 +113,7 @@ pub(crate) fn validate(
     scaling.check_total(&declared, cx)?;
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
     let policies = policies::read(policies, &declared, cx)?;
+    server.routes = routes::read(server_routes, &declared, cx)?;
     let applications = declared
         .into_iter()
         .map(|app| apps::finish(app, server.port, cx))
@@ -197,6 +202,7 @@ mod tests {
         ServerConfig {
             hostname: hostname.into(),
             port,
+            ..ServerConfig::default()
         }
     }
 

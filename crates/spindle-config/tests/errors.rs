@@ -63,7 +63,8 @@ fn unknown_nested_key() {
 }"#;
     assert_eq!(
         error("unknown-nested", config),
-        "/x/spindle.json:5:5: server.prot: unknown key (expected one of: hostname, port)"
+        "/x/spindle.json:5:5: server.prot: unknown key (expected one of: hostname, port, \
+         routes)"
     );
 }
 
@@ -1201,5 +1202,119 @@ fn a_missing_directory_is_named() {
         err.to_string()
             .replace(&*project.dir().to_string_lossy(), "/x"),
         "/x/nowhere: directory not found"
+    );
+}
+
+// --- server.routes ---
+
+#[test]
+fn route_prefix_without_a_slash() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "api": "web" } },
+  "entrypoint": "web"
+}"#;
+    assert_eq!(
+        error("route-no-slash", config),
+        "/x/spindle.json:3:27: server.routes.api: expected a path prefix starting with \"/\", got \"api\""
+    );
+}
+
+#[test]
+fn route_prefix_root() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "/": "web" } },
+  "entrypoint": "web"
+}"#;
+    assert_eq!(
+        error("route-root", config),
+        "/x/spindle.json:3:27: server.routes[\"/\"]: \"/\" cannot be routed: the entrypoint already gets every path \
+         not routed"
+    );
+}
+
+#[test]
+fn route_prefix_with_a_trailing_slash() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "/api/": "api" } },
+  "entrypoint": "web"
+}"#;
+    assert_eq!(
+        error("route-trailing", config),
+        "/x/spindle.json:3:27: server.routes[\"/api/\"]: expected a path prefix not ending with \"/\", got \
+         \"/api/\""
+    );
+}
+
+#[test]
+fn route_prefix_with_a_query() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "/api?v=1": "api" } },
+  "entrypoint": "web"
+}"#;
+    assert_eq!(
+        error("route-query", config),
+        "/x/spindle.json:3:27: server.routes[\"/api?v=1\"]: expected a path prefix without \"?\", \"#\" or \
+         whitespace, got \"/api?v=1\""
+    );
+}
+
+#[test]
+fn route_prefix_with_a_fragment() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "/api#top": "api" } },
+  "entrypoint": "web"
+}"#;
+    assert_eq!(
+        error("route-fragment", config),
+        "/x/spindle.json:3:27: server.routes[\"/api#top\"]: expected a path prefix without \"?\", \"#\" or \
+         whitespace, got \"/api#top\""
+    );
+}
+
+#[test]
+fn route_prefix_with_whitespace() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "/my api": "api" } },
+  "entrypoint": "web"
+}"#;
+    assert_eq!(
+        error("route-space", config),
+        "/x/spindle.json:3:27: server.routes[\"/my api\"]: expected a path prefix without \"?\", \"#\" or \
+         whitespace, got \"/my api\""
+    );
+}
+
+#[test]
+fn route_to_an_unknown_application() {
+    // The error points at the value, which is what names the application.
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }, { "id": "web", "path": "web" }],
+  "server": { "routes": { "/api": "nope" } },
+  "entrypoint": "web"
+}"#;
+    let project = with_config("route-unknown", config);
+    assert_eq!(
+        project.error(),
+        "/x/spindle.json:3:35: server.routes[\"/api\"]: unknown application \"nope\" \
+         (expected one of: api, web)"
+    );
+    assert_eq!(project.load().unwrap_err().kind, ErrorKind::InvalidValue);
+}
+
+#[test]
+fn route_to_a_non_string() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "server": { "routes": { "/api": 1 } }
+}"#;
+    assert_eq!(
+        error("route-number", config),
+        "/x/spindle.json:3:35: server.routes[\"/api\"]: expected a string, got 1"
     );
 }

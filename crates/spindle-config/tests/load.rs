@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use common::Project;
-use spindle_config::{LoadOptions, LogLevel};
+use spindle_config::{LoadOptions, LogLevel, Route};
 
 #[test]
 fn defaults_fill_everything_not_written() {
@@ -21,6 +21,7 @@ fn defaults_fill_everything_not_written() {
     assert_eq!(config.entrypoint, "api");
     assert_eq!(config.server.hostname, "127.0.0.1");
     assert_eq!(config.server.port, 3042);
+    assert!(config.server.routes.is_empty());
     assert_eq!(config.graceful_shutdown.runtime, Duration::from_secs(30));
     assert_eq!(
         config.graceful_shutdown.application,
@@ -186,4 +187,34 @@ fn the_config_serializes_for_logging() {
     assert_eq!(json["graceful_shutdown"]["runtime"], 30000);
     assert_eq!(json["logger"]["level"], "info");
     assert_eq!(json["applications"][0]["workers"], 1);
+}
+
+#[test]
+fn routes_are_sorted_longest_prefix_first() {
+    let project = Project::new("routes");
+    project.app("api").app("web").app("admin").config(
+        r#"{
+  "entrypoint": "web",
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web" },
+    { "id": "admin", "path": "admin" }
+  ],
+  "server": { "routes": { "/a": "admin", "/api": "api", "/api/v2": "admin", "/b": "api" } }
+}"#,
+    );
+    let config = project.config_ok();
+    let route = |prefix: &str, app: &str| Route {
+        prefix: prefix.into(),
+        app: app.into(),
+    };
+    assert_eq!(
+        config.server.routes,
+        [
+            route("/api/v2", "admin"),
+            route("/api", "api"),
+            route("/a", "admin"),
+            route("/b", "api"),
+        ]
+    );
 }

@@ -18,7 +18,7 @@ use crate::admin::{self, Admin};
 use crate::capacity::Capacity;
 use crate::control::{Control, Meta};
 use crate::host::WorkerHost;
-use crate::ingress::{self, Proxy};
+use crate::ingress::{self, Proxy, Router};
 use crate::logs::{LogSink, WorkerLog};
 use crate::mesh::{self, Mesh};
 use crate::metrics::HttpMetrics;
@@ -258,12 +258,20 @@ impl Core {
         }
 
         let (ingress_stop, ingress_stop_rx) = watch::channel(false);
-        let proxy = proxies[&config.entrypoint].clone();
+        let router = Arc::new(Router {
+            routes: config
+                .server
+                .routes
+                .iter()
+                .map(|r| (r.prefix.clone(), proxies[&r.app].clone()))
+                .collect(),
+            default: proxies[&config.entrypoint].clone(),
+        });
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
         let ingress_task = runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(ingress) {
-                Ok(listener) => ingress::serve(listener, proxy, ingress_stop_rx, deadline).await,
+                Ok(listener) => ingress::serve(listener, router, ingress_stop_rx, deadline).await,
                 Err(err) => {
                     tracing::error!(error = %err, "ingress listener unusable");
                     true

@@ -4,6 +4,7 @@ mod body;
 mod headers;
 mod proxy;
 pub(crate) mod reply;
+mod router;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,13 +18,14 @@ use tokio::sync::{mpsc, watch};
 
 pub use body::ProxyBody;
 pub use proxy::Proxy;
+pub use router::Router;
 
 /// Accepts connections until `shutdown` turns true, then stops accepting (new
 /// connections are refused), lets each open connection finish the request it is on,
 /// and returns when all are closed or `deadline` passed (returning false then).
 pub async fn serve(
     listener: TcpListener,
-    proxy: Arc<Proxy>,
+    router: Arc<Router>,
     mut shutdown: watch::Receiver<bool>,
     deadline: Duration,
 ) -> bool {
@@ -42,13 +44,17 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let proxy = proxy.clone();
+                let router = router.clone();
                 let mut shutdown = shutdown.clone();
                 let open = open_tx.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
-                        let proxy = proxy.clone();
-                        async move { Ok::<_, Infallible>(proxy.forward(req, peer).await) }
+                        let router = router.clone();
+                        async move {
+                            let mut req = req;
+                            let proxy = router.route(&mut req).clone();
+                            Ok::<_, Infallible>(proxy.forward(req, peer).await)
+                        }
                     });
                     let conn = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
