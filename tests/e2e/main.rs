@@ -10,6 +10,7 @@ mod control_cli;
 mod crash;
 mod dev_mode;
 mod frameworks;
+mod hot_apps;
 mod let_it_fail;
 mod mesh;
 mod no_config;

@@ -24,7 +24,7 @@ use crate::validate::Context;
 use crate::workers::Scaling;
 
 /// The rule for ids, as stated in error messages.
-const ID_RULE: &str =
+pub(crate) const ID_RULE: &str =
     "expected letters, digits, \"-\" or \"_\", starting with a letter or digit, at most 63 long";
 
 /// An application whose entry file and environment are not resolved yet.

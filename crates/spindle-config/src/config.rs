@@ -67,6 +67,19 @@ pub struct Config {
     pub policies: Policies,
     /// The dynamic scaler's settings (the top-level `workers`).
     pub scaling: ScalingConfig,
+    /// The top-level health and fault values merged over the defaults: what an application
+    /// with none of its own gets (autoloaded ones, and apps added at run time).
+    #[serde(skip)]
+    pub app_defaults: AppDefaults,
+}
+
+/// Settings of an application that has none of its own (see [`Config::app_defaults`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppDefaults {
+    /// The top-level `health` over the defaults.
+    pub health: HealthConfig,
+    /// The top-level fault keys over the defaults.
+    pub faults: FaultConfig,
 }
 
 impl Config {

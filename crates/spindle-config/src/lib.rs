@@ -18,6 +18,7 @@
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
 
+mod added;
 mod apps;
 mod autoload;
 mod bytesize;
@@ -48,12 +49,13 @@ mod testdir;
 mod validate;
 mod workers;
 
+pub use added::{resolve_app, MAX_ADDED_WORKERS};
 pub use config::{
-    AppConfig, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth, MetricsConfig,
-    Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
-    DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
-    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
-    DEFAULT_WORKERS,
+    AppConfig, AppDefaults, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
+    MetricsConfig, Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN,
+    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED,
+    DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
+    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
 };
 pub use entry::ENTRY_CANDIDATES;
 pub use error::{ConfigError, ErrorKind};

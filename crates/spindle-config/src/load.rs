@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::apps::{self, Declared, Origin};
 use crate::config::{
-    Config, GracefulShutdown, LoggerConfig, MetricsConfig, Policies, ServerConfig,
+    AppDefaults, Config, GracefulShutdown, LoggerConfig, MetricsConfig, Policies, ServerConfig,
     DEFAULT_APPLICATION_TIMEOUT, DEFAULT_PORT, DEFAULT_WORKERS,
 };
 use crate::deserialize::{self, APPLICATION_KEYS};
@@ -166,12 +166,13 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         application_timeout: DEFAULT_APPLICATION_TIMEOUT,
         policies: Policies::default(),
         scaling: ScalingConfig::default(),
+        app_defaults: AppDefaults::default(),
     })
 }
 
 /// A valid application id made from a directory name: characters an id cannot hold become
 /// `-`, leading ones that cannot start an id are dropped, and the result is cut to 63.
-fn app_id_from_dir(dir: &Path) -> String {
+pub(crate) fn app_id_from_dir(dir: &Path) -> String {
     let name = dir
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())

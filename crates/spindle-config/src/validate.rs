@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::apps;
-use crate::config::{Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig};
+use crate::config::{
+    AppDefaults, Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig,
+};
 use crate::entrypoint;
 use crate::envfile::EnvVars;
 use crate::error::{ConfigError, ErrorKind, Reporter};
@@ -16,7 +18,7 @@ use crate::object::Object;
 use crate::policies;
 use crate::raw::RawConfig;
 use crate::routes;
-use crate::supervision::{Layer, Level, RawFaults};
+use crate::supervision::{self, Layer, Level, RawFaults};
 use crate::workers::Scaling;
 
 /// What validation needs besides the raw config.
@@ -94,6 +96,8 @@ pub(crate) fn validate(
     };
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
     let scaling = Scaling::read(workers, cx)?;
+    let (health, faults) = supervision::resolve(&top, &Layer::default(), cx)?;
+    let app_defaults = AppDefaults { health, faults };
 
     let mut declared = apps::declared(applications, list, &top, &scaling, cx)?;
     if let Some(Object(autoload)) = &autoload {
@@ -131,6 +135,7 @@ pub(crate) fn validate(
         application_timeout,
         policies,
         scaling: scaling.config,
+        app_defaults,
     })
 }
 

@@ -13,14 +13,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 
-use crate::metrics::{self, Format, HttpMetrics};
+use crate::metrics::{self, Format};
 use crate::status::Status;
 
 /// What the admin server reads from.
 pub struct Admin {
     pub status: watch::Receiver<Arc<Status>>,
     /// Per app, the ingress counters.
-    pub http: Vec<(String, Arc<HttpMetrics>)>,
+    pub registry: crate::registry::Registry,
     pub node_version: Option<String>,
     /// The metrics path (`metrics.endpoint`).
     pub endpoint: String,
@@ -144,11 +144,7 @@ impl Admin {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok());
         let format = Format::from_accept(accept);
-        let http: Vec<(String, metrics::http::HttpSnapshot)> = self
-            .http
-            .iter()
-            .map(|(app, m)| (app.clone(), m.snapshot()))
-            .collect();
+        let http = self.registry.snapshots();
         let process = metrics::process::read();
         let input = metrics::Input {
             status,

@@ -22,9 +22,8 @@ use serde_json::{json, Value};
 use tokio::net::UnixListener;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::ingress::Proxy;
 use crate::logs::{LogSink, TapLine};
-use crate::metrics::{self, Format, HttpMetrics};
+use crate::metrics::{self, Format};
 use crate::status::Status;
 use crate::supervisor::Event;
 use crate::upstream::RequestBody;
@@ -50,13 +49,13 @@ pub struct Control {
     pub meta: Meta,
     pub status: watch::Receiver<Arc<Status>>,
     /// One per app: injected requests take the same path as public ones.
-    pub proxies: HashMap<String, Arc<Proxy>>,
-    pub http: Vec<(String, Arc<HttpMetrics>)>,
+    pub registry: crate::registry::Registry,
     pub labels: Vec<(String, String)>,
     pub events: mpsc::UnboundedSender<Event>,
     /// Asks the core to run its graceful shutdown.
     pub stop: mpsc::UnboundedSender<()>,
     pub logs: LogSink,
+    pub hot: Arc<crate::hot::HotApps>,
 }
 
 pub async fn serve(listener: UnixListener, control: Arc<Control>) {
@@ -93,6 +92,13 @@ impl Control {
             (Method::GET, ["v1", "apps"]) => {
                 json_response(StatusCode::OK, json!({"apps": self.status.borrow().apps}))
             }
+            (Method::POST, ["v1", "apps"]) => self.add_app(req).await,
+            (Method::DELETE, ["v1", "apps", app]) => match self.hot.remove(app) {
+                Ok(()) => {
+                    json_response(StatusCode::ACCEPTED, json!({"app": app, "removing": true}))
+                }
+                Err(refused) => refusal(refused),
+            },
             (Method::POST, ["v1", "restart"]) => {
                 let apps: Vec<String> = self
                     .status
@@ -173,6 +179,29 @@ impl Control {
         )
     }
 
+    async fn add_app(&self, req: Request<Incoming>) -> Response<Body> {
+        let body = match read_json(req).await {
+            Ok(body) => body,
+            Err(err) => return err.into_response(),
+        };
+        let Some(path) = body.get("path").and_then(Value::as_str) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected {{\"path\": DIR}}, got {body}"),
+            );
+        };
+        let id = body.get("id").and_then(Value::as_str);
+        let workers = body
+            .get("workers")
+            .and_then(Value::as_u64)
+            .map(|n| n.min(u32::MAX as u64) as u32);
+        match self.hot.add(std::path::Path::new(path), id, workers) {
+            Ok(app) => json_response(StatusCode::CREATED, json!({"app": app})),
+            Err(refused) => refusal(refused),
+        }
+    }
+
     async fn scale(&self, app: &str, req: Request<Incoming>) -> Response<Body> {
         let app = match self.known(app) {
             Ok(app) => app,
@@ -216,7 +245,7 @@ impl Control {
             Ok(r) => r,
             Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
         };
-        let Some(proxy) = self.proxies.get(&app) else {
+        let Some(proxy) = self.registry.proxy(&app) else {
             return error(
                 StatusCode::NOT_FOUND,
                 "unknown_app",
@@ -299,11 +328,7 @@ impl Control {
 
     fn metrics(&self, query: &HashMap<String, String>) -> Response<Body> {
         let status = self.status.borrow().clone();
-        let http: Vec<(String, metrics::http::HttpSnapshot)> = self
-            .http
-            .iter()
-            .map(|(app, m)| (app.clone(), m.snapshot()))
-            .collect();
+        let http = self.registry.snapshots();
         if query.get("format").map(String::as_str) == Some("json") {
             let apps: Vec<Value> = http.iter().map(|(app, s)| metrics_json(app, s)).collect();
             return json_response(StatusCode::OK, json!({"apps": apps}));
@@ -420,6 +445,14 @@ fn parse_query(query: &str) -> HashMap<String, String> {
             (k.to_string(), v.to_string())
         })
         .collect()
+}
+
+fn refusal(crate::hot::Refused(status, code, message): crate::hot::Refused) -> Response<Body> {
+    error(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        code,
+        message,
+    )
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response<Body> {

@@ -18,11 +18,13 @@ use crate::admin::{self, Admin};
 use crate::capacity::Capacity;
 use crate::control::{Control, Meta};
 use crate::host::WorkerHost;
+use crate::hot::HotApps;
 use crate::ingress::{self, Proxy, Router};
 use crate::logs::{LogSink, WorkerLog};
 use crate::mesh::{self, Mesh};
 use crate::metrics::HttpMetrics;
 use crate::probe::Probe;
+use crate::registry::{Entry as RegistryEntry, Registry};
 use crate::routes::Routes;
 use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
@@ -151,11 +153,16 @@ impl Core {
                 (a.id.clone(), Arc::new(proxy))
             })
             .collect();
-        let http: Vec<(String, Arc<HttpMetrics>)> = config
-            .applications
-            .iter()
-            .map(|a| (a.id.clone(), http_metrics[&a.id].clone()))
-            .collect();
+        let registry = Registry::default();
+        for (id, proxy) in &proxies {
+            registry.insert(
+                id,
+                RegistryEntry {
+                    proxy: proxy.clone(),
+                    metrics: http_metrics[id].clone(),
+                },
+            );
+        }
         let labels: Vec<(String, String)> = config
             .metrics
             .labels
@@ -166,7 +173,7 @@ impl Core {
         let admin = admin.map(|listener| {
             let state = Admin {
                 status: status_rx.clone(),
-                http: http.clone(),
+                registry: registry.clone(),
                 node_version: node_version.clone(),
                 endpoint: config.metrics.endpoint.clone(),
                 authorization: config
@@ -178,45 +185,8 @@ impl Core {
             };
             (listener, state)
         });
-        let control_socket = rundir.join(CONTROL_SOCKET);
-        let control_listener =
-            std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
-                StartError::RunDir {
-                    base: control_socket.clone(),
-                    source,
-                }
-            })?;
-        std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600)).map_err(
-            |source| StartError::RunDir {
-                base: control_socket.clone(),
-                source,
-            },
-        )?;
-        let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
-        let control = Control {
-            meta: Meta {
-                pid: std::process::id(),
-                name: config
-                    .root
-                    .file_name()
-                    .map_or_else(|| "spindle".into(), |n| n.to_string_lossy().into_owned()),
-                node: node_version,
-                started: std::time::Instant::now(),
-                url: format!("http://{ingress_addr}"),
-                admin: admin_addr.map(|a| format!("http://{a}")),
-            },
-            status: status_rx.clone(),
-            proxies: proxies.clone(),
-            http,
-            labels,
-            events: events_tx.clone(),
-            stop: stop_tx,
-            logs: logs.clone(),
-        };
-        admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
-
         let mesh = Arc::new(Mesh {
-            proxies: proxies.clone(),
+            registry: registry.clone(),
             deny: config
                 .applications
                 .iter()
@@ -247,6 +217,52 @@ impl Core {
                 }
             });
         }
+
+        let control_socket = rundir.join(CONTROL_SOCKET);
+        let control_listener =
+            std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
+                StartError::RunDir {
+                    base: control_socket.clone(),
+                    source,
+                }
+            })?;
+        std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| StartError::RunDir {
+                base: control_socket.clone(),
+                source,
+            },
+        )?;
+        let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
+        let control = Control {
+            meta: Meta {
+                pid: std::process::id(),
+                name: config
+                    .root
+                    .file_name()
+                    .map_or_else(|| "spindle".into(), |n| n.to_string_lossy().into_owned()),
+                node: node_version,
+                started: std::time::Instant::now(),
+                url: format!("http://{ingress_addr}"),
+                admin: admin_addr.map(|a| format!("http://{a}")),
+            },
+            status: status_rx.clone(),
+            registry: registry.clone(),
+            labels,
+            events: events_tx.clone(),
+            stop: stop_tx,
+            logs: logs.clone(),
+            hot: Arc::new(HotApps {
+                config: Arc::new(config.clone()),
+                env: std::env::vars().collect(),
+                registry: registry.clone(),
+                routes: routes_rx.clone(),
+                mesh: mesh.clone(),
+                rundir: rundir.clone(),
+                runtime: runtime.handle().clone(),
+                events: events_tx.clone(),
+            }),
+        };
+        admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
 
         if dev {
             let apps = config

@@ -6,6 +6,7 @@
 //! - [`ingress`]: the public listener and the per-request proxy to workers.
 //! - [`upstream`], [`endpoint`], [`routes`], [`pick`]: pooled worker connections and the
 //!   choice of worker.
+//! - [`hot`]: adding and removing apps in a running server.
 //! - [`mesh`]: app-to-app calls at `http://<app>.plt.local`, through the core.
 //! - [`admin`]: probes and metrics on their own thread and runtime.
 //! - [`control`]: the management API on a private Unix socket, on the admin thread.
@@ -13,6 +14,7 @@
 //! - [`health`], [`probe`]: samples of each worker's loop and heap read from outside, and
 //!   the pure policy that judges them.
 //! - [`scaler`]: how many workers each dynamic app should have, from its ELU, within a budget.
+//! - [`registry`]: the apps the data path can reach now (proxies and counters by id).
 //! - [`capacity`]: per-app wake-ups for requests queued while every worker is busy.
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
@@ -28,12 +30,14 @@ pub mod core;
 pub mod endpoint;
 pub mod health;
 pub mod host;
+pub mod hot;
 pub mod ingress;
 pub mod logs;
 pub mod mesh;
 pub mod metrics;
 pub mod pick;
 pub mod probe;
+pub mod registry;
 pub mod routes;
 pub mod rundir;
 pub mod scaler;

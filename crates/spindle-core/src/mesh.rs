@@ -4,7 +4,6 @@
 //! takes the same path as public traffic to the callee: worker choice, queue, retry of
 //! safe requests, and the callee's metrics.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixListener;
 
 use crate::ingress::reply;
-use crate::ingress::{Proxy, ProxyBody};
+use crate::ingress::ProxyBody;
 
 /// The host suffix that names an app on the mesh.
 pub const DOMAIN: &str = ".plt.local";
@@ -30,7 +29,7 @@ pub fn socket_path(rundir: &std::path::Path, app: &str) -> std::path::PathBuf {
 
 /// What every mesh socket shares.
 pub struct Mesh {
-    pub proxies: HashMap<String, Arc<Proxy>>,
+    pub registry: crate::registry::Registry,
     /// `policies.deny`, both directions: (from, to).
     pub deny: Vec<(String, String)>,
     /// `applicationTimeout`: the longest a call waits for the callee's response head.
@@ -70,10 +69,8 @@ impl Mesh {
             .and_then(|h| h.to_str().ok())
             .unwrap_or_default();
         let to = app_of(host).unwrap_or(host).to_string();
-        let Some(proxy) = self.proxies.get(&to) else {
-            let mut known: Vec<String> = self.proxies.keys().cloned().collect();
-            known.sort();
-            return reply::unknown_app(&to, &known);
+        let Some(proxy) = self.registry.proxy(&to) else {
+            return reply::unknown_app(&to, &self.registry.ids());
         };
         if self.deny.iter().any(|(a, b)| a == from && *b == to) {
             return reply::denied(from, &to);

@@ -47,6 +47,13 @@ pub enum Event {
     Restart(Option<Arc<str>>),
     /// Run `workers` workers of `app` from now on: start more, or drain and stop the newest.
     Scale { app: Arc<str>, workers: NonZeroU32 },
+    /// A new app joins the running server (its proxy and mesh socket already exist).
+    AddApp {
+        config: Box<AppConfig>,
+        capacity: Arc<Capacity>,
+    },
+    /// An app leaves: its workers drain and stop, then it is forgotten.
+    RemoveApp(Arc<str>),
     /// Readiness goes false; workers keep serving what the ingress still sends.
     BeginShutdown,
     /// Stop every worker; the phase becomes Stopped when the last one has exited.
@@ -110,6 +117,8 @@ struct AppEntry {
     restart_queue: VecDeque<u32>,
     restart_step: Option<(u32, u32)>,
     restarting: bool,
+    /// Being removed: no new workers; forgotten once the last one has exited.
+    removing: bool,
     /// When the number of workers last changed (scaler, scale command), for the cooldown.
     last_scaled: Option<Instant>,
     restarts: Restarts,
@@ -222,6 +231,7 @@ impl Supervisor {
                     restart_queue: VecDeque::new(),
                     restart_step: None,
                     restarting: false,
+                    removing: false,
                     last_scaled: None,
                     restarts: Restarts::default(),
                     scaled: Scaled::default(),
@@ -309,6 +319,8 @@ impl Supervisor {
                 }
             }
             Event::Scale { app, workers } => self.scale(&app, workers),
+            Event::AddApp { config, capacity } => self.add_app(*config, capacity),
+            Event::RemoveApp(app) => self.remove_app(&app),
             Event::BeginShutdown => {
                 self.phase = Phase::ShuttingDown;
                 tracing::info!("shutting down: readiness is false, no new connections");
@@ -371,7 +383,7 @@ impl Supervisor {
         let Some(entry) = self.apps.get(app) else {
             return;
         };
-        if entry.failed.is_some() {
+        if entry.failed.is_some() || entry.removing {
             return;
         }
         let current = entry
@@ -447,6 +459,87 @@ impl Supervisor {
             self.announce_ready();
         }
         self.advance_restart(&id.app_arc().clone());
+    }
+
+    fn add_app(&mut self, config: AppConfig, capacity: Arc<Capacity>) {
+        if !self.accepting() {
+            return;
+        }
+        let id: Arc<str> = config.id.as_str().into();
+        if self.apps.contains_key(&id) {
+            tracing::warn!(app = &*id, "app already present; add ignored");
+            return;
+        }
+        tracing::info!(app = &*id, workers = config.workers.get(), path = %config.path.display(), "app added");
+        let entry = AppEntry {
+            entrypoint: false,
+            policy: policy(&config.health),
+            config,
+            capacity,
+            next_n: 0,
+            streak: 0,
+            failed_starts: 0,
+            failed: None,
+            respawn_pending: false,
+            restart_queue: VecDeque::new(),
+            restart_step: None,
+            restarting: false,
+            removing: false,
+            last_scaled: None,
+            restarts: Restarts::default(),
+            scaled: Scaled::default(),
+            stalls: 0,
+            workers: BTreeMap::new(),
+        };
+        self.apps.insert(id.clone(), entry);
+        self.fill(&id);
+    }
+
+    fn remove_app(&mut self, app: &Arc<str>) {
+        let application_grace = self.application_grace;
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
+        if entry.entrypoint {
+            return;
+        }
+        tracing::info!(app = &**app, "removing app: draining its workers");
+        entry.removing = true;
+        entry.restart_queue.clear();
+        entry.restart_step = None;
+        let mut stop_now = Vec::new();
+        for (n, w) in entry.workers.iter_mut() {
+            if !w.state.is_alive() || w.retire.is_some() {
+                continue;
+            }
+            if w.state == WorkerState::Starting {
+                w.retire = Some(Retire::Stopping);
+                stop_now.push(*n);
+            } else {
+                w.retire = Some(Retire::Draining {
+                    deadline: Instant::now() + application_grace,
+                });
+            }
+            w.state = WorkerState::Draining;
+        }
+        for n in stop_now {
+            self.host
+                .stop(&WorkerId::new(app.clone(), n), application_grace);
+        }
+        self.forget_if_removed(app);
+    }
+
+    /// A removed app whose last worker is gone leaves the table.
+    fn forget_if_removed(&mut self, app: &str) {
+        if self
+            .apps
+            .get(app)
+            .is_some_and(|e| e.removing && e.workers.is_empty())
+        {
+            self.apps.remove(app);
+            let _ = std::fs::remove_file(crate::mesh::socket_path(&self.rundir, app));
+            tracing::info!(app, "app removed");
+        }
     }
 
     fn scale(&mut self, app: &Arc<str>, workers: NonZeroU32) {
@@ -617,6 +710,7 @@ impl Supervisor {
         }
         // Forget finished workers, keeping the table small across many restarts.
         entry.workers.retain(|_, w| w.state.is_alive());
+        let removed_app = entry.removing && entry.workers.is_empty();
         if let Some(delay) = respawn {
             let app = id.app_arc().clone();
             if delay.is_zero() {
@@ -633,6 +727,9 @@ impl Supervisor {
                     let _ = events.send(Event::Respawn(app));
                 });
             }
+        }
+        if removed_app {
+            self.forget_if_removed(id.app());
         }
         if self.phase == Phase::ShuttingDown && self.apps.values().all(|a| a.workers.is_empty()) {
             self.phase = Phase::Stopped;

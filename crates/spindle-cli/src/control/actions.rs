@@ -70,3 +70,43 @@ pub fn print_json(response: &Response) -> Result<(), ControlError> {
     }
     Ok(())
 }
+
+pub fn add_app(
+    endpoint: &Endpoint,
+    path: &std::path::Path,
+    id: Option<&str>,
+    workers: Option<u32>,
+    json: bool,
+) -> Result<(), ControlError> {
+    // The server resolves the path: make it absolute here, where the user's cwd is.
+    let path = std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    let mut body = json!({ "path": path.display().to_string() });
+    if let Some(id) = id {
+        body["id"] = json!(id);
+    }
+    if let Some(workers) = workers {
+        body["workers"] = json!(workers);
+    }
+    let response = endpoint.post("/v1/apps", Some(&body))?;
+    if json {
+        return print_json(&response);
+    }
+    let added: serde_json::Value = endpoint.decode(&response)?;
+    writeln!(
+        std::io::stdout().lock(),
+        "added {}",
+        added["app"].as_str().unwrap_or("?")
+    )?;
+    Ok(())
+}
+
+pub fn remove_app(endpoint: &Endpoint, id: &str, json: bool) -> Result<(), ControlError> {
+    let response = endpoint.delete(&format!("/v1/apps/{}", encode(id)))?;
+    if json {
+        return print_json(&response);
+    }
+    writeln!(std::io::stdout().lock(), "removing {id}")?;
+    Ok(())
+}

@@ -68,6 +68,11 @@ impl Endpoint {
         self.exchange(&request, Some(TIMEOUT))
     }
 
+    /// DELETE `path`; an answer other than 2xx is an error.
+    pub fn delete(&self, path: &str) -> Result<Response, ControlError> {
+        self.exchange(&request("DELETE", path, None), Some(TIMEOUT))
+    }
+
     /// Decodes a JSON answer.
     pub fn decode<T: DeserializeOwned>(&self, response: &Response) -> Result<T, ControlError> {
         serde_json::from_slice(&response.body).map_err(|err| ControlError::Protocol {

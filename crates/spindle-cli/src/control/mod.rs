@@ -103,6 +103,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add an app to the running server, or remove one (nothing else restarts).
+    Apps {
+        #[command(subcommand)]
+        action: AppsAction,
+    },
     /// Send one request to a worker of APP, bypassing the public port; print the answer
     /// like `curl -i`.
     Inject {
@@ -161,6 +166,19 @@ pub fn run(command: Command) -> Result<(), ControlError> {
         Command::Scale {
             app, workers, json, ..
         } => actions::scale(&find()?, app, *workers, *json),
+        Command::Apps {
+            action:
+                AppsAction::Add {
+                    path,
+                    id,
+                    workers,
+                    json,
+                    ..
+                },
+        } => actions::add_app(&find()?, path, id.as_deref(), *workers, *json),
+        Command::Apps {
+            action: AppsAction::Remove { id, json, .. },
+        } => actions::remove_app(&find()?, id, *json),
         Command::Inject {
             app,
             method,
@@ -187,11 +205,44 @@ impl Command {
             | Command::Top { target, .. }
             | Command::Restart { target, .. }
             | Command::Scale { target, .. }
+            | Command::Apps {
+                action: AppsAction::Add { target, .. } | AppsAction::Remove { target, .. },
+            }
             | Command::Inject { target, .. }
             | Command::Metrics { target, .. }
             | Command::Stop { target, .. } => target,
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppsAction {
+    /// Start serving the app in PATH (a directory or its entry file) in the running server.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        /// The app's directory or entry file.
+        path: std::path::PathBuf,
+        /// Its id (default: the directory's name).
+        #[arg(long)]
+        id: Option<String>,
+        /// How many workers (default 1).
+        #[arg(long)]
+        workers: Option<u32>,
+        /// Print the API's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop serving an app: it leaves the mesh at once, its workers drain, then stop.
+    Remove {
+        #[command(flatten)]
+        target: Target,
+        /// The app's id.
+        id: String,
+        /// Print the API's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Target {

@@ -1,0 +1,116 @@
+//! Adding and removing apps in a running server. Nothing else restarts: a new app gets
+//! its proxy, counters and mesh socket and starts its workers; a removed app leaves the
+//! mesh at once (callers get `unknown_app`) and its workers drain before they stop.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use spindle_config::Config;
+use tokio::sync::{mpsc, watch};
+
+use crate::capacity::Capacity;
+use crate::ingress::Proxy;
+use crate::mesh::{self, Mesh};
+use crate::registry::{Entry, Registry};
+use crate::routes::Routes;
+use crate::supervisor::Event;
+
+/// Why an add or remove was refused: HTTP status, error code, message.
+#[derive(Debug)]
+pub struct Refused(pub u16, pub &'static str, pub String);
+
+pub struct HotApps {
+    /// The config the server started with: defaults and env rules for added apps.
+    pub config: Arc<Config>,
+    pub env: BTreeMap<String, String>,
+    pub registry: Registry,
+    pub routes: watch::Receiver<Arc<Routes>>,
+    pub mesh: Arc<Mesh>,
+    pub rundir: PathBuf,
+    pub runtime: tokio::runtime::Handle,
+    pub events: mpsc::UnboundedSender<Event>,
+}
+
+impl HotApps {
+    /// Starts serving the app at `path`; returns its id.
+    pub fn add(
+        &self,
+        path: &Path,
+        id: Option<&str>,
+        workers: Option<u32>,
+    ) -> Result<String, Refused> {
+        let app = spindle_config::resolve_app(&self.config, path, id, workers, &self.env)
+            .map_err(|e| Refused(400, "invalid_app", e.to_string()))?;
+        if self.registry.proxy(&app.id).is_some() {
+            return Err(Refused(
+                409,
+                "app_exists",
+                format!("app id {:?} is already in use", app.id),
+            ));
+        }
+        let capacity = Arc::new(Capacity::default());
+        let metrics = Arc::default();
+        let proxy = Arc::new(Proxy {
+            app: app.id.as_str().into(),
+            routes: self.routes.clone(),
+            capacity: capacity.clone(),
+            max_in_flight: app.faults.max_in_flight_per_worker as usize,
+            queue_timeout: app.faults.queue_timeout,
+            metrics,
+        });
+        let socket = mesh::socket_path(&self.rundir, &app.id);
+        let listener = std::os::unix::net::UnixListener::bind(&socket)
+            .and_then(|l| l.set_nonblocking(true).map(|_| l))
+            .map_err(|e| {
+                Refused(
+                    500,
+                    "internal",
+                    format!("cannot create the mesh socket {}: {e}", socket.display()),
+                )
+            })?;
+        let mesh = self.mesh.clone();
+        let from: Arc<str> = app.id.as_str().into();
+        self.runtime.spawn(async move {
+            match tokio::net::UnixListener::from_std(listener) {
+                Ok(listener) => mesh::serve(listener, mesh, from).await,
+                Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
+            }
+        });
+        self.registry.insert(
+            &app.id,
+            Entry {
+                metrics: proxy.metrics.clone(),
+                proxy,
+            },
+        );
+        let id = app.id.clone();
+        let _ = self.events.send(Event::AddApp {
+            config: Box::new(app),
+            capacity,
+        });
+        Ok(id)
+    }
+
+    /// Stops serving `id`: out of the mesh now, workers drained, then forgotten.
+    pub fn remove(&self, id: &str) -> Result<(), Refused> {
+        if id == self.config.entrypoint {
+            return Err(Refused(
+                409,
+                "entrypoint",
+                format!("app {id:?} is the entrypoint and cannot be removed"),
+            ));
+        }
+        if self.registry.remove(id).is_none() {
+            return Err(Refused(
+                404,
+                "unknown_app",
+                format!("no app {id:?} (apps: {})", self.registry.ids().join(", ")),
+            ));
+        }
+        // Its mesh socket stays until the last worker is gone: draining workers may still
+        // call other apps. The supervisor removes it then.
+        let _ = self.events.send(Event::RemoveApp(id.into()));
+        Ok(())
+    }
+}
