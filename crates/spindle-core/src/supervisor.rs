@@ -91,6 +91,31 @@ struct WorkerEntry {
     retire: Option<Retire>,
 }
 
+impl AppEntry {
+    fn new(config: AppConfig, entrypoint: bool, capacity: Arc<Capacity>) -> AppEntry {
+        AppEntry {
+            entrypoint,
+            policy: policy(&config.health),
+            config,
+            capacity,
+            next_n: 0,
+            streak: 0,
+            failed_starts: 0,
+            failed: None,
+            respawn_pending: false,
+            restart_queue: VecDeque::new(),
+            restart_step: None,
+            restarting: false,
+            removing: false,
+            last_scaled: None,
+            restarts: Restarts::default(),
+            scaled: Scaled::default(),
+            stalls: 0,
+            workers: BTreeMap::new(),
+        }
+    }
+}
+
 impl WorkerEntry {
     /// Counts toward the app's configured number of workers.
     fn is_serving_or_starting(&self) -> bool {
@@ -218,27 +243,8 @@ impl Supervisor {
             .map(|config| {
                 let id: Arc<str> = config.id.as_str().into();
                 let capacity = parts.capacities.remove(&config.id).unwrap_or_default();
-                let entry = AppEntry {
-                    entrypoint: config.id == parts.entrypoint,
-                    policy: policy(&config.health),
-                    config,
-                    capacity,
-                    next_n: 0,
-                    streak: 0,
-                    failed_starts: 0,
-                    failed: None,
-                    respawn_pending: false,
-                    restart_queue: VecDeque::new(),
-                    restart_step: None,
-                    restarting: false,
-                    removing: false,
-                    last_scaled: None,
-                    restarts: Restarts::default(),
-                    scaled: Scaled::default(),
-                    stalls: 0,
-                    workers: BTreeMap::new(),
-                };
-                (id, entry)
+                let entrypoint = config.id == parts.entrypoint;
+                (id, AppEntry::new(config, entrypoint, capacity))
             })
             .collect();
         Supervisor {
@@ -471,26 +477,7 @@ impl Supervisor {
             return;
         }
         tracing::info!(app = &*id, workers = config.workers.get(), path = %config.path.display(), "app added");
-        let entry = AppEntry {
-            entrypoint: false,
-            policy: policy(&config.health),
-            config,
-            capacity,
-            next_n: 0,
-            streak: 0,
-            failed_starts: 0,
-            failed: None,
-            respawn_pending: false,
-            restart_queue: VecDeque::new(),
-            restart_step: None,
-            restarting: false,
-            removing: false,
-            last_scaled: None,
-            restarts: Restarts::default(),
-            scaled: Scaled::default(),
-            stalls: 0,
-            workers: BTreeMap::new(),
-        };
+        let entry = AppEntry::new(config, false, capacity);
         self.apps.insert(id.clone(), entry);
         self.fill(&id);
     }
