@@ -39,10 +39,31 @@ async fn an_app_added_under_load_joins_the_mesh_and_a_removed_one_leaves_without
             fixture("mesh-api").to_str().unwrap(),
             "--id",
             "extra",
+            "--route",
+            "/extra",
+            "--save",
         ])
         .await;
     added.assert_ok();
-    assert_eq!(added.stdout.trim(), "added extra");
+    let config = server.config_path().expect("a config file").to_path_buf();
+    assert!(
+        added.stdout.starts_with("added extra\nsaved to "),
+        "{}",
+        added.describe()
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let ids: Vec<&str> = saved["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["gateway", "api", "extra"],
+        "--save appended the app: {saved}"
+    );
     server
         .wait_log(
             |l| l.is_msg("worker ready") && l.str("worker") == Some("extra:0"),
@@ -58,8 +79,24 @@ async fn an_app_added_under_load_joins_the_mesh_and_a_removed_one_leaves_without
     assert_eq!(via["status"], 200, "{via}");
     assert_eq!(via["body"]["host"], "extra.plt.local", "{via}");
 
-    let removed = server.cli(&["apps", "remove", "extra"]).await;
+    // ...and on the public port under its route, with the prefix removed.
+    let routed = get(&format!("{}/extra/whoami", server.url())).await.json();
+    assert_eq!(
+        routed["host"].as_str().map(|h| h.starts_with("127.0.0.1")),
+        Some(true),
+        "{routed}"
+    );
+    assert_eq!(routed["method"], "GET", "{routed}");
+
+    let removed = server.cli(&["apps", "remove", "extra", "--save"]).await;
     removed.assert_ok();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        saved["applications"].as_array().unwrap().len(),
+        2,
+        "--save removed the app: {saved}"
+    );
     server
         .wait_log(
             |l| l.is_msg("app removed") && l.str("app") == Some("extra"),
@@ -71,6 +108,13 @@ async fn an_app_added_under_load_joins_the_mesh_and_a_removed_one_leaves_without
         .json();
     assert_eq!(gone["status"], 502, "{gone}");
     assert_eq!(gone["body"]["error"], "unknown_app", "{gone}");
+    // Its route went with it: the path falls back to the entrypoint.
+    let fallback = get(&format!("{}/extra/whoami", server.url())).await;
+    assert!(
+        !fallback.text().contains("\"threadId\"") || fallback.text().contains("gateway"),
+        "{}",
+        fallback.text()
+    );
 
     // The entrypoint cannot be removed, and a bad path is refused with a reason.
     let refused = server.cli(&["apps", "remove", "gateway"]).await;

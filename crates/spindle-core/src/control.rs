@@ -38,6 +38,8 @@ type Body = BoxBody<Bytes, Infallible>;
 /// What the API reports about the process as a whole.
 pub struct Meta {
     pub pid: u32,
+    /// The config file the server started from, if any (`spindle apps add --save` edits it).
+    pub config: Option<std::path::PathBuf>,
     pub name: String,
     pub node: Option<String>,
     pub started: Instant,
@@ -165,6 +167,7 @@ impl Control {
             StatusCode::OK,
             json!({
                 "pid": m.pid,
+                "config": m.config.as_ref().map(|p| p.display().to_string()),
                 "name": m.name,
                 "version": env!("CARGO_PKG_VERSION"),
                 "node": m.node,
@@ -196,7 +199,8 @@ impl Control {
             .get("workers")
             .and_then(Value::as_u64)
             .map(|n| n.min(u32::MAX as u64) as u32);
-        match self.hot.add(std::path::Path::new(path), id, workers) {
+        let route = body.get("route").and_then(Value::as_str);
+        match self.hot.add(std::path::Path::new(path), id, workers, route) {
             Ok(app) => json_response(StatusCode::CREATED, json!({"app": app})),
             Err(refused) => refusal(refused),
         }

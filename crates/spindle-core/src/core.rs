@@ -233,9 +233,20 @@ impl Core {
             },
         )?;
         let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
+        let router = Arc::new(Router::new(
+            config
+                .server
+                .routes
+                .iter()
+                .map(|r| (r.prefix.clone(), proxies[&r.app].clone()))
+                .collect(),
+            proxies[&config.entrypoint].clone(),
+        ));
+
         let control = Control {
             meta: Meta {
                 pid: std::process::id(),
+                config: config.source.clone(),
                 name: config
                     .root
                     .file_name()
@@ -260,6 +271,7 @@ impl Core {
                 rundir: rundir.clone(),
                 runtime: runtime.handle().clone(),
                 events: events_tx.clone(),
+                router: router.clone(),
             }),
         };
         admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
@@ -274,15 +286,6 @@ impl Core {
         }
 
         let (ingress_stop, ingress_stop_rx) = watch::channel(false);
-        let router = Arc::new(Router {
-            routes: config
-                .server
-                .routes
-                .iter()
-                .map(|r| (r.prefix.clone(), proxies[&r.app].clone()))
-                .collect(),
-            default: proxies[&config.entrypoint].clone(),
-        });
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
         let ingress_task = runtime.spawn(async move {

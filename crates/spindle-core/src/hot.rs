@@ -10,7 +10,7 @@ use spindle_config::Config;
 use tokio::sync::{mpsc, watch};
 
 use crate::capacity::Capacity;
-use crate::ingress::Proxy;
+use crate::ingress::{Proxy, Router};
 use crate::mesh::{self, Mesh};
 use crate::registry::{Entry, Registry};
 use crate::routes::Routes;
@@ -30,16 +30,23 @@ pub struct HotApps {
     pub rundir: PathBuf,
     pub runtime: tokio::runtime::Handle,
     pub events: mpsc::UnboundedSender<Event>,
+    /// The public port's routes: an added app may get one.
+    pub router: Arc<Router>,
 }
 
 impl HotApps {
-    /// Starts serving the app at `path`; returns its id.
+    /// Starts serving the app at `path`, on the public port under `route` too when given;
+    /// returns its id.
     pub fn add(
         &self,
         path: &Path,
         id: Option<&str>,
         workers: Option<u32>,
+        route: Option<&str>,
     ) -> Result<String, Refused> {
+        if let Some(route) = route {
+            check_route(route).map_err(|m| Refused(400, "invalid_route", m))?;
+        }
         let app = spindle_config::resolve_app(&self.config, path, id, workers, &self.env)
             .map_err(|e| Refused(400, "invalid_app", e.to_string()))?;
         if self.registry.proxy(&app.id).is_some() {
@@ -59,10 +66,20 @@ impl HotApps {
             queue_timeout: app.faults.queue_timeout,
             metrics,
         });
+        if let Some(route) = route {
+            if !self.router.add(route, proxy.clone()) {
+                return Err(Refused(
+                    409,
+                    "route_exists",
+                    format!("route {route:?} is already in use"),
+                ));
+            }
+        }
         let socket = mesh::socket_path(&self.rundir, &app.id);
         let listener = std::os::unix::net::UnixListener::bind(&socket)
             .and_then(|l| l.set_nonblocking(true).map(|_| l))
             .map_err(|e| {
+                self.router.remove_app(&app.id);
                 Refused(
                     500,
                     "internal",
@@ -101,6 +118,7 @@ impl HotApps {
                 format!("app {id:?} is the entrypoint and cannot be removed"),
             ));
         }
+        self.router.remove_app(id);
         if self.registry.remove(id).is_none() {
             return Err(Refused(
                 404,
@@ -112,5 +130,32 @@ impl HotApps {
         // call other apps. The supervisor removes it then.
         let _ = self.events.send(Event::RemoveApp(id.into()));
         Ok(())
+    }
+}
+
+/// The same rule as `server.routes` in the config: "/" and trailing slashes are not routes.
+fn check_route(route: &str) -> Result<(), String> {
+    if !route.starts_with('/') || route == "/" || route.ends_with('/') {
+        return Err(format!(
+            "expected a path prefix like \"/api\" (starting with \"/\", not ending with one), got {route:?}"
+        ));
+    }
+    if route.contains(['?', '#']) || route.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "expected a path prefix without \"?\", \"#\" or whitespace, got {route:?}"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn routes_follow_the_config_rule() {
+        assert!(super::check_route("/api").is_ok());
+        assert!(super::check_route("/api/v2").is_ok());
+        for bad in ["", "api", "/", "/api/", "/a?b", "/a b"] {
+            assert!(super::check_route(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -76,6 +76,8 @@ pub fn add_app(
     path: &std::path::Path,
     id: Option<&str>,
     workers: Option<u32>,
+    route: Option<&str>,
+    save: bool,
     json: bool,
 ) -> Result<(), ControlError> {
     // The server resolves the path: make it absolute here, where the user's cwd is.
@@ -89,24 +91,75 @@ pub fn add_app(
     if let Some(workers) = workers {
         body["workers"] = json!(workers);
     }
+    if let Some(route) = route {
+        body["route"] = json!(route);
+    }
     let response = endpoint.post("/v1/apps", Some(&body))?;
     if json {
         return print_json(&response);
     }
     let added: serde_json::Value = endpoint.decode(&response)?;
-    writeln!(
-        std::io::stdout().lock(),
-        "added {}",
-        added["app"].as_str().unwrap_or("?")
-    )?;
+    let id = added["app"].as_str().unwrap_or("?").to_string();
+    writeln!(std::io::stdout().lock(), "added {id}")?;
+    if save {
+        let file = config_file(endpoint)?;
+        let dir = file.parent().unwrap_or(std::path::Path::new("/"));
+        let relative = path
+            .strip_prefix(dir)
+            .map_or(path.clone(), std::path::Path::to_path_buf);
+        let mut entry = json!({ "id": id, "path": relative.display().to_string() });
+        if let Some(workers) = workers {
+            entry["workers"] = json!(workers);
+        }
+        edit_config(&file, |text| super::save::add(text, &entry))?;
+    }
     Ok(())
 }
 
-pub fn remove_app(endpoint: &Endpoint, id: &str, json: bool) -> Result<(), ControlError> {
+/// The config file the server runs from, as its status says.
+fn config_file(endpoint: &Endpoint) -> Result<std::path::PathBuf, ControlError> {
+    let status: serde_json::Value = endpoint.decode(&endpoint.get("/v1/status")?)?;
+    status["config"]
+        .as_str()
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| {
+            ControlError::Usage(
+                "the server runs without a config file: nothing to --save to".into(),
+            )
+        })
+}
+
+/// Rewrites `file` through `edit`, atomically (a reader sees the old or the new file).
+fn edit_config(
+    file: &std::path::Path,
+    edit: impl FnOnce(&str) -> Result<String, String>,
+) -> Result<(), ControlError> {
+    let fail = |what: String| ControlError::Usage(format!("{}: {what}", file.display()));
+    let text = std::fs::read_to_string(file).map_err(|e| fail(e.to_string()))?;
+    let out = edit(&text).map_err(fail)?;
+    let tmp = file.with_extension("json.spindle-tmp");
+    std::fs::write(&tmp, out)
+        .and_then(|_| std::fs::rename(&tmp, file))
+        .map_err(|e| fail(e.to_string()))?;
+    writeln!(std::io::stdout().lock(), "saved to {}", file.display())?;
+    Ok(())
+}
+
+pub fn remove_app(
+    endpoint: &Endpoint,
+    id: &str,
+    save: bool,
+    json: bool,
+) -> Result<(), ControlError> {
     let response = endpoint.delete(&format!("/v1/apps/{}", encode(id)))?;
     if json {
-        return print_json(&response);
+        print_json(&response)?;
+    } else {
+        writeln!(std::io::stdout().lock(), "removing {id}")?;
     }
-    writeln!(std::io::stdout().lock(), "removing {id}")?;
+    if save {
+        let file = config_file(endpoint)?;
+        edit_config(&file, |text| super::save::remove(text, id))?;
+    }
     Ok(())
 }

@@ -20,6 +20,7 @@ mod logline;
 mod logs;
 mod metrics;
 mod ps;
+mod save;
 mod table;
 mod top;
 mod window;
@@ -172,13 +173,23 @@ pub fn run(command: Command) -> Result<(), ControlError> {
                     path,
                     id,
                     workers,
+                    route,
+                    save,
                     json,
                     ..
                 },
-        } => actions::add_app(&find()?, path, id.as_deref(), *workers, *json),
+        } => actions::add_app(
+            &find()?,
+            path,
+            id.as_deref(),
+            *workers,
+            route.as_deref(),
+            *save,
+            *json,
+        ),
         Command::Apps {
-            action: AppsAction::Remove { id, json, .. },
-        } => actions::remove_app(&find()?, id, *json),
+            action: AppsAction::Remove { id, save, json, .. },
+        } => actions::remove_app(&find()?, id, *save, *json),
         Command::Inject {
             app,
             method,
@@ -229,6 +240,12 @@ pub enum AppsAction {
         /// How many workers (default 1).
         #[arg(long)]
         workers: Option<u32>,
+        /// Also serve it on the public port under this path prefix (like server.routes).
+        #[arg(long, value_name = "PREFIX")]
+        route: Option<String>,
+        /// Also add it to the server's config file, so it is there after a restart.
+        #[arg(long)]
+        save: bool,
         /// Print the API's JSON answer.
         #[arg(long)]
         json: bool,
@@ -239,6 +256,9 @@ pub enum AppsAction {
         target: Target,
         /// The app's id.
         id: String,
+        /// Also remove it from the server's config file.
+        #[arg(long)]
+        save: bool,
         /// Print the API's JSON answer.
         #[arg(long)]
         json: bool,

@@ -52,7 +52,7 @@ pub async fn serve(
                         let router = router.clone();
                         async move {
                             let mut req = req;
-                            let proxy = router.route(&mut req).clone();
+                            let proxy = router.route(&mut req);
                             Ok::<_, Infallible>(proxy.forward(req, peer).await)
                         }
                     });

@@ -3,7 +3,7 @@
 //! (`/api/users` → `/users`) and `X-Forwarded-Prefix: /api`, so the app can be written
 //! as if it were mounted at the root and still build absolute links.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Uri};
@@ -11,25 +11,56 @@ use http::{HeaderValue, Request, Uri};
 use super::proxy::Proxy;
 
 pub struct Router {
-    /// Longest prefix first.
-    pub routes: Vec<(String, Arc<Proxy>)>,
-    pub default: Arc<Proxy>,
+    /// Longest prefix first. Apps added at run time may add a route.
+    routes: RwLock<Vec<(String, Arc<Proxy>)>>,
+    default: Arc<Proxy>,
 }
 
 impl Router {
+    pub fn new(routes: Vec<(String, Arc<Proxy>)>, default: Arc<Proxy>) -> Router {
+        let router = Router {
+            routes: RwLock::new(Vec::new()),
+            default,
+        };
+        for (prefix, proxy) in routes {
+            router.add(&prefix, proxy);
+        }
+        router
+    }
+
+    /// Routes `prefix` to `proxy`; false if that prefix is taken.
+    pub fn add(&self, prefix: &str, proxy: Arc<Proxy>) -> bool {
+        let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        if routes.iter().any(|(p, _)| p == prefix) {
+            return false;
+        }
+        routes.push((prefix.to_string(), proxy));
+        routes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        true
+    }
+
+    /// Drops every route to `app`.
+    pub fn remove_app(&self, app: &str) {
+        self.routes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(_, p)| &*p.app != app);
+    }
+
     /// The proxy for this request, after rewriting it for a routed app.
-    pub fn route<B>(&self, req: &mut Request<B>) -> &Arc<Proxy> {
-        for (prefix, proxy) in &self.routes {
+    pub fn route<B>(&self, req: &mut Request<B>) -> Arc<Proxy> {
+        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        for (prefix, proxy) in routes.iter() {
             if let Some(rest) = strip(req.uri().path(), prefix) {
                 let rest = rest.to_string();
                 *req.uri_mut() = rewrite(req.uri(), &rest);
                 if let Ok(value) = HeaderValue::from_str(prefix) {
                     req.headers_mut().insert("x-forwarded-prefix", value);
                 }
-                return proxy;
+                return proxy.clone();
             }
         }
-        &self.default
+        self.default.clone()
     }
 }
 
