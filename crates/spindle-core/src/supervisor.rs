@@ -483,7 +483,6 @@ impl Supervisor {
     }
 
     fn remove_app(&mut self, app: &Arc<str>) {
-        let application_grace = self.application_grace;
         let Some(entry) = self.apps.get_mut(app) else {
             return;
         };
@@ -494,11 +493,28 @@ impl Supervisor {
         entry.removing = true;
         entry.restart_queue.clear();
         entry.restart_step = None;
+        let serving: Vec<u32> = entry
+            .workers
+            .iter()
+            .filter(|(_, w)| w.state.is_alive() && w.retire.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        self.retire(app, &serving);
+        self.forget_if_removed(app);
+    }
+
+    /// Takes workers `ns` of `app` out of routing: a starting one is stopped at once, a
+    /// serving one drains first (up to `gracefulShutdown.application`).
+    fn retire(&mut self, app: &Arc<str>, ns: &[u32]) {
+        let application_grace = self.application_grace;
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
         let mut stop_now = Vec::new();
-        for (n, w) in entry.workers.iter_mut() {
-            if !w.state.is_alive() || w.retire.is_some() {
+        for n in ns {
+            let Some(w) = entry.workers.get_mut(n) else {
                 continue;
-            }
+            };
             if w.state == WorkerState::Starting {
                 w.retire = Some(Retire::Stopping);
                 stop_now.push(*n);
@@ -513,7 +529,6 @@ impl Supervisor {
             self.host
                 .stop(&WorkerId::new(app.clone(), n), application_grace);
         }
-        self.forget_if_removed(app);
     }
 
     /// A removed app whose last worker is gone leaves the table.
@@ -533,7 +548,6 @@ impl Supervisor {
         if !self.accepting() {
             return;
         }
-        let application_grace = self.application_grace;
         let Some(entry) = self.apps.get_mut(app) else {
             return;
         };
@@ -555,23 +569,8 @@ impl Supervisor {
         let extra = current.len().saturating_sub(workers.get() as usize);
         // The newest go first: starting ones have nothing to drain, and the oldest have
         // proven themselves.
-        let mut stop_now = Vec::new();
-        for n in current.iter().rev().take(extra) {
-            let w = entry.workers.get_mut(n).expect("listed above");
-            if w.state == WorkerState::Starting {
-                w.retire = Some(Retire::Stopping);
-                stop_now.push(*n);
-            } else {
-                w.retire = Some(Retire::Draining {
-                    deadline: Instant::now() + application_grace,
-                });
-            }
-            w.state = WorkerState::Draining;
-        }
-        for n in stop_now {
-            self.host
-                .stop(&WorkerId::new(app.clone(), n), application_grace);
-        }
+        let newest: Vec<u32> = current.iter().rev().take(extra).copied().collect();
+        self.retire(app, &newest);
         self.fill(app);
     }
 
