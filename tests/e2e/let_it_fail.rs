@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use spindle_e2e::client::{empty, get, poll, try_get, try_request, Response};
 use spindle_e2e::load::Load;
 use spindle_e2e::workers::wait_ready_workers;
+use spindle_e2e::workers::{wait_live, LEAVING};
 use spindle_e2e::{
     fixture, free_port, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
 };
@@ -22,68 +23,10 @@ use tokio::time::Instant;
 
 const APP: &str = "web";
 
-/// Lines that say a worker left the rotation for good.
-const LEAVING: [&str; 4] = [
-    "worker exited",
-    "worker crashed",
-    "worker unhealthy",
-    "worker failed to start",
-];
-
 /// A worker's thread has ended: "worker exited" (stopped or terminated) or "worker crashed".
 fn is_end_of(line: &LogLine, worker: &str) -> bool {
     (line.is_msg("worker exited") || line.is_msg("worker crashed"))
         && line.str("worker") == Some(worker)
-}
-
-/// Waits until `app` has at least `n` workers that logged "worker ready" and did not leave
-/// since (see [`LEAVING`]), not counting the ids in `gone`; returns them. Fails at once
-/// when the app is marked failed instead.
-async fn wait_live(
-    server: &Running,
-    app: &str,
-    n: usize,
-    gone: &BTreeSet<String>,
-    timeout: Duration,
-) -> BTreeSet<String> {
-    let mut ready = BTreeSet::new();
-    let mut left = BTreeSet::new();
-    let mut app_failed = None;
-    server
-        .wait_log(
-            |line| {
-                if line.is_msg("app failed") && line.str("app") == Some(app) {
-                    app_failed = Some(line.text.clone());
-                    return true;
-                }
-                if line.is_app(app) {
-                    if let Some(worker) = line.str("worker") {
-                        if line.is_msg("worker ready") {
-                            ready.insert(worker.to_string());
-                        } else if LEAVING.iter().any(|msg| line.is_msg(msg)) {
-                            left.insert(worker.to_string());
-                        }
-                    }
-                }
-                ready
-                    .iter()
-                    .filter(|w| !left.contains(*w) && !gone.contains(*w))
-                    .count()
-                    >= n
-            },
-            timeout,
-        )
-        .await;
-    if let Some(line) = app_failed {
-        server.fail(&format!(
-            "app {app} was marked failed while waiting for {n} live workers \
-             (besides {gone:?}): {line}"
-        ));
-    }
-    ready
-        .into_iter()
-        .filter(|w| !left.contains(w) && !gone.contains(w))
-        .collect()
 }
 
 /// Every worker id of `app` that a line says left the rotation (see [`LEAVING`]).

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use spindle_e2e::client::{empty, poll, try_request, Response};
 use spindle_e2e::load::Load;
 use spindle_e2e::mesh::{get_with_host, query_escape, samples, sum, tcp_listen_ports};
+use spindle_e2e::workers::wait_live;
 use spindle_e2e::{fixture, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
 use tokio::time::Instant;
 
@@ -33,14 +34,6 @@ const CLIENTS: [&str; 4] = ["fetch", "http", "undici", "undici-fetch"];
 /// How long the test waits for one gateway answer: longer than any mesh timeout used here,
 /// shorter than the default `applicationTimeout` (so a hang shows up as a timeout here).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Lines that say a worker left the rotation for good.
-const LEAVING: [&str; 4] = [
-    "worker exited",
-    "worker crashed",
-    "worker unhealthy",
-    "worker failed to start",
-];
 
 /// `gateway` (the entrypoint, one worker) and `api` with `api_workers` workers.
 fn gateway_and_api(api_workers: u32) -> TestServer {
@@ -181,44 +174,6 @@ async fn gets_ok_reaching(server: &Running, app: &str, want: f64) -> f64 {
             ))
         }
     }
-}
-
-/// Waits until `app` has at least `n` workers that logged "worker ready" and have not left
-/// since, not counting `gone`; returns them.
-async fn wait_live(
-    server: &Running,
-    app: &str,
-    n: usize,
-    gone: &BTreeSet<String>,
-    timeout: Duration,
-) -> BTreeSet<String> {
-    let mut ready = BTreeSet::new();
-    let mut left = BTreeSet::new();
-    server
-        .wait_log(
-            |line| {
-                if line.is_app(app) {
-                    if let Some(worker) = line.str("worker") {
-                        if line.is_msg("worker ready") {
-                            ready.insert(worker.to_string());
-                        } else if LEAVING.iter().any(|msg| line.is_msg(msg)) {
-                            left.insert(worker.to_string());
-                        }
-                    }
-                }
-                ready
-                    .iter()
-                    .filter(|w| !left.contains(*w) && !gone.contains(*w))
-                    .count()
-                    >= n
-            },
-            timeout,
-        )
-        .await;
-    ready
-        .into_iter()
-        .filter(|w| !left.contains(w) && !gone.contains(w))
-        .collect()
 }
 
 /// The `mesh-api trigger` line with `action` logged since `mark`; returns the worker it

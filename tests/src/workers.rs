@@ -64,3 +64,60 @@ where
         ))
     })
 }
+
+/// Log lines that say a worker left the rotation for good.
+pub const LEAVING: [&str; 4] = [
+    "worker exited",
+    "worker crashed",
+    "worker unhealthy",
+    "worker failed to start",
+];
+
+/// Waits until `app` has at least `n` workers that logged "worker ready" and have not left
+/// since (see [`LEAVING`]), not counting the ids in `gone`; returns them. Fails at once
+/// when the app is marked failed instead.
+pub async fn wait_live(
+    server: &Running,
+    app: &str,
+    n: usize,
+    gone: &BTreeSet<String>,
+    timeout: Duration,
+) -> BTreeSet<String> {
+    let mut ready = BTreeSet::new();
+    let mut left = BTreeSet::new();
+    let mut app_failed = None;
+    server
+        .wait_log(
+            |line| {
+                if line.is_msg("app failed") && line.str("app") == Some(app) {
+                    app_failed = Some(line.text.clone());
+                    return true;
+                }
+                if line.is_app(app) {
+                    if let Some(worker) = line.str("worker") {
+                        if line.is_msg("worker ready") {
+                            ready.insert(worker.to_string());
+                        } else if LEAVING.iter().any(|msg| line.is_msg(msg)) {
+                            left.insert(worker.to_string());
+                        }
+                    }
+                }
+                ready
+                    .iter()
+                    .filter(|w| !left.contains(*w) && !gone.contains(*w))
+                    .count()
+                    >= n
+            },
+            timeout,
+        )
+        .await;
+    if let Some(line) = app_failed {
+        server.fail(&format!(
+            "app {app} was marked failed while waiting for {n} live workers (besides {gone:?}): {line}"
+        ));
+    }
+    ready
+        .into_iter()
+        .filter(|w| !left.contains(w) && !gone.contains(w))
+        .collect()
+}
