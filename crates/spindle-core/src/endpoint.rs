@@ -5,12 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::capacity::Capacity;
-use crate::upstream::{self, UpstreamClient};
+use crate::upstream::Upstream;
 use crate::WorkerId;
 
 pub struct Endpoint {
     pub id: WorkerId,
-    pub client: UpstreamClient,
+    pub upstream: Arc<Upstream>,
     in_flight: AtomicUsize,
     capacity: Arc<Capacity>,
 }
@@ -19,7 +19,7 @@ impl Endpoint {
     pub fn new(id: WorkerId, socket: PathBuf, capacity: Arc<Capacity>) -> Arc<Endpoint> {
         Arc::new(Endpoint {
             id,
-            client: upstream::client(socket),
+            upstream: Arc::new(Upstream::new(socket)),
             in_flight: AtomicUsize::new(0),
             capacity,
         })

@@ -1,20 +1,23 @@
-//! Pooled HTTP/1.1 keep-alive connections to one worker's private Unix socket.
+//! Keep-alive HTTP/1.1 connections to one worker's private Unix socket.
+//!
+//! Each connection is a hyper client connection with its own driver task; idle ones wait
+//! on a LIFO stack, so the busiest few stay warm and the rest age out. This replaced
+//! hyper-util's general-purpose pool, whose URI-keyed checkout and one spawned task per
+//! request to return a connection cost more than everything else the proxy does on a
+//! tiny response (see docs/benchmarks.md).
 
-use std::future::Future;
-use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::Uri;
+use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
 use pin_project_lite::pin_project;
 use tokio::net::UnixStream;
 
@@ -22,85 +25,113 @@ use tokio::net::UnixStream;
 /// turns that off for the private socket, and this bounds how long idle ones are kept here.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub type UpstreamClient = Client<UnixConnector, RequestBody>;
+/// One keep-alive connection, lent to one request at a time.
+pub type Conn = SendRequest<RequestBody>;
 
-/// A client whose every connection goes to `socket`, whatever the request's URI says.
-pub fn client(socket: PathBuf) -> UpstreamClient {
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .pool_timer(hyper_util::rt::TokioTimer::new())
-        .build(UnixConnector {
-            socket: Arc::new(socket),
-        })
+pub struct Upstream {
+    socket: PathBuf,
+    /// Most recently used last; the oldest are pruned from the front.
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
-#[derive(Clone)]
-pub struct UnixConnector {
-    socket: Arc<PathBuf>,
+impl Upstream {
+    pub fn new(socket: PathBuf) -> Upstream {
+        Upstream {
+            socket,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sends `req` on an idle connection (or a new one) and returns the response head with
+    /// the connection, which goes back with [`Upstream::put_back`] once the body is read.
+    pub async fn send(
+        &self,
+        mut req: Request<RequestBody>,
+    ) -> Result<(Response<Incoming>, Conn), String> {
+        if let Some(mut conn) = self.checkout() {
+            match conn.try_send_request(req).await {
+                Ok(res) => return Ok((res, conn)),
+                Err(mut err) => match err.take_message() {
+                    // The worker closed this idle connection before the request went out
+                    // (it is draining or gone): nothing was sent, so a fresh one is safe.
+                    Some(unsent) => req = unsent,
+                    None => return Err(error_chain(err.error())),
+                },
+            }
+        }
+        let mut conn = self.connect().await?;
+        match conn.send_request(req).await {
+            Ok(res) => Ok((res, conn)),
+            Err(err) => Err(error_chain(&err)),
+        }
+    }
+
+    /// Returns a connection whose response has been read to its end.
+    pub fn put_back(self: &Arc<Self>, mut conn: Conn) {
+        if conn.is_ready() {
+            self.store(conn);
+        } else if !conn.is_closed() {
+            // The driver has not yet taken in the end of the response; it will in a moment.
+            let pool = self.clone();
+            tokio::spawn(async move {
+                if conn.ready().await.is_ok() {
+                    pool.store(conn);
+                }
+            });
+        }
+    }
+
+    fn store(&self, conn: Conn) {
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = idle
+            .iter()
+            .take_while(|(_, since)| now.duration_since(*since) > POOL_IDLE_TIMEOUT)
+            .count();
+        idle.drain(..stale);
+        idle.push((conn, now));
+    }
+
+    fn checkout(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((conn, _)) = idle.pop() {
+            if conn.is_ready() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    async fn connect(&self) -> Result<Conn, String> {
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|err| format!("cannot connect to {}: {err}", self.socket.display()))?;
+        let (conn, driver) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|err| error_chain(&err))?;
+        tokio::spawn(async move {
+            if let Err(err) = driver.with_upgrades().await {
+                tracing::debug!(error = %err, "worker connection ended with an error");
+            }
+        });
+        Ok(conn)
+    }
+
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap().len()
+    }
 }
 
-impl tower_service::Service<Uri> for UnixConnector {
-    type Response = UnixIo;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<UnixIo>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
-
-    fn call(&mut self, _: Uri) -> Self::Future {
-        let socket = self.socket.clone();
-        Box::pin(async move { Ok(UnixIo(TokioIo::new(UnixStream::connect(&*socket).await?))) })
-    }
-}
-
-/// A Unix stream as hyper's client wants it.
-pub struct UnixIo(TokioIo<UnixStream>);
-
-impl Connection for UnixIo {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
-}
-
-impl hyper::rt::Read for UnixIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl hyper::rt::Write for UnixIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
+    text
 }
 
 pin_project! {
@@ -170,5 +201,98 @@ impl Body for RequestBody {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use http_body_util::BodyExt;
+    use hyper::server::conn::http1 as server;
+    use hyper::service::service_fn;
+    use tokio::net::UnixListener;
+
+    use super::*;
+
+    /// A worker stand-in on a Unix socket that answers "ok" and counts its connections;
+    /// with `keep_alive` false it closes each connection after one answer.
+    fn worker(name: &str, keep_alive: bool) -> (PathBuf, Arc<AtomicUsize>) {
+        let dir =
+            std::env::temp_dir().join(format!("spindle-upstream-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let service = service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(
+                        Bytes::from_static(b"ok"),
+                    )))
+                });
+                tokio::spawn(
+                    server::Builder::new()
+                        .keep_alive(keep_alive)
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        (path, accepted)
+    }
+
+    fn get() -> Request<RequestBody> {
+        Request::get("/")
+            .header("host", "worker")
+            .body(RequestBody::Empty)
+            .unwrap()
+    }
+
+    /// Sends one request, reads the answer to its end and returns the connection.
+    async fn round_trip(pool: &Arc<Upstream>) {
+        let (res, conn) = pool.send(get()).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "ok");
+        pool.put_back(conn);
+    }
+
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_reused_once_its_answer_is_read() {
+        let (socket, accepted) = worker("reuse", true);
+        let pool = Arc::new(Upstream::new(socket));
+        for _ in 0..5 {
+            round_trip(&pool).await;
+            until("the connection back in the pool", || pool.idle_count() == 1).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_worker_closed_is_replaced_without_failing_a_request() {
+        let (socket, accepted) = worker("closed", false);
+        let pool = Arc::new(Upstream::new(socket));
+        for _ in 0..5 {
+            round_trip(&pool).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 5);
+        assert_eq!(pool.idle_count(), 0, "closed connections are not kept");
+    }
+
+    #[tokio::test]
+    async fn a_missing_socket_is_an_error_naming_it() {
+        let pool = Upstream::new(PathBuf::from("/nonexistent/spindle/w.sock"));
+        let err = pool.send(get()).await.unwrap_err();
+        assert!(err.contains("/nonexistent/spindle/w.sock"), "{err}");
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -20,7 +21,7 @@ use crate::capacity::Capacity;
 use crate::endpoint::InFlight;
 use crate::metrics::HttpMetrics;
 use crate::routes::{NoWorker, Routes};
-use crate::upstream::RequestBody;
+use crate::upstream::{Conn, RequestBody};
 use crate::WorkerId;
 
 /// What every connection of the ingress shares.
@@ -72,7 +73,7 @@ impl Proxy {
         let (mut parts, body) = req.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers, upgrade);
         headers::add_forwarded(&mut parts.headers, peer);
-        parts.uri = worker_uri(parts.uri);
+        to_origin_form(&mut parts);
         parts.version = Version::HTTP_11;
         // Kept only when the request can be sent again as it is: a body held in memory or none.
         let (body, replay_body) = body.prepare();
@@ -101,8 +102,8 @@ impl Proxy {
             }
             other => other,
         };
-        let mut res = match result {
-            Ok(res) => res,
+        let (mut res, conn) = match result {
+            Ok(answer) => answer,
             Err(cause) => {
                 let worker = claim.endpoint().id.to_string();
                 return reply::worker_failed(&self.app, &worker, &cause);
@@ -120,19 +121,18 @@ impl Proxy {
             }
         }
         headers::strip_hop_by_hop(res.headers_mut(), false);
-        res.map(|body| ProxyBody::upstream(body, claim))
+        res.map(|body| ProxyBody::upstream(body, claim, conn))
     }
 
     async fn send(
         &self,
         claim: InFlight,
         req: Request<RequestBody>,
-    ) -> (InFlight, Result<Response<Incoming>, String>) {
-        let result = claim.endpoint().client.request(req).await.map_err(|err| {
-            let cause = error_chain(&err);
+    ) -> (InFlight, Result<(Response<Incoming>, Conn), String>) {
+        let result = claim.endpoint().upstream.send(req).await;
+        if let Err(cause) = &result {
             tracing::debug!(worker = %claim.endpoint().id, error = cause, "request failed on worker");
-            cause
-        });
+        }
         (claim, result)
     }
 
@@ -143,6 +143,16 @@ impl Proxy {
         exclude: Option<&WorkerId>,
         deadline: Instant,
     ) -> Result<InFlight, Response<ProxyBody>> {
+        // The common case: a worker has room. Registering for a wake-up takes the Notify's
+        // lock, so it is done only when the first look finds none.
+        if let Ok(claim) = self.routes.borrow().claim(
+            &self.app,
+            exclude,
+            self.max_in_flight,
+            self.capacity.next_start(),
+        ) {
+            return Ok(claim);
+        }
         let mut routes = self.routes.clone();
         loop {
             // Registered before looking, so a release between the look and the wait is not lost.
@@ -209,19 +219,32 @@ fn clone_parts(parts: &Parts) -> Parts {
     req.into_parts().0
 }
 
-/// The pooled client wants an absolute URI; the socket it connects to is fixed, so the
-/// authority is a placeholder and the app still sees the client's `Host` header.
-fn worker_uri(uri: Uri) -> Uri {
-    let path = uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    Uri::builder()
-        .scheme("http")
-        .authority("worker")
-        .path_and_query(path)
-        .build()
-        .expect("scheme, authority and a parsed path make a valid URI")
+/// Workers get the request target in origin form (`/path?query`) and a `Host` header,
+/// which Node requires of HTTP/1.1 requests, even when the client sent absolute form or
+/// spoke HTTP/1.0 without one.
+fn to_origin_form(parts: &mut Parts) {
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        if !parts.headers.contains_key(header::HOST) {
+            if let Some(host) = parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            {
+                parts.headers.insert(header::HOST, host);
+            }
+        }
+        let path = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        parts.uri = Uri::from(path);
+    }
+    if !parts.headers.contains_key(header::HOST) {
+        parts
+            .headers
+            .insert(header::HOST, HeaderValue::from_static("localhost"));
+    }
 }
 
 /// Copies bytes both ways after a protocol switch (WebSocket) until either side closes.
@@ -240,27 +263,33 @@ async fn tunnel(client: hyper::upgrade::OnUpgrade, worker: hyper::upgrade::OnUpg
     }
 }
 
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parts(uri: &str, host: Option<&str>) -> Parts {
+        let mut req = Request::builder().uri(uri);
+        if let Some(host) = host {
+            req = req.header("host", host);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
     #[test]
-    fn worker_uri_keeps_path_and_query() {
-        let uri: Uri = "/a/b?x=1&y=%20".parse().unwrap();
-        assert_eq!(worker_uri(uri).to_string(), "http://worker/a/b?x=1&y=%20");
-        let uri: Uri = "http://example.test/z".parse().unwrap();
-        assert_eq!(worker_uri(uri).to_string(), "http://worker/z");
+    fn origin_form_keeps_path_query_and_host() {
+        let mut p = parts("/a/b?x=1&y=%20", Some("app.test"));
+        to_origin_form(&mut p);
+        assert_eq!(p.uri.to_string(), "/a/b?x=1&y=%20");
+        assert_eq!(p.headers["host"], "app.test");
+
+        let mut p = parts("http://example.test/z?q", None);
+        to_origin_form(&mut p);
+        assert_eq!(p.uri.to_string(), "/z?q");
+        assert_eq!(p.headers["host"], "example.test");
+
+        let mut p = parts("/", None);
+        to_origin_form(&mut p);
+        assert_eq!(p.headers["host"], "localhost");
     }
 
     #[test]
