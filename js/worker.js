@@ -10,12 +10,13 @@ const http = require('node:http')
 const { pathToFileURL } = require('node:url')
 const v8 = require('node:v8')
 
-const { id, app, entry, socket, meshSocket, addon: addonPath, sampleIntervalMs, exitOnUnhandledErrors } = workerData
+const { id, app, dir, entry, socket, meshSocket, addon: addonPath, sampleIntervalMs, exitOnUnhandledErrors } = workerData
 const addon = (() => { const m = { exports: {} }; process.dlopen(m, addonPath); return m.exports })()
 const link = new addon.WorkerLink(id)
 
 captureOutput()
 reportHeap()
+refuseProcessWideChanges()
 const mesh = require('./mesh')
 mesh.install(meshSocket)
 if (!exitOnUnhandledErrors) keepRunningOnUnhandledErrors()
@@ -31,6 +32,44 @@ function reportHeap () {
   }
   report()
   setInterval(report, sampleIntervalMs || 250).unref()
+}
+
+// The working directory, user, groups and umask belong to the whole process, which every
+// app's workers share, so Node refuses to change them from a worker, with a generic
+// message. These replacements say which app and worker tried, why it cannot work and what
+// to do instead. They keep Node's error class and code: libraries probe chdir and fall back
+// on that code.
+function refuseProcessWideChanges () {
+  const refuse = (caller, call, what, instead) => {
+    const err = new TypeError(
+      `app "${app}" (worker ${id}) called ${call}, which cannot work in Spindle: each app runs ` +
+      `in worker threads, and all threads of a process share its ${what}, which a thread cannot ` +
+      `change; ${instead}`
+    )
+    err.code = 'ERR_WORKER_UNSUPPORTED_OPERATION'
+    Error.captureStackTrace(err, caller) // the stack starts at the app's call
+    return err
+  }
+  process.chdir = function chdir (directory) {
+    throw refuse(chdir, `process.chdir(${JSON.stringify(String(directory))})`,
+      `working directory (here ${process.cwd()})`,
+      `resolve the app's files from its own directory (${dir}) with path.join(__dirname, ...) ` +
+      'or import.meta.dirname instead')
+  }
+  for (const name of ['setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups']) {
+    if (typeof process[name] !== 'function') continue
+    process[name] = function changeIdentity () {
+      throw refuse(changeIdentity, `process.${name}()`, 'user and group ids',
+        'start spindle as the user the app should run as instead')
+    }
+  }
+  const umask = process.umask
+  process.umask = function setUmask (mask) {
+    if (mask === undefined) return umask.call(process)
+    const shown = typeof mask === 'number' ? `0o${mask.toString(8)}` : JSON.stringify(mask)
+    throw refuse(setUmask, `process.umask(${shown})`, 'umask',
+      'set it before starting spindle instead (e.g. UMask= in a systemd unit)')
+  }
 }
 
 function keepRunningOnUnhandledErrors () {
@@ -149,8 +188,10 @@ function listenCalled () {
 
 function withContext (err, context) {
   if (err instanceof Error) {
+    // Read before the message changes: V8 formats the stack lazily, from the message.
+    const stack = err.stack
     err.message = `${context}: ${err.message}`
-    if (err.stack) err.stack = `${context}: ${err.stack}`
+    if (stack) err.stack = `${context}: ${stack}`
     return err
   }
   return new Error(`${context}: ${String(err)}`)
