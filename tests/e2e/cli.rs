@@ -112,4 +112,13 @@ fn check_prints_the_resolved_config_and_schema_prints_the_schema() {
     let committed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     assert_eq!(printed, committed);
+
+    let out = spindle(&["schema", "--markdown"]);
+    assert!(out.status.success());
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md");
+    let committed = std::fs::read_to_string(file).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == committed,
+        "spindle schema --markdown prints docs/configuration.md"
+    );
 }

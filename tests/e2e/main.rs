@@ -11,6 +11,7 @@ mod crash;
 mod dev_mode;
 mod frameworks;
 mod hot_apps;
+mod install;
 mod let_it_fail;
 mod mesh;
 mod no_config;

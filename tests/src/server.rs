@@ -53,6 +53,8 @@ pub struct TestServer {
     process_env: BTreeMap<String, String>,
     /// `spindle dev` (with JSON logs) instead of `spindle start`.
     dev: bool,
+    /// Another spindle executable than [`spindle_bin`] (an installed copy).
+    bin: Option<PathBuf>,
 }
 
 impl Default for TestServer {
@@ -73,6 +75,7 @@ impl TestServer {
             extra: Map::new(),
             process_env: BTreeMap::new(),
             dev: false,
+            bin: None,
         }
     }
 
@@ -94,13 +97,20 @@ impl TestServer {
             .expect("call .app(..) before configuring an app")
     }
 
-    /// `workers` of the last app.
     /// Runs `spindle dev` (file watching, JSON logs) instead of `spindle start`.
     pub fn dev(mut self) -> TestServer {
         self.dev = true;
         self
     }
 
+    /// Runs this spindle executable (an installed copy) instead of the build's, without
+    /// SPINDLE_ADDON and SPINDLE_JS, so that it finds its files itself.
+    pub fn bin(mut self, path: impl Into<PathBuf>) -> TestServer {
+        self.bin = Some(path.into());
+        self
+    }
+
+    /// `workers` of the last app.
     pub fn workers(mut self, workers: u32) -> TestServer {
         self.last_app().workers = Some(workers);
         self
@@ -247,7 +257,11 @@ impl TestServer {
     /// ready).
     pub async fn spawn(self) -> Running {
         let dir = TempDir::new();
-        let mut command = Command::new(spindle_bin());
+        let bin = self.bin.clone().unwrap_or_else(spindle_bin);
+        let mut command = Command::new(&bin);
+        if self.bin.is_some() {
+            command.env_remove("SPINDLE_ADDON").env_remove("SPINDLE_JS");
+        }
         if self.dev {
             command.arg("dev").arg("--json");
         } else {
@@ -280,7 +294,7 @@ impl TestServer {
         command.current_dir(dir.path()).envs(&self.process_env);
         let logs = LogBook::new();
         let child = Child::spawn(command, &logs)
-            .unwrap_or_else(|err| panic!("spawn {}: {err}", spindle_bin().display()));
+            .unwrap_or_else(|err| panic!("spawn {}: {err}", bin.display()));
         Running {
             child,
             logs,

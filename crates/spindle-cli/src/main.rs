@@ -2,6 +2,8 @@
 //! into the Node.js process that hosts the core and the apps. The operator commands
 //! (`ps`, `logs`, `top`, …) talk to a running spindle through [`control`].
 
+#[cfg(any(feature = "bundle", test))]
+mod bundle;
 mod control;
 mod launch;
 mod node;
@@ -67,7 +69,11 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Print the JSON Schema of spindle.json.
-    Schema,
+    Schema {
+        /// The configuration reference (docs/configuration.md) as Markdown instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     #[command(flatten)]
     Control(control::Command),
 }
@@ -123,7 +129,10 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             match spindle_config::load(&opts) {
-                Ok(config) => {
+                Ok(mut config) => {
+                    for app in &mut config.applications {
+                        redact_env(&mut app.env, &opts.env);
+                    }
                     let text = serde_json::to_string_pretty(&config).expect("config serializes");
                     println!("{text}");
                     ExitCode::SUCCESS
@@ -131,7 +140,11 @@ fn main() -> ExitCode {
                 Err(err) => fail(EXIT_CONFIG, &err.to_string()),
             }
         }
-        Command::Schema => {
+        Command::Schema { markdown: true } => {
+            print!("{}", spindle_config::configuration_reference());
+            ExitCode::SUCCESS
+        }
+        Command::Schema { markdown: false } => {
             let text = serde_json::to_string_pretty(&spindle_config::json_schema())
                 .expect("schema serializes");
             println!("{text}");
@@ -170,4 +183,56 @@ fn load_options(
 fn fail(code: u8, message: &str) -> ExitCode {
     eprintln!("spindle: error: {message}");
     ExitCode::from(code)
+}
+
+/// What `check` prints of an app's environment: only what the config and `.env` files
+/// set or changed (the rest is the caller's own environment, which can be long and can
+/// hold credentials that do not belong in CI logs), with likely secrets masked.
+fn redact_env(env: &mut BTreeMap<String, String>, process_env: &BTreeMap<String, String>) {
+    const SECRET_HINTS: [&str; 7] = [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "KEY",
+        "CREDENTIAL",
+        "AUTH",
+    ];
+    env.retain(|k, v| process_env.get(k) != Some(v));
+    for (key, value) in env.iter_mut() {
+        let upper = key.to_ascii_uppercase();
+        if SECRET_HINTS.iter().any(|hint| upper.contains(hint)) {
+            *value = "<redacted>".into();
+        }
+    }
+}
+
+#[cfg(test)]
+mod check_output_tests {
+    use super::*;
+
+    #[test]
+    fn check_shows_only_set_variables_and_masks_secrets() {
+        let process: BTreeMap<String, String> =
+            [("HOME", "/root"), ("PATH", "/bin"), ("PORT", "1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let mut env = process.clone();
+        env.insert("PORT".into(), "3042".into());
+        env.insert("GREETING".into(), "hi".into());
+        env.insert("api_key".into(), "s3cret".into());
+        env.insert("DB_PASSWORD".into(), "pw".into());
+        redact_env(&mut env, &process);
+        let shown: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("DB_PASSWORD", "<redacted>"),
+                ("GREETING", "hi"),
+                ("PORT", "3042"),
+                ("api_key", "<redacted>"),
+            ]
+        );
+    }
 }

@@ -17,6 +17,8 @@
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
+//! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
+//!   schema.
 
 mod added;
 mod apps;
@@ -40,6 +42,7 @@ mod object;
 mod placeholders;
 mod policies;
 mod raw;
+mod reference;
 mod routes;
 mod scaling;
 mod schema;
@@ -67,6 +70,9 @@ pub use health::{
     DEFAULT_QUEUE_TIMEOUT, DEFAULT_SAMPLE_INTERVAL,
 };
 pub use load::{load, LoadOptions, CONFIG_FILE_NAMES};
+pub use reference::{
+    configuration_reference, markdown_reference, REFERENCE_PATH, REGENERATE_COMMAND,
+};
 pub use scaling::{
     default_total_workers, AppScaling, ScalingConfig, DEFAULT_DYNAMIC_WORKERS,
     DEFAULT_MINIMUM_WORKERS, DEFAULT_SCALE_DOWN_ELU, DEFAULT_SCALE_UP_ELU,

@@ -60,7 +60,8 @@ pub(crate) struct RawConfig {
     /// The admin server: health probes (`/live`, `/ready`) and metrics.
     #[serde(default)]
     pub metrics: Object<RawMetrics>,
-    /// Logging.
+    /// The coordinator's own log lines. Applications' output is not filtered by it: every line
+    /// a worker writes is passed on, labelled with `app` and `worker`.
     #[serde(default)]
     pub logger: Object<RawLogger>,
     /// Health checks of every application's workers. An application's own `health` overrides
@@ -103,7 +104,7 @@ pub(crate) struct RawConfig {
     pub workers: Object<RawWorkers>,
 }
 
-/// One application.
+/// One application: a Node.js app run in its own worker threads.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Application")]
@@ -165,7 +166,8 @@ pub(crate) struct RawAutoload {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Server")]
 pub(crate) struct RawServer {
-    /// Interface to listen on.
+    /// Address to listen on, or a host name (its first address is used). The default takes
+    /// connections from this machine only; `0.0.0.0` listens on every IPv4 interface.
     #[serde(default = "default_hostname")]
     pub hostname: String,
     /// Port to listen on; `0` picks a free port.
@@ -197,11 +199,13 @@ impl Default for RawServer {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "GracefulShutdown")]
 pub(crate) struct RawGracefulShutdown {
-    /// How long the whole server may take to stop.
+    /// Milliseconds in-flight requests get to finish when the server stops (`SIGTERM`,
+    /// `SIGINT`, `spindle stop`).
     #[serde(default = "default_runtime_shutdown")]
     #[schemars(range(min = 0))]
     pub runtime: Integer,
-    /// How long one application's workers may take to stop before they are terminated.
+    /// Milliseconds one application's workers may take to close their servers before they are
+    /// terminated.
     #[serde(default = "default_application_shutdown")]
     #[schemars(range(min = 0))]
     pub application: Integer,
@@ -224,7 +228,9 @@ pub(crate) struct RawMetrics {
     /// Whether the admin server runs.
     #[serde(default = "default_metrics_enabled")]
     pub enabled: bool,
-    /// Interface to listen on.
+    /// Address to listen on, or a host name (its first address is used). The default takes
+    /// connections from this machine only; a probe from another host (a Kubernetes kubelet)
+    /// needs `0.0.0.0`.
     #[serde(default = "default_metrics_hostname")]
     pub hostname: String,
     /// Port to listen on; `0` picks a free port.
@@ -284,12 +290,13 @@ pub(crate) struct RawMetricsAuth {
     pub password: String,
 }
 
-/// Logging.
+/// The coordinator's log lines: one pino-compatible JSON object per line on stdout, or
+/// coloured text on a terminal (or with `spindle start --pretty`).
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Logger")]
 pub(crate) struct RawLogger {
-    /// Least severe level that is logged.
+    /// Least severe level of the coordinator's events that is logged.
     #[serde(default = "default_log_level")]
     pub level: LogLevel,
 }
