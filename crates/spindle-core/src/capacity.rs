@@ -32,6 +32,11 @@ impl Capacity {
         Waiting(self)
     }
 
+    /// Requests queued for a worker right now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     pub fn next_start(&self) -> usize {
         self.rotation.fetch_add(1, Ordering::Relaxed)
     }

@@ -4,11 +4,23 @@ use std::sync::Arc;
 
 use crate::endpoint::Endpoint;
 
-/// The worker with the fewest requests in flight. Ties go to the one after `start`
-/// (a rotating index), so equally idle workers share the load instead of the first one
-/// taking everything.
-pub fn least_in_flight(candidates: &[Arc<Endpoint>], start: usize) -> Option<&Arc<Endpoint>> {
-    pick_by(candidates, start, |e| e.in_flight())
+/// Of the workers with room for another request (see [`Endpoint::has_room`]), the one
+/// with the fewest requests in flight. Ties go to the one after `start` (a rotating
+/// index), so equally idle workers share the load instead of the first one taking
+/// everything.
+pub fn least_in_flight(
+    candidates: &[Arc<Endpoint>],
+    start: usize,
+    max: usize,
+) -> Option<&Arc<Endpoint>> {
+    pick_by(candidates, start, |e| {
+        if e.has_room(max) {
+            e.in_flight()
+        } else {
+            usize::MAX
+        }
+    })
+    .filter(|e| e.has_room(max))
 }
 
 fn pick_by<T>(items: &[T], start: usize, load: impl Fn(&T) -> usize) -> Option<&T> {

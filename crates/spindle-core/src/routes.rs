@@ -27,7 +27,8 @@ pub struct AppRoute {
 pub enum NoWorker {
     /// The app has no Ready worker (other than the excluded one).
     NoneReady,
-    /// Every Ready worker has `max` requests in flight.
+    /// No Ready worker has room (`max` requests in flight, or saturated; see
+    /// [`crate::endpoint`]).
     AllBusy,
     /// The app is marked failed.
     Failed(String),
@@ -73,15 +74,30 @@ impl Routes {
         // Another request may take the chosen slot between the pick and the claim; then
         // pick again among what is left.
         for _ in 0..ready.len() {
-            let endpoint = pick::least_in_flight(ready, start).ok_or(NoWorker::NoneReady)?;
+            let Some(endpoint) = pick::least_in_flight(ready, start, max) else {
+                break;
+            };
             if let Some(claim) = endpoint.try_begin(max) {
                 return Ok(claim);
             }
-            if endpoint.in_flight() >= max && ready.iter().all(|e| e.in_flight() >= max) {
-                break;
-            }
         }
         Err(NoWorker::AllBusy)
+    }
+
+    /// Same apps, same Ready workers in the same order, same failures.
+    pub fn same_as(&self, other: &Routes) -> bool {
+        self.apps.len() == other.apps.len()
+            && self.apps.iter().all(|(app, route)| {
+                other.apps.get(app).is_some_and(|theirs| {
+                    route.failed == theirs.failed
+                        && route.ready.len() == theirs.ready.len()
+                        && route
+                            .ready
+                            .iter()
+                            .zip(&theirs.ready)
+                            .all(|(a, b)| Arc::ptr_eq(a, b))
+                })
+            })
     }
 
     pub fn ready_count(&self, app: &str) -> usize {

@@ -743,6 +743,21 @@ impl Supervisor {
                 .workers
                 .values()
                 .any(|w| w.retire.is_some() && w.state.is_alive());
+            // Every serving worker busy is load, not a fault: a replacement would be just
+            // as busy, and starting it costs the capacity and the tail latency the app is
+            // short of (measured: a saturated 2-worker app lost a worker to ELU every few
+            // seconds, and p99 tripled). So ELU replaces only a worker over maxElu while
+            // a sibling has room (below the data path's saturation mark); the scaler, not
+            // replacement, answers load.
+            let app_saturated = entry
+                .workers
+                .values()
+                .filter(|w| w.retire.is_none() && w.state == WorkerState::Ready)
+                .all(|w| {
+                    w.history
+                        .latest()
+                        .is_some_and(|s| s.elu >= crate::endpoint::SATURATED_BELOW)
+                });
             for (n, w) in entry.workers.iter_mut() {
                 let id = || WorkerId::new(app.clone(), *n);
                 match w.retire {
@@ -751,12 +766,20 @@ impl Supervisor {
                         let Some(reading) = probe.read(at) else {
                             continue;
                         };
-                        w.history.push(reading);
+                        if let (Some(sample), Some(endpoint)) =
+                            (w.history.push(reading), &w.endpoint)
+                        {
+                            endpoint.observe_elu(sample.elu);
+                        }
                         let ready_at = w.ready_at.map_or(at, |r| r - self.origin);
                         if let Verdict::Unhealthy(reason) =
                             health::verdict(&w.history, &entry.policy, ready_at, at)
                         {
                             let stalled = reason.kind() == "stalled";
+                            if reason.kind() == "elu" && app_saturated {
+                                tracing::debug!(worker = %id(), detail = %reason, "busy, but so is every worker of the app: load, not a fault; kept");
+                                continue;
+                            }
                             if !stalled && (retiring || serving <= 1) {
                                 tracing::debug!(worker = %id(), detail = %reason, "unhealthy, but kept: another worker is being replaced or it is the last one serving");
                                 continue;
@@ -956,14 +979,20 @@ impl Supervisor {
                     .collect(),
             });
         }
-        self.routes.send_replace(Arc::new(Routes::new(routes)));
         self.status.send_replace(Arc::new(Status {
             phase: self.phase,
             apps,
         }));
-        for entry in self.apps.values() {
-            // Requests queued for this app look again at the new set of workers.
-            entry.capacity.notify().notify_waiters();
+        let routes = Routes::new(routes);
+        // Only a real change is sent: every publish wakes every queued request, which
+        // then queues again in wake-up order, and doing that on each health tick turned
+        // the queue's first come, first served into a shuffle.
+        if !self.routes.borrow().same_as(&routes) {
+            self.routes.send_replace(Arc::new(routes));
+            for entry in self.apps.values() {
+                // Requests queued for this app look again at the new set of workers.
+                entry.capacity.notify().notify_waiters();
+            }
         }
     }
 }
@@ -1386,7 +1415,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_saturated_app_loses_at_most_one_worker_at_a_time_to_elu() {
+    async fn a_saturated_app_keeps_its_workers() {
         let mut h = start(vec![app("web", 2)]);
         h.call().await;
         h.call().await;
@@ -1394,13 +1423,53 @@ mod tests {
             attach_busy_loop(&h, w);
             h.send(Event::Ready(id(w)));
         }
-        // Grace (5 s) plus five 1 s checks at ELU 1.0: one worker is replaced...
-        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
-        assert_eq!(h.routes.borrow().ready_count("web"), 1);
-        // ...and, while its successor is not Ready, the other keeps serving.
+        // Grace (5 s) plus many 1 s checks at ELU 1.0 on both: load, so nobody goes.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(
+            h.calls.try_recv().is_err(),
+            "no replacement of a saturated app"
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 2);
+    }
+
+    /// A loop that idles all the time: event-loop utilization 0.
+    struct IdleLoop(std::sync::atomic::AtomicU64);
+
+    impl crate::probe::LoopReader for IdleLoop {
+        fn read(&self) -> Option<crate::probe::LoopCounters> {
+            // More idle time than wall time passes between reads: clamped to ELU 0.
+            let turns = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some(crate::probe::LoopCounters {
+                idle_ns: turns * 60_000_000_000,
+                loop_count: turns,
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_busier_than_its_siblings_is_replaced_for_elu_one_at_a_time() {
+        let mut h = start(vec![app("web", 3)]);
+        for _ in 0..3 {
+            h.call().await;
+        }
+        attach_busy_loop(&h, "web:0");
+        attach_busy_loop(&h, "web:1");
+        h.send(Event::Attached(
+            id("web:2"),
+            Arc::new(Probe::new(Box::new(IdleLoop(
+                std::sync::atomic::AtomicU64::new(0),
+            )))),
+        ));
+        for w in ["web:0", "web:1", "web:2"] {
+            h.send(Event::Ready(id(w)));
+        }
+        // Grace (5 s) plus five 1 s checks at ELU 1.0: one busy worker is replaced...
+        assert_eq!(h.call().await, Call::Spawn("web:3".into()));
+        assert_eq!(h.routes.borrow().ready_count("web"), 2);
+        // ...and, while its successor is not Ready, the other stays.
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert!(h.calls.try_recv().is_err());
-        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        assert_eq!(h.routes.borrow().ready_count("web"), 2);
     }
 
     #[tokio::test(start_paused = true)]

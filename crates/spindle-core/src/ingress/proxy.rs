@@ -102,8 +102,12 @@ impl Proxy {
             }
             other => other,
         };
+        let (mut claim, result) = (claim, result);
         let (mut res, conn) = match result {
-            Ok(answer) => answer,
+            Ok(answer) => {
+                claim.answered();
+                answer
+            }
             Err(cause) => {
                 let worker = claim.endpoint().id.to_string();
                 return reply::worker_failed(&self.app, &worker, &cause);
@@ -143,41 +147,56 @@ impl Proxy {
         exclude: Option<&WorkerId>,
         deadline: Instant,
     ) -> Result<InFlight, Response<ProxyBody>> {
-        // The common case: a worker has room. Registering for a wake-up takes the Notify's
-        // lock, so it is done only when the first look finds none.
-        if let Ok(claim) = self.routes.borrow().claim(
-            &self.app,
-            exclude,
-            self.max_in_flight,
-            self.capacity.next_start(),
-        ) {
-            return Ok(claim);
-        }
-        let mut routes = self.routes.clone();
-        loop {
-            // Registered before looking, so a release between the look and the wait is not lost.
-            let released = self.capacity.notify().notified();
-            tokio::pin!(released);
-            released.as_mut().enable();
-            let outcome = routes.borrow_and_update().claim(
+        // The common case: nobody is queued and a worker has room. Registering for a
+        // wake-up takes the Notify's lock, so it is done only when this look fails.
+        let queued_behind = self.capacity.waiting() > 0;
+        if !queued_behind {
+            if let Ok(claim) = self.routes.borrow().claim(
                 &self.app,
                 exclude,
                 self.max_in_flight,
                 self.capacity.next_start(),
-            );
-            let why = match outcome {
-                Ok(claim) => return Ok(claim),
-                Err(NoWorker::Failed(reason)) => {
-                    self.metrics.rejected("app_failed");
-                    return Err(reply::app_failed(&self.app, &reason));
+            ) {
+                return Ok(claim);
+            }
+        }
+        let mut routes = self.routes.clone();
+        // Arrival order: while others wait, a newcomer joins the queue instead of taking
+        // the slot a woken waiter is about to claim. Letting it barge in starved queued
+        // requests for seconds under CPU-bound load (docs/benchmarks.md).
+        let mut look = !queued_behind;
+        let mut why = NoWorker::AllBusy;
+        loop {
+            // Registered and counted before looking, so a release between the look and
+            // the wait is not lost.
+            let released = self.capacity.notify().notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            let waiting = self.capacity.wait();
+            if look {
+                let outcome = routes.borrow_and_update().claim(
+                    &self.app,
+                    exclude,
+                    self.max_in_flight,
+                    self.capacity.next_start(),
+                );
+                match outcome {
+                    Ok(claim) => {
+                        drop(waiting);
+                        return Ok(claim);
+                    }
+                    Err(NoWorker::Failed(reason)) => {
+                        self.metrics.rejected("app_failed");
+                        return Err(reply::app_failed(&self.app, &reason));
+                    }
+                    Err(NoWorker::Unknown) => {
+                        self.metrics.rejected("no_ready_worker");
+                        return Err(reply::no_worker(&self.app));
+                    }
+                    Err(no) => why = no,
                 }
-                Err(NoWorker::Unknown) => {
-                    self.metrics.rejected("no_ready_worker");
-                    return Err(reply::no_worker(&self.app));
-                }
-                Err(why) => why,
-            };
-            let _waiting = self.capacity.wait();
+            }
+            look = true;
             tokio::select! {
                 _ = released => {}
                 changed = routes.changed() => {
