@@ -215,9 +215,18 @@ mod tests {
 
     use super::*;
 
+    /// Removes a test's socket directory when the test ends, passed or not.
+    struct Cleanup(PathBuf);
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     /// A worker stand-in on a Unix socket that answers "ok" and counts its connections;
     /// with `keep_alive` false it closes each connection after one answer.
-    fn worker(name: &str, keep_alive: bool) -> (PathBuf, Arc<AtomicUsize>) {
+    fn worker(name: &str, keep_alive: bool) -> (PathBuf, Arc<AtomicUsize>, Cleanup) {
         let dir =
             std::env::temp_dir().join(format!("spindle-upstream-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -241,7 +250,7 @@ mod tests {
                 );
             }
         });
-        (path, accepted)
+        (path, accepted, Cleanup(dir))
     }
 
     fn get() -> Request<RequestBody> {
@@ -269,7 +278,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_is_reused_once_its_answer_is_read() {
-        let (socket, accepted) = worker("reuse", true);
+        let (socket, accepted, _cleanup) = worker("reuse", true);
         let pool = Arc::new(Upstream::new(socket));
         for _ in 0..5 {
             round_trip(&pool).await;
@@ -280,7 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_the_worker_closed_is_replaced_without_failing_a_request() {
-        let (socket, accepted) = worker("closed", false);
+        let (socket, accepted, _cleanup) = worker("closed", false);
         let pool = Arc::new(Upstream::new(socket));
         for _ in 0..5 {
             round_trip(&pool).await;
