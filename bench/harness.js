@@ -17,9 +17,9 @@ const report = require('./lib/report')
 const { UNIT_ITERATIONS } = require('./apps/common')
 
 const APPS = ['hello', 'cpu', 'mixed']
-const DEFAULT_SYSTEMS = ['node', 'cluster', 'pm2', 'watt', 'spindle']
+const DEFAULT_SYSTEMS = ['node', 'cluster', 'pm2', 'watt', 'spindle', 'spindle-standby']
 const PARTS = ['throughput', 'latency', 'faults', 'chaos']
-const FAULT_SYSTEMS = ['cluster', 'pm2', 'watt', 'spindle', 'spindle-node20']
+const FAULT_SYSTEMS = ['cluster', 'pm2', 'watt', 'spindle', 'spindle-standby', 'spindle-node20']
 // Above this share of busy CPU in the second before a run, the run is flagged.
 const QUIET_LIMIT = 10
 
@@ -177,6 +177,8 @@ async function throughput (ctx, results) {
     for (const system of s.systems) {
       for (const workers of s.workers) {
         if (workers > (SYSTEMS[system].maxWorkers || Infinity)) continue
+        const only = SYSTEMS[system].throughputOnly
+        if (only && !(only.apps.includes(app) && only.workers.includes(workers))) continue
         configs.push({ app, system, workers })
       }
     }

@@ -11,11 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["node", "cluster", "pm2", "watt", "spindle", "spindle-node20"]
+ORDER = ["node", "cluster", "pm2", "watt", "spindle", "spindle-standby", "spindle-node20"]
 LABELS = {"node": "node", "cluster": "node cluster", "pm2": "PM2", "watt": "Watt",
-          "spindle": "Spindle", "spindle-node20": "Spindle (Node 20)"}
+          "spindle": "Spindle", "spindle-standby": "Spindle, standbyWorkers 1",
+          "spindle-node20": "Spindle (Node 20)"}
 COLORS = {"node": "#7f7f7f", "cluster": "#1f77b4", "pm2": "#2ca02c", "watt": "#9467bd",
-          "spindle": "#d62728", "spindle-node20": "#ff9896"}
+          "spindle": "#d62728", "spindle-standby": "#ff7f0e", "spindle-node20": "#ff9896"}
 NAMES = {"throughput": "bench-throughput.png", "p99": "bench-p99.png", "chaos": "bench-chaos.png"}
 
 

@@ -8,8 +8,8 @@ const { BENCH } = require('./context')
 
 const BEGIN = '<!-- bench/run: begin (generated from bench/results/*.json; edit outside the markers) -->'
 const END = '<!-- bench/run: end -->'
-const ORDER = ['node', 'cluster', 'pm2', 'watt', 'spindle', 'spindle-node20']
-const LABELS = { node: 'node', cluster: 'node cluster', pm2: 'PM2', watt: 'Watt', spindle: 'Spindle', 'spindle-node20': 'Spindle (Node 20)' }
+const ORDER = ['node', 'cluster', 'pm2', 'watt', 'spindle', 'spindle-standby', 'spindle-node20']
+const LABELS = { node: 'node', cluster: 'node cluster', pm2: 'PM2', watt: 'Watt', spindle: 'Spindle', 'spindle-standby': 'Spindle, standbyWorkers 1', 'spindle-node20': 'Spindle (Node 20)' }
 const PLOTS = { throughput: 'bench-throughput.png', p99: 'bench-p99.png', chaos: 'bench-chaos.png' }
 
 const int = (x) => x == null ? '—' : Math.round(x).toLocaleString('en-US')

@@ -160,6 +160,13 @@ const SYSTEMS = {
     usesAdminPort: true,
     start (ctx, opts) { return startSpindle(ctx, opts, ctx.node) }
   },
+  'spindle-standby': {
+    label: 'Spindle, standbyWorkers 1',
+    usesAdminPort: true,
+    // A standby takes no requests: one throughput point shows what it costs in memory.
+    throughputOnly: { apps: ['hello'], workers: [2] },
+    start (ctx, opts) { return startSpindle(ctx, opts, ctx.node, { standbyWorkers: 1 }) }
+  },
   'spindle-node20': {
     label: 'Spindle (Node 20)',
     usesAdminPort: true,
@@ -168,9 +175,10 @@ const SYSTEMS = {
   }
 }
 
-function startSpindle (ctx, { appDir, workers, faults }, node) {
+function startSpindle (ctx, { appDir, workers, faults }, node, extra = {}) {
   const config = path.join(ctx.work, `spindle-${++seq}.json`)
   fs.writeFileSync(config, JSON.stringify({
+    ...extra,
     server: { hostname: '127.0.0.1', port: ctx.port },
     metrics: { hostname: '127.0.0.1', port: ctx.adminPort },
     applications: [{ id: 'app', path: appDir, workers }]

@@ -791,3 +791,125 @@ async fn an_idempotent_request_is_retried_once_and_a_post_is_not() {
         .await;
     assert!(server.exit_status().is_none(), "spindle exited");
 }
+
+/// Polls `/status` until `app` has exactly one "ready" and one "standby" worker, neither
+/// in `gone`; returns (ready, standby).
+async fn wait_ready_and_standby(
+    server: &Running,
+    app: &str,
+    gone: &BTreeSet<String>,
+) -> (String, String) {
+    let found = poll(READY_TIMEOUT, || async {
+        let status = server.admin_json("/status").await;
+        let workers = status["apps"].as_array()?.iter().find(|a| a["id"] == app)?["workers"]
+            .as_array()?
+            .clone();
+        let of = |state: &str| -> Vec<String> {
+            workers
+                .iter()
+                .filter(|w| w["state"] == state)
+                .filter_map(|w| w["id"].as_str().map(str::to_string))
+                .collect()
+        };
+        let (ready, standby) = (of("ready"), of("standby"));
+        (workers.len() == 2
+            && ready.len() == 1
+            && standby.len() == 1
+            && !gone.contains(&ready[0])
+            && !gone.contains(&standby[0]))
+        .then(|| (ready[0].clone(), standby[0].clone()))
+    })
+    .await;
+    found.unwrap_or_else(|| {
+        server.fail(&format!(
+            "{app} never had one ready and one standby worker (excluding {gone:?})"
+        ))
+    })
+}
+
+/// With `standbyWorkers: 1`, a crash is covered by the loaded standby in the same step
+/// the crash is handled, with no cold start in between: no GET fails, the standby answers,
+/// and a new standby follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_is_covered_by_the_standby_at_once_and_a_new_standby_follows() {
+    let server = TestServer::new()
+        .app(APP, fixture("chaos"))
+        .workers(1)
+        .config_json(json!({"standbyWorkers": 1}))
+        .start()
+        .await;
+    let (serving, standby) = wait_ready_and_standby(&server, APP, &BTreeSet::new()).await;
+    let metrics = server.scrape_metrics().await;
+    assert!(
+        metrics.contains(&format!(
+            "spindle_workers{{app=\"{APP}\",state=\"standby\"}} 1"
+        )),
+        "the standby worker is counted as such:\n{metrics}"
+    );
+
+    let load = Load::get(server.url(), "/")
+        .clients(4)
+        .pause(Duration::from_millis(2))
+        .max_requests(20_000)
+        .max_duration(Duration::from_secs(20))
+        .start();
+    assert!(
+        load.wait_ok(20, STEP_TIMEOUT).await,
+        "the load never got going"
+    );
+
+    let mark = server.log_mark();
+    let (_, victim) = trigger(&server, "crash").await;
+    assert_eq!(victim, serving, "only the serving worker gets requests");
+    let promoted = server
+        .wait_log_since(
+            mark,
+            |l| l.is_msg("standby worker promoted: serving from now on"),
+            STEP_TIMEOUT,
+        )
+        .await;
+    assert_eq!(
+        promoted.str("worker"),
+        Some(standby.as_str()),
+        "{}",
+        promoted.text
+    );
+
+    // Between the crash and the promotion, no worker was started or became ready: the
+    // standby did not wait for anything.
+    let since: Vec<LogLine> = server.logs().into_iter().skip(mark).collect();
+    let crashed_at = since
+        .iter()
+        .position(|l| l.is_msg("worker crashed") && l.str("worker") == Some(victim.as_str()))
+        .unwrap_or_else(|| server.fail("no \"worker crashed\" line for the victim"));
+    let promoted_at = since
+        .iter()
+        .position(|l| l.is_msg("standby worker promoted: serving from now on"))
+        .expect("seen above");
+    assert!(
+        crashed_at < promoted_at,
+        "promoted before the crash was seen?"
+    );
+    for line in &since[crashed_at..promoted_at] {
+        assert!(
+            !line.is_msg("worker ready") && !line.is_msg("standby worker ready"),
+            "the promotion waited for a start: {}",
+            line.text
+        );
+    }
+
+    // The standby serves, and a new standby is loaded behind it.
+    let gone = BTreeSet::from([victim.clone()]);
+    let (now_serving, next_standby) = wait_ready_and_standby(&server, APP, &gone).await;
+    assert_eq!(now_serving, standby);
+    assert_ne!(next_standby, victim);
+    let served_by_standby = load.ok();
+    assert!(
+        load.wait_ok(served_by_standby + 20, STEP_TIMEOUT).await,
+        "the promoted worker does not serve"
+    );
+    let report = load.finish().await;
+    assert_eq!(report.failed, 0, "{}", report.summary());
+    let status = server.admin_json("/status").await;
+    assert_eq!(status["apps"][0]["restarts"]["crash"], 1, "{status}");
+}

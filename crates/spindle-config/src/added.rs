@@ -106,7 +106,7 @@ mod tests {
         dir.write("extra/.env", "SHARED=app\nAPP=app\n");
         dir.write(
             "spindle.json",
-            r#"{ "server": { "port": 4000 }, "maxFailedStarts": 9,
+            r#"{ "server": { "port": 4000 }, "maxFailedStarts": 9, "standbyWorkers": 2,
                  "health": { "interval": 2000 },
                  "applications": [{ "id": "api", "path": "api", "env": { "X": "1" } }] }"#,
         );
@@ -151,6 +151,7 @@ mod tests {
         assert_eq!(app.scaling, AppScaling::fixed(app.workers));
         assert_eq!(app.health.interval, Duration::from_millis(2000));
         assert_eq!(app.faults.max_failed_starts, 9);
+        assert_eq!(app.faults.standby_workers, 2);
         assert_eq!(app.health, config.app_defaults.health);
         assert_eq!(
             app.env,

@@ -134,6 +134,7 @@ fn declare(
         max_in_flight_per_worker: app.max_in_flight_per_worker,
         queue_timeout: app.queue_timeout,
         exit_on_unhandled_errors: app.exit_on_unhandled_errors,
+        standby_workers: app.standby_workers,
     };
     let health = app.health.map(|Object(health)| health);
     let own = Layer::read(health, faults, &at, Level::Application, cx)?;

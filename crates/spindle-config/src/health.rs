@@ -88,6 +88,9 @@ pub struct FaultConfig {
     pub queue_timeout: Duration,
     /// An uncaught exception or unhandled rejection ends the worker (true), or is logged (false).
     pub exit_on_unhandled_errors: bool,
+    /// Workers kept loaded and listening but sent no requests, to take a failed or added
+    /// worker's place without a cold start. Not counted in `workers` or the scaling budget.
+    pub standby_workers: u32,
 }
 
 /// `maxFailedStarts` (as many as Watt's start attempts).
@@ -98,6 +101,11 @@ pub const DEFAULT_MAX_IN_FLIGHT_PER_WORKER: u32 = 1024;
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_millis(10_000);
 /// `exitOnUnhandledErrors` (Watt's default).
 pub const DEFAULT_EXIT_ON_UNHANDLED_ERRORS: bool = true;
+/// `standbyWorkers`: none, so an application costs no memory it was not asked to.
+pub const DEFAULT_STANDBY_WORKERS: u32 = 0;
+/// The most `standbyWorkers`: each holds the memory of an idle worker, so a larger number is
+/// almost certainly a slip (meant for `workers`) rather than a wish.
+pub const MAX_STANDBY_WORKERS: u32 = 8;
 
 impl Default for FaultConfig {
     fn default() -> Self {
@@ -106,6 +114,7 @@ impl Default for FaultConfig {
             max_in_flight_per_worker: DEFAULT_MAX_IN_FLIGHT_PER_WORKER,
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             exit_on_unhandled_errors: DEFAULT_EXIT_ON_UNHANDLED_ERRORS,
+            standby_workers: DEFAULT_STANDBY_WORKERS,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::health::{
     DEFAULT_HEALTH_INTERVAL, DEFAULT_MAX_ELU, DEFAULT_MAX_FAILED_STARTS, DEFAULT_MAX_HEAP_TOTAL,
     DEFAULT_MAX_HEAP_USED, DEFAULT_MAX_IN_FLIGHT_PER_WORKER, DEFAULT_MAX_STALL,
     DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION, DEFAULT_QUEUE_TIMEOUT,
-    DEFAULT_SAMPLE_INTERVAL,
+    DEFAULT_SAMPLE_INTERVAL, DEFAULT_STANDBY_WORKERS, MAX_STANDBY_WORKERS,
 };
 use crate::integer::Integer;
 use crate::number::Number;
@@ -88,6 +88,14 @@ pub(crate) struct RawConfig {
     /// logged (`false`). An application's own value overrides this one.
     #[serde(default = "default_exit_on_unhandled_errors")]
     pub exit_on_unhandled_errors: bool,
+    /// Workers per application started ahead of need: loaded and listening, but sent no
+    /// requests. When a worker crashes, turns unhealthy or the app scales up, a standby worker
+    /// takes its place at once instead of a cold start, and a new standby is started behind
+    /// it. Each costs the memory of one idle worker; it does not count toward `workers` or the
+    /// scaling budget. An application's own value overrides this one.
+    #[serde(default = "default_standby_workers")]
+    #[schemars(range(min = 0, max = MAX_STANDBY_WORKERS))]
+    pub standby_workers: Integer,
     /// Milliseconds an application calling another over the mesh (`http://<id>.plt.local`)
     /// waits for the response head before it is answered 504.
     #[serde(default = "default_application_timeout")]
@@ -146,6 +154,9 @@ pub(crate) struct RawApplication {
     pub queue_timeout: Option<Integer>,
     /// Overrides the top-level `exitOnUnhandledErrors` for this application.
     pub exit_on_unhandled_errors: Option<bool>,
+    /// Overrides the top-level `standbyWorkers` for this application.
+    #[schemars(range(min = 0, max = MAX_STANDBY_WORKERS))]
+    pub standby_workers: Option<Integer>,
 }
 
 /// Applications discovered from the subdirectories of a directory.
@@ -617,6 +628,10 @@ fn default_queue_timeout() -> Integer {
 
 fn default_exit_on_unhandled_errors() -> bool {
     DEFAULT_EXIT_ON_UNHANDLED_ERRORS
+}
+
+fn default_standby_workers() -> Integer {
+    DEFAULT_STANDBY_WORKERS.into()
 }
 
 fn default_application_timeout() -> Integer {

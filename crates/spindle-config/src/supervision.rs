@@ -1,6 +1,6 @@
 //! `health` and the fault keys (`maxFailedStarts`, `maxInFlightPerWorker`, `queueTimeout`,
-//! `exitOnUnhandledErrors`): from raw values to each application's [`HealthConfig`] and
-//! [`FaultConfig`].
+//! `exitOnUnhandledErrors`, `standbyWorkers`): from raw values to each application's
+//! [`HealthConfig`] and [`FaultConfig`].
 //!
 //! Two steps. First each level, the top level and then every application, is read into a
 //! [`Layer`]: every value written there is checked on its own and kept with its key path.
@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::apps::positive;
 use crate::bytesize::{format_bytes, ByteSize};
 use crate::error::{ConfigError, ErrorKind};
-use crate::health::{FaultConfig, HealthConfig};
+use crate::health::{FaultConfig, HealthConfig, MAX_STANDBY_WORKERS};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::number::Number;
@@ -55,6 +55,7 @@ pub(crate) struct RawFaults {
     pub(crate) max_in_flight_per_worker: Option<Integer>,
     pub(crate) queue_timeout: Option<Integer>,
     pub(crate) exit_on_unhandled_errors: Option<bool>,
+    pub(crate) standby_workers: Option<Integer>,
 }
 
 /// The health and fault values written at one level, each checked on its own. The default
@@ -75,6 +76,7 @@ pub(crate) struct Layer {
     max_in_flight_per_worker: Option<Given<u32>>,
     queue_timeout: Option<Given<Duration>>,
     exit_on_unhandled_errors: Option<Given<bool>>,
+    standby_workers: Option<Given<u32>>,
 }
 
 impl Layer {
@@ -135,6 +137,11 @@ impl Layer {
                 faults.exit_on_unhandled_errors,
                 at.key("exitOnUnhandledErrors"),
                 as_is,
+            )?,
+            standby_workers: r.read(
+                faults.standby_workers,
+                at.key("standbyWorkers"),
+                standby_workers,
             )?,
         })
     }
@@ -275,6 +282,12 @@ pub(crate) fn resolve(
             faults.exit_on_unhandled_errors,
         )
         .value,
+        standby_workers: pick(
+            &own.standby_workers,
+            &top.standby_workers,
+            faults.standby_workers,
+        )
+        .value,
     };
     Ok((health, faults))
 }
@@ -351,6 +364,18 @@ fn count(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32, ConfigEr
     positive(value, at, cx).map(NonZeroU32::get)
 }
 
+/// A number of standby workers: none up to [`MAX_STANDBY_WORKERS`].
+fn standby_workers(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32, ConfigError> {
+    match u32::try_from(value.0) {
+        Ok(count) if count <= MAX_STANDBY_WORKERS => Ok(count),
+        _ => {
+            let message =
+                format!("expected an integer between 0 and {MAX_STANDBY_WORKERS}, got {value}");
+            Err(invalid(at, message, cx))
+        }
+    }
+}
+
 fn sample_interval(
     value: Integer,
     at: &KeyPath,
@@ -403,6 +428,7 @@ mod tests {
         let faults = FaultConfig::default();
         assert!(faults.max_failed_starts > 0 && faults.max_in_flight_per_worker > 0);
         assert!(!faults.queue_timeout.is_zero());
+        assert!(faults.standby_workers <= MAX_STANDBY_WORKERS);
     }
 
     #[test]

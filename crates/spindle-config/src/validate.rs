@@ -54,6 +54,7 @@ pub(crate) fn validate(
         max_in_flight_per_worker,
         queue_timeout,
         exit_on_unhandled_errors,
+        standby_workers,
         application_timeout,
         policies: Object(policies),
         workers: Object(workers),
@@ -93,6 +94,7 @@ pub(crate) fn validate(
         max_in_flight_per_worker: Some(max_in_flight_per_worker),
         queue_timeout: Some(queue_timeout),
         exit_on_unhandled_errors: Some(exit_on_unhandled_errors),
+        standby_workers: Some(standby_workers),
     };
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
     let scaling = Scaling::read(workers, cx)?;

@@ -48,7 +48,7 @@ fn unknown_top_level_key() {
         "/x/spindle.json:3:3: sever: unknown key (expected one of: $schema, entrypoint, \
          applications, services, web, autoload, server, gracefulShutdown, metrics, logger, \
          health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, \
-         applicationTimeout, policies, workers)"
+         standbyWorkers, applicationTimeout, policies, workers)"
     );
 }
 
@@ -79,7 +79,7 @@ fn unknown_application_key() {
         error("unknown-app-key", config),
         "/x/spindle.json:3:35: applications[0].worker: unknown key (expected one of: id, \
          path, workers, env, envfile, entrypoint, health, maxFailedStarts, \
-         maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors)"
+         maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, standbyWorkers)"
     );
 }
 
@@ -771,6 +771,85 @@ fn exit_on_unhandled_errors_is_a_boolean() {
     assert_eq!(
         error("exit-bool", config),
         "/x/spindle.json:3:28: exitOnUnhandledErrors: expected a boolean, got 100"
+    );
+}
+
+#[test]
+fn standby_workers_above_the_maximum() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "standbyWorkers": 9 }
+  ]
+}"#;
+    assert_eq!(
+        error("standby-nine", config),
+        "/x/spindle.json:3:53: applications[0].standbyWorkers: expected an integer between 0 \
+         and 8, got 9"
+    );
+}
+
+#[test]
+fn standby_workers_negative() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "standbyWorkers": -1
+}"#;
+    assert_eq!(
+        error("standby-negative", config),
+        "/x/spindle.json:3:21: standbyWorkers: expected an integer between 0 and 8, got -1"
+    );
+}
+
+#[test]
+fn standby_workers_as_a_string_out_of_range() {
+    // Numeric strings (what a placeholder becomes) are checked like numbers.
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "standbyWorkers": "12" }
+  ]
+}"#;
+    assert_eq!(
+        error("standby-string-range", config),
+        "/x/spindle.json:3:53: applications[0].standbyWorkers: expected an integer between 0 \
+         and 8, got 12"
+    );
+}
+
+#[test]
+fn standby_workers_fractional() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "standbyWorkers": 1.5 }
+  ]
+}"#;
+    assert_eq!(
+        error("standby-fraction", config),
+        "/x/spindle.json:3:53: applications[0].standbyWorkers: expected an integer, got 1.5"
+    );
+}
+
+#[test]
+fn standby_workers_not_a_number() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "standbyWorkers": "one"
+}"#;
+    assert_eq!(
+        error("standby-text", config),
+        "/x/spindle.json:3:21: standbyWorkers: expected an integer, got \"one\""
+    );
+}
+
+#[test]
+fn standby_workers_is_not_a_boolean() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "standbyWorkers": true }
+  ]
+}"#;
+    assert_eq!(
+        error("standby-bool", config),
+        "/x/spindle.json:3:53: applications[0].standbyWorkers: expected an integer, got true"
     );
 }
 

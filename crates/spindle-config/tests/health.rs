@@ -51,6 +51,7 @@ fn defaults_fill_everything_not_written() {
     assert_eq!(faults.max_in_flight_per_worker, 1024);
     assert_eq!(faults.queue_timeout, Duration::from_secs(10));
     assert!(faults.exit_on_unhandled_errors);
+    assert_eq!(faults.standby_workers, 0);
 }
 
 #[test]
@@ -83,7 +84,8 @@ fn every_key_is_read() {
   "maxFailedStarts": 2,
   "maxInFlightPerWorker": 64,
   "queueTimeout": 1500,
-  "exitOnUnhandledErrors": false
+  "exitOnUnhandledErrors": false,
+  "standbyWorkers": 2
 }"#,
     );
     let api = app(&config, "api");
@@ -109,6 +111,7 @@ fn every_key_is_read() {
             max_in_flight_per_worker: 64,
             queue_timeout: Duration::from_millis(1500),
             exit_on_unhandled_errors: false,
+            standby_workers: 2,
         }
     );
 }
@@ -154,6 +157,43 @@ fn an_application_overrides_single_keys_of_the_top_level() {
 }
 
 #[test]
+fn standby_workers_come_from_the_application_over_the_top_level_over_none() {
+    let config = load(
+        "health-standby",
+        r#"{
+  "entrypoint": "api",
+  "standbyWorkers": 2,
+  "applications": [
+    { "id": "api", "path": "api", "standbyWorkers": 8 },
+    { "id": "web", "path": "web" }
+  ]
+}"#,
+    );
+    assert_eq!(
+        app(&config, "api").faults.standby_workers,
+        8,
+        "its own value"
+    );
+    assert_eq!(app(&config, "web").faults.standby_workers, 2, "top level");
+    assert_eq!(config.app_defaults.faults.standby_workers, 2);
+
+    // An application's 0 turns off the top level's standbys for it alone.
+    let config = load(
+        "health-standby-zero",
+        r#"{
+  "entrypoint": "api",
+  "standbyWorkers": 3,
+  "applications": [
+    { "id": "api", "path": "api", "standbyWorkers": 0 },
+    { "id": "web", "path": "web" }
+  ]
+}"#,
+    );
+    assert_eq!(app(&config, "api").faults.standby_workers, 0);
+    assert_eq!(app(&config, "web").faults.standby_workers, 3);
+}
+
+#[test]
 fn rules_between_keys_hold_on_the_merged_values() {
     // Alone, the application's sampleInterval would be too long for the default interval; with
     // the top-level interval it is fine.
@@ -179,11 +219,13 @@ fn autoloaded_applications_take_the_top_level_values() {
         r#"{
   "autoload": { "path": "apps" },
   "health": { "maxELU": 0.5 },
-  "maxInFlightPerWorker": 8
+  "maxInFlightPerWorker": 8,
+  "standbyWorkers": 1
 }"#,
     );
     let config = project.config_ok();
     let one = app(&config, "one");
+    assert_eq!(one.faults.standby_workers, 1);
     assert_eq!(one.health.max_elu, 0.5);
     assert_eq!(one.health.interval, Duration::from_millis(1000));
     assert_eq!(one.faults.max_in_flight_per_worker, 8);
@@ -228,7 +270,8 @@ fn numbers_may_be_strings() {
       "id": "api",
       "path": "api",
       "health": { "maxUnhealthyChecks": "7", "maxHeapUsed": " 0.75 " },
-      "maxFailedStarts": "4"
+      "maxFailedStarts": "4",
+      "standbyWorkers": " 1 "
     }
   ],
   "health": { "sampleInterval": "100", "interval": "400", "maxStall": "300", "maxELU": "0.5" },
@@ -244,6 +287,7 @@ fn numbers_may_be_strings() {
     assert_eq!(api.health.max_elu, 0.5);
     assert_eq!(api.health.max_heap_used, 0.75);
     assert_eq!(api.faults.max_failed_starts, 4);
+    assert_eq!(api.faults.standby_workers, 1);
     assert_eq!(api.faults.max_in_flight_per_worker, 16);
     assert_eq!(api.faults.queue_timeout, Duration::from_millis(2500));
 }
@@ -278,4 +322,5 @@ fn health_serializes_for_logging() {
     assert_eq!(app["health"]["sampleInterval"], 250);
     assert_eq!(app["health"]["maxHeapTotal"], 4 * GIB);
     assert_eq!(app["faults"]["queueTimeout"], 10000);
+    assert_eq!(app["faults"]["standbyWorkers"], 0);
 }

@@ -50,6 +50,9 @@ fn schema_documents_keys_defaults_and_aliases() {
     assert_eq!(properties["health"]["default"]["maxStall"], 1000);
     assert_eq!(properties["health"]["default"]["maxHeapTotal"], 4_u64 << 30);
     assert_eq!(properties["maxFailedStarts"]["default"], 5);
+    assert_eq!(properties["standbyWorkers"]["default"], 0);
+    assert_eq!(properties["standbyWorkers"]["minimum"], 0);
+    assert_eq!(properties["standbyWorkers"]["maximum"], 8);
     assert_eq!(schema["$defs"]["Health"]["additionalProperties"], false);
     assert_eq!(properties["metrics"]["default"]["endpoint"], "/metrics");
     assert_eq!(properties["applicationTimeout"]["default"], 300_000);
@@ -72,6 +75,7 @@ fn schema_documents_keys_defaults_and_aliases() {
         "maxFailedStarts",
         "maxInFlightPerWorker",
         "queueTimeout",
+        "standbyWorkers",
     ] {
         assert!(app.get(key).is_some(), "no applications[].{key} in {app}");
     }

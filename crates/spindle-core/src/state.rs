@@ -10,6 +10,9 @@ pub enum WorkerState {
     Starting,
     /// Listening on its private socket; receives requests.
     Ready,
+    /// Loaded and listening, but sent no requests: waits to take the place of a worker
+    /// that crashes or turns unhealthy, or to serve a scale-up, without a cold start.
+    Standby,
     /// Gets no new requests; finishing the ones it has, then it is stopped.
     Draining,
     /// Exited after being asked to stop.
@@ -22,7 +25,10 @@ impl WorkerState {
     pub fn is_alive(self) -> bool {
         matches!(
             self,
-            WorkerState::Starting | WorkerState::Ready | WorkerState::Draining
+            WorkerState::Starting
+                | WorkerState::Ready
+                | WorkerState::Standby
+                | WorkerState::Draining
         )
     }
 }

@@ -89,6 +89,8 @@ struct WorkerEntry {
     probe: Option<Arc<Probe>>,
     history: History,
     retire: Option<Retire>,
+    /// Started as a standby and not promoted yet: it waits in `Standby` once loaded.
+    standby: bool,
 }
 
 impl AppEntry {
@@ -119,7 +121,16 @@ impl AppEntry {
 impl WorkerEntry {
     /// Counts toward the app's configured number of workers.
     fn is_serving_or_starting(&self) -> bool {
-        self.retire.is_none() && matches!(self.state, WorkerState::Starting | WorkerState::Ready)
+        self.retire.is_none()
+            && !self.standby
+            && matches!(self.state, WorkerState::Starting | WorkerState::Ready)
+    }
+
+    /// Counts toward the app's `standbyWorkers`.
+    fn is_standby(&self) -> bool {
+        self.retire.is_none()
+            && self.standby
+            && matches!(self.state, WorkerState::Starting | WorkerState::Standby)
     }
 }
 
@@ -339,7 +350,7 @@ impl Supervisor {
         matches!(self.phase, Phase::Starting | Phase::Running)
     }
 
-    fn spawn(&mut self, app: &Arc<str>) -> u32 {
+    fn spawn(&mut self, app: &Arc<str>, standby: bool) -> u32 {
         let entry = self.apps.get_mut(app).expect("spawn for a known app");
         let n = entry.next_n;
         entry.next_n += 1;
@@ -372,6 +383,7 @@ impl Supervisor {
                 probe: None,
                 history: History::new(),
                 retire: None,
+                standby,
             },
         );
         let log = Arc::new(self.logs.worker(app, &id.to_string()));
@@ -379,32 +391,94 @@ impl Supervisor {
             .lock()
             .expect("worker log table")
             .insert(id.clone(), log);
-        tracing::debug!(worker = %id, entry = %spec.entry.display(), "starting worker");
+        tracing::debug!(worker = %id, entry = %spec.entry.display(), standby, "starting worker");
         self.host.spawn(&spec);
         n
     }
 
-    /// Starts workers until `app` has as many serving or starting as configured.
+    /// Brings `app` to as many serving or starting workers as configured, standby ones
+    /// first, then tops up its standby workers.
     fn fill(&mut self, app: &Arc<str>) {
-        let Some(entry) = self.apps.get(app) else {
-            return;
+        let missing = self.promote_standby(app);
+        for _ in 0..missing {
+            self.spawn(app, false);
+        }
+        self.top_up_standby(app);
+    }
+
+    /// Puts standby workers in the places `app` is short of, loaded ones first; returns
+    /// how many places are still missing.
+    fn promote_standby(&mut self, app: &Arc<str>) -> usize {
+        let accepting = self.accepting();
+        let Some(entry) = self.apps.get_mut(app) else {
+            return 0;
         };
-        if entry.failed.is_some() || entry.removing {
-            return;
+        if entry.failed.is_some() || entry.removing || !accepting {
+            return 0;
         }
         let current = entry
             .workers
             .values()
             .filter(|w| w.is_serving_or_starting())
             .count();
-        let wanted = entry.config.workers.get() as usize;
+        let mut missing = (entry.config.workers.get() as usize).saturating_sub(current);
+        let mut serving_now = Vec::new();
+        while missing > 0 {
+            let Some((&n, w)) = entry
+                .workers
+                .iter_mut()
+                .filter(|(_, w)| w.is_standby())
+                .min_by_key(|(_, w)| (w.state != WorkerState::Standby, w.started))
+            else {
+                break;
+            };
+            missing -= 1;
+            w.standby = false;
+            let id = WorkerId::new(app.clone(), n);
+            if w.state == WorkerState::Standby {
+                w.state = WorkerState::Ready;
+                // Health's grace period counts from the first request it may get.
+                w.ready_at = Some(Instant::now());
+                tracing::info!(worker = %id, "standby worker promoted: serving from now on");
+                serving_now.push(n);
+            } else {
+                tracing::info!(worker = %id, "standby worker promoted while still starting: it serves once ready");
+            }
+        }
+        for n in serving_now {
+            self.successor_ready(app, n);
+        }
+        missing
+    }
+
+    /// Starts standby workers up to `standbyWorkers`, once none of the serving ones is
+    /// starting: a standby loading alongside them would only slow them down.
+    fn top_up_standby(&mut self, app: &Arc<str>) {
+        if !self.accepting() {
+            return;
+        }
+        let Some(entry) = self.apps.get(app) else {
+            return;
+        };
+        if entry.failed.is_some() || entry.removing || entry.respawn_pending {
+            return;
+        }
+        let wanted = entry.config.faults.standby_workers as usize;
+        if wanted == 0
+            || entry
+                .workers
+                .values()
+                .any(|w| w.is_serving_or_starting() && w.state == WorkerState::Starting)
+        {
+            return;
+        }
+        let current = entry.workers.values().filter(|w| w.is_standby()).count();
         for _ in current..wanted {
-            self.spawn(app);
+            self.spawn(app, true);
         }
     }
 
     fn on_ready(&mut self, id: WorkerId) {
-        let application_grace = self.application_grace;
         let Some(entry) = self.apps.get_mut(id.app()) else {
             return;
         };
@@ -416,43 +490,20 @@ impl Supervisor {
             return;
         }
         let now = Instant::now();
-        worker.state = WorkerState::Ready;
-        worker.ready_at = Some(now);
         entry.failed_starts = 0;
         worker.endpoint = Some(Endpoint::new(id.clone(), worker.socket.clone(), capacity));
+        worker.ready_at = Some(now);
         let startup = worker.started.elapsed();
-
-        // A successor is Ready: retire what it replaces.
-        if let Some((old, successor)) = entry.restart_step {
-            if successor == id.n() {
-                entry.restart_step = None;
-                if let Some(w) = entry.workers.get_mut(&old) {
-                    if w.retire.is_none() && w.state.is_alive() {
-                        w.retire = Some(Retire::Draining {
-                            deadline: now + application_grace,
-                        });
-                        w.state = WorkerState::Draining;
-                    }
-                }
-            }
-        } else if let Some((n, w)) = entry
-            .workers
-            .iter_mut()
-            .filter(|(_, w)| matches!(w.retire, Some(Retire::AwaitSuccessor { .. })))
-            .min_by_key(|(_, w)| w.started)
-        {
-            if let Some(Retire::AwaitSuccessor { stalled: true, .. }) = w.retire {
-                // A stuck loop cannot finish anything: end it now; its requests are retried.
-                w.retire = Some(Retire::Stopping);
-                let stuck = WorkerId::new(id.app_arc().clone(), *n);
-                tracing::info!(worker = %stuck, successor = %id, "terminating the stuck worker: its successor is ready");
-                self.host.terminate(&stuck);
-            } else {
-                w.retire = Some(Retire::Draining {
-                    deadline: now + application_grace,
-                });
-            }
+        let app = id.app_arc().clone();
+        if worker.standby {
+            worker.state = WorkerState::Standby;
+            tracing::info!(worker = %id, startup_ms = startup.as_millis() as u64, "standby worker ready");
+            // The app may have lost a worker while this one was loading.
+            self.promote_standby(&app);
+            return;
         }
+        worker.state = WorkerState::Ready;
+        self.successor_ready(&app, id.n());
 
         if self.phase == Phase::Starting && self.all_apps_ready() {
             self.phase = Phase::Running;
@@ -464,7 +515,46 @@ impl Supervisor {
             self.announced = true;
             self.announce_ready();
         }
-        self.advance_restart(&id.app_arc().clone());
+        self.advance_restart(&app);
+        self.top_up_standby(&app);
+    }
+
+    /// Worker `n` of `app` has just begun to serve: the worker it replaces leaves routing,
+    /// either the old one of a rolling-restart step or the oldest awaiting a successor.
+    fn successor_ready(&mut self, app: &Arc<str>, n: u32) {
+        let deadline = Instant::now() + self.application_grace;
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
+        if let Some((old, successor)) = entry.restart_step {
+            if successor == n {
+                entry.restart_step = None;
+                if let Some(w) = entry.workers.get_mut(&old) {
+                    if w.retire.is_none() && w.state.is_alive() {
+                        w.retire = Some(Retire::Draining { deadline });
+                        w.state = WorkerState::Draining;
+                    }
+                }
+                return;
+            }
+        }
+        if let Some((&old, w)) = entry
+            .workers
+            .iter_mut()
+            .filter(|(_, w)| matches!(w.retire, Some(Retire::AwaitSuccessor { .. })))
+            .min_by_key(|(_, w)| w.started)
+        {
+            if let Some(Retire::AwaitSuccessor { stalled: true, .. }) = w.retire {
+                // A stuck loop cannot finish anything: end it now; its requests are retried.
+                w.retire = Some(Retire::Stopping);
+                let stuck = WorkerId::new(app.clone(), old);
+                let successor = WorkerId::new(app.clone(), n);
+                tracing::info!(worker = %stuck, successor = %successor, "terminating the stuck worker: its successor is ready");
+                self.host.terminate(&stuck);
+            } else {
+                w.retire = Some(Retire::Draining { deadline });
+            }
+        }
     }
 
     fn add_app(&mut self, config: AppConfig, capacity: Arc<Capacity>) {
@@ -585,6 +675,13 @@ impl Supervisor {
         entry.streak = 0;
         entry.failed_starts = 0;
         entry.restarting = true;
+        // Standby workers loaded the code being replaced: new ones follow the restart.
+        let standby: Vec<u32> = entry
+            .workers
+            .iter()
+            .filter(|(_, w)| w.is_standby())
+            .map(|(n, _)| *n)
+            .collect();
         entry.restart_queue = entry
             .workers
             .iter()
@@ -596,7 +693,9 @@ impl Supervisor {
             workers = entry.restart_queue.len(),
             "restarting app"
         );
-        if entry.restart_queue.is_empty() {
+        let nothing_to_replace = entry.restart_queue.is_empty();
+        self.retire(app, &standby);
+        if nothing_to_replace {
             self.fill(app);
         }
         self.advance_restart(app);
@@ -616,7 +715,7 @@ impl Supervisor {
                 .get(&old)
                 .is_some_and(|w| w.is_serving_or_starting())
             {
-                let successor = self.spawn(app);
+                let successor = self.spawn(app, false);
                 let entry = self.apps.get_mut(app).expect("known app");
                 entry.restart_step = Some((old, successor));
                 entry.restarts.restart += 1;
@@ -650,6 +749,7 @@ impl Supervisor {
         worker.endpoint = None;
         worker.probe = None;
         let mut respawn = None;
+        let mut promote = false;
         if asked_to_stop {
             worker.state = WorkerState::Stopped;
             tracing::info!(worker = %id, code, "worker exited");
@@ -675,6 +775,7 @@ impl Supervisor {
             if was == WorkerState::Starting {
                 entry.failed_starts += 1;
             }
+            promote = !worker.standby;
             if accepting {
                 let served = worker.ready_at.map_or(Duration::ZERO, |at| at.elapsed());
                 let (delay, streak) = backoff::after_crash(entry.streak, served);
@@ -697,6 +798,11 @@ impl Supervisor {
         // Forget finished workers, keeping the table small across many restarts.
         entry.workers.retain(|_, w| w.state.is_alive());
         let removed_app = entry.removing && entry.workers.is_empty();
+        if promote {
+            // A loaded standby takes the place now; the respawn below (after the crash
+            // loop's delay, if any) starts the next standby.
+            self.promote_standby(id.app_arc());
+        }
         if let Some(delay) = respawn {
             let app = id.app_arc().clone();
             if delay.is_zero() {
@@ -1581,5 +1687,187 @@ mod tests {
         // At max: nothing more, however busy.
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert!(h.calls.try_recv().is_err());
+    }
+
+    fn with_standby(mut config: AppConfig, standby: u32) -> AppConfig {
+        config.faults.standby_workers = standby;
+        config
+    }
+
+    /// Starts `web` with `workers` serving and one standby, all ready; returns the harness.
+    async fn running_with_standby(workers: u32) -> Harness {
+        let mut h = start(vec![with_standby(app("web", workers), 1)]);
+        for n in 0..workers {
+            assert_eq!(h.call().await, Call::Spawn(format!("web:{n}")));
+        }
+        for n in 0..workers {
+            h.send(Event::Ready(id(&format!("web:{n}"))));
+        }
+        assert_eq!(h.call().await, Call::Spawn(format!("web:{workers}")));
+        h.send(Event::Ready(id(&format!("web:{workers}"))));
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.state == WorkerState::Standby)
+        })
+        .await;
+        h
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_standby_worker_starts_once_the_serving_ones_are_ready_and_gets_no_requests() {
+        let mut h = start(vec![with_standby(app("web", 2), 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        h.send(Event::Ready(id("web:0")));
+        h.wait_status(|s| s.phase == Phase::Running).await;
+        assert!(
+            h.calls.try_recv().is_err(),
+            "no standby while a serving worker is still starting"
+        );
+
+        h.send(Event::Ready(id("web:1")));
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        h.send(Event::Ready(id("web:2")));
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.state == WorkerState::Standby)
+        })
+        .await;
+        assert_eq!(
+            h.states("web"),
+            [
+                ("web:0".into(), WorkerState::Ready),
+                ("web:1".into(), WorkerState::Ready),
+                ("web:2".into(), WorkerState::Standby)
+            ]
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 2);
+        assert_eq!(h.status.borrow().apps[0].ready_workers(), 2);
+        assert!(h.calls.try_recv().is_err(), "one standby is enough");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_promotes_the_standby_at_once_even_inside_a_crash_loop_delay() {
+        let mut h = running_with_standby(1).await;
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        // The first crash restarts at once: the standby serves, a new standby starts.
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        assert_eq!(
+            h.states("web"),
+            [
+                ("web:1".into(), WorkerState::Ready),
+                ("web:2".into(), WorkerState::Starting)
+            ]
+        );
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        h.send(Event::Ready(id("web:2")));
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.state == WorkerState::Standby)
+        })
+        .await;
+
+        // A second crash soon after is a crash loop: the next start waits. The loaded
+        // standby serves at once all the same.
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        h.wait_status(|s| {
+            s.apps[0].workers.len() == 1 && s.apps[0].workers[0].state == WorkerState::Ready
+        })
+        .await;
+        assert_eq!(h.states("web"), [("web:2".into(), WorkerState::Ready)]);
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        assert_eq!(h.status.borrow().apps[0].restarts.crash, 2);
+        tokio::time::advance(backoff::FIRST_DELAY / 2).await;
+        assert!(h.calls.try_recv().is_err(), "no start inside the delay");
+        assert_eq!(h.call().await, Call::Spawn("web:3".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_while_the_standby_loads_promotes_it_to_serve_once_ready() {
+        let mut h = start(vec![with_standby(app("web", 1), 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        h.send(Event::Ready(id("web:0")));
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        tokio::time::advance(backoff::GOOD_START).await;
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: None,
+        });
+        // The loading standby fills the place; no cold start on top of it.
+        h.wait_status(|s| s.apps[0].workers.len() == 1).await;
+        h.send(Event::Ready(id("web:1")));
+        h.wait_status(|s| s.apps[0].ready_workers() == 1).await;
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        // With the place filled and nothing starting, a new standby follows.
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_worker_gives_way_to_the_standby_and_is_terminated_at_once() {
+        let mut h = start(vec![with_standby(app("web", 1), 1)]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        attach_frozen_loop(&h, "web:0");
+        h.send(Event::Ready(id("web:0")));
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        h.send(Event::Ready(id("web:1")));
+
+        // No cold start to wait for: the stuck worker is ended as soon as it is found.
+        assert_eq!(h.call().await, Call::Terminate("web:0".into()));
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
+        assert_eq!(h.states("web")[1], ("web:1".into(), WorkerState::Ready));
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scaling_up_promotes_the_standby_first() {
+        let mut h = running_with_standby(1).await;
+        h.send(Event::Scale {
+            app: "web".into(),
+            workers: NonZeroU32::new(2).unwrap(),
+        });
+        h.wait_status(|s| s.apps[0].ready_workers() == 2).await;
+        assert_eq!(h.routes.borrow().ready_count("web"), 2);
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rolling_restart_replaces_the_standby_as_well() {
+        let mut h = running_with_standby(1).await;
+        h.send(Event::Restart(Some("web".into())));
+        let mut calls = vec![h.call().await, h.call().await];
+        calls.sort_by_key(|c| format!("{c:?}"));
+        // The successor starts, and the standby (old code) leaves.
+        assert_eq!(
+            calls,
+            [Call::Spawn("web:2".into()), Call::Stop("web:1".into())]
+        );
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 0,
+            error: None,
+        });
+        h.send(Event::Ready(id("web:2")));
+        let mut calls = vec![h.call().await, h.call().await];
+        calls.sort_by_key(|c| format!("{c:?}"));
+        // A new standby (new code) once the successor serves; the old worker drains.
+        assert_eq!(
+            calls,
+            [Call::Spawn("web:3".into()), Call::Stop("web:0".into())]
+        );
     }
 }

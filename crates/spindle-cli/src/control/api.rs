@@ -86,6 +86,7 @@ pub struct Heap {
 pub enum WorkerState {
     Starting,
     Ready,
+    Standby,
     Draining,
     Stopped,
     Crashed,
@@ -99,6 +100,7 @@ impl fmt::Display for WorkerState {
         f.pad(match self {
             WorkerState::Starting => "starting",
             WorkerState::Ready => "ready",
+            WorkerState::Standby => "standby",
             WorkerState::Draining => "draining",
             WorkerState::Stopped => "stopped",
             WorkerState::Crashed => "crashed",

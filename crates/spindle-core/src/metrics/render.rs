@@ -19,9 +19,10 @@ pub struct Input<'a> {
     pub labels: &'a [(String, String)],
 }
 
-const STATES: [(WorkerState, &str); 5] = [
+const STATES: [(WorkerState, &str); 6] = [
     (WorkerState::Starting, "starting"),
     (WorkerState::Ready, "ready"),
+    (WorkerState::Standby, "standby"),
     (WorkerState::Draining, "draining"),
     (WorkerState::Stopped, "stopped"),
     (WorkerState::Crashed, "crashed"),
