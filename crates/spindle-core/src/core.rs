@@ -354,6 +354,12 @@ impl Core {
         let _ = self.events.send(Event::Ready(id));
     }
 
+    /// A worker thread began to exit (its `process` emitted 'exit'): it takes no more
+    /// requests, though the thread ends only after Node has torn down its isolate.
+    pub fn worker_exiting(&self, id: WorkerId) {
+        let _ = self.events.send(Event::Exiting(id));
+    }
+
     /// A worker thread connected: from now on its loop can be sampled through `probe`.
     pub fn worker_attached(&self, id: WorkerId, probe: Arc<Probe>) {
         let _ = self.events.send(Event::Attached(id, probe));

@@ -3,7 +3,7 @@
 //! Two counts: requests in flight (from claim until the response body is done) and, of
 //! those, requests still waiting for the worker's answer. A worker whose event loop is
 //! saturated gets at most [`SATURATED_WAITING`] unanswered requests at a time; the rest
-//! wait in the coordinator's per-app queue, in arrival order, and go to whichever worker
+//! wait in the coordinator's per-app queue (see [`crate::capacity`]) and go to whichever worker
 //! answers first. Handed to the worker at once, they would wait in its socket buffers,
 //! where one slow request delays everything queued behind it on that worker while the
 //! other worker may be free (docs/benchmarks.md has the measurements). A worker that is
@@ -66,7 +66,7 @@ impl Endpoint {
             self.saturated.store(true, Ordering::Relaxed);
         } else if elu < SATURATED_BELOW && self.saturated.swap(false, Ordering::Relaxed) {
             // Requests queued for the cap may go now, as many as there are.
-            self.capacity.notify().notify_waiters();
+            self.capacity.wake_all();
         }
     }
 
@@ -133,10 +133,9 @@ impl Drop for InFlight {
             self.endpoint.waiting.fetch_sub(1, Ordering::AcqRel);
         }
         let before = self.endpoint.in_flight.fetch_sub(1, Ordering::AcqRel);
-        // Wake a queued request only when this made room it could use. A waiter woken
-        // for nothing queues again at the back, and under saturation every finished
-        // response did that to someone (answered() already woke one for the freed
-        // place): the queue stopped being first come, first served.
+        // Wake a queued request only when this made room it could use: under saturation
+        // answered() already woke one for the freed place, and a second wake-up would
+        // send a waiter to look for room that is not there.
         if self.waiting || before >= self.max {
             self.endpoint.capacity.released();
         }

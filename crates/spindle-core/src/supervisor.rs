@@ -34,6 +34,9 @@ pub enum Event {
     Ready(WorkerId),
     /// The worker thread connected to the core: its loop can be sampled from now on.
     Attached(WorkerId, Arc<Probe>),
+    /// The worker's `process` emitted 'exit': it serves nothing more, and `Exited`
+    /// follows once Node has torn the thread down.
+    Exiting(WorkerId),
     /// The worker thread ended. `error` is the uncaught error or load failure, if any.
     Exited {
         id: WorkerId,
@@ -91,6 +94,8 @@ struct WorkerEntry {
     retire: Option<Retire>,
     /// Started as a standby and not promoted yet: it waits in `Standby` once loaded.
     standby: bool,
+    /// Its thread is exiting without having been asked to: out of routing already.
+    exiting: bool,
 }
 
 impl AppEntry {
@@ -123,6 +128,7 @@ impl WorkerEntry {
     fn is_serving_or_starting(&self) -> bool {
         self.retire.is_none()
             && !self.standby
+            && !self.exiting
             && matches!(self.state, WorkerState::Starting | WorkerState::Ready)
     }
 
@@ -130,6 +136,7 @@ impl WorkerEntry {
     fn is_standby(&self) -> bool {
         self.retire.is_none()
             && self.standby
+            && !self.exiting
             && matches!(self.state, WorkerState::Starting | WorkerState::Standby)
     }
 }
@@ -316,6 +323,7 @@ impl Supervisor {
                     worker.probe = Some(probe);
                 }
             }
+            Event::Exiting(id) => self.on_exiting(id),
             Event::Exited { id, code, error } => self.on_exited(id, code, error),
             Event::Respawn(app) => {
                 if let Some(entry) = self.apps.get_mut(&app) {
@@ -384,6 +392,7 @@ impl Supervisor {
                 history: History::new(),
                 retire: None,
                 standby,
+                exiting: false,
             },
         );
         let log = Arc::new(self.logs.worker(app, &id.to_string()));
@@ -728,6 +737,20 @@ impl Supervisor {
         }
     }
 
+    /// A worker leaving unasked stops getting requests now, and a standby takes its place;
+    /// the rest (logs, restart) waits for its exit.
+    fn on_exiting(&mut self, id: WorkerId) {
+        let Some(worker) = self.worker_mut(&id) else {
+            return;
+        };
+        if worker.retire.is_some() || !worker.state.is_alive() || worker.exiting {
+            return;
+        }
+        worker.exiting = true;
+        tracing::debug!(worker = %id, "worker exiting unasked: out of routing");
+        self.promote_standby(id.app_arc());
+    }
+
     fn on_exited(&mut self, id: WorkerId, code: i32, error: Option<String>) {
         let accepting = self.accepting();
         let Some(entry) = self.apps.get_mut(id.app()) else {
@@ -867,7 +890,7 @@ impl Supervisor {
             for (n, w) in entry.workers.iter_mut() {
                 let id = || WorkerId::new(app.clone(), *n);
                 match w.retire {
-                    None if w.state == WorkerState::Ready => {
+                    None if w.state == WorkerState::Ready && !w.exiting => {
                         let Some(probe) = &w.probe else { continue };
                         let Some(reading) = probe.read(at) else {
                             continue;
@@ -1046,7 +1069,7 @@ impl Supervisor {
             let ready: Vec<Arc<Endpoint>> = entry
                 .workers
                 .values()
-                .filter(|w| w.state == WorkerState::Ready && w.retire.is_none())
+                .filter(|w| w.state == WorkerState::Ready && w.retire.is_none() && !w.exiting)
                 .filter_map(|w| w.endpoint.clone())
                 .collect();
             routes.insert(
@@ -1090,14 +1113,13 @@ impl Supervisor {
             apps,
         }));
         let routes = Routes::new(routes);
-        // Only a real change is sent: every publish wakes every queued request, which
-        // then queues again in wake-up order, and doing that on each health tick turned
-        // the queue's first come, first served into a shuffle.
+        // Only a real change is sent: it wakes every queued request to look again, which
+        // on each 250 ms health tick would be work for nothing.
         if !self.routes.borrow().same_as(&routes) {
             self.routes.send_replace(Arc::new(routes));
             for entry in self.apps.values() {
                 // Requests queued for this app look again at the new set of workers.
-                entry.capacity.notify().notify_waiters();
+                entry.capacity.wake_all();
             }
         }
     }
@@ -1869,5 +1891,61 @@ mod tests {
             calls,
             [Call::Spawn("web:3".into()), Call::Stop("web:0".into())]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_exiting_unasked_leaves_routing_and_gives_way_to_the_standby_before_its_end() {
+        let mut h = running_with_standby(2).await;
+        h.send(Event::Exiting(id("web:0")));
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .all(|w| w.state != WorkerState::Standby)
+        })
+        .await;
+        let routes = h.routes.borrow().clone();
+        assert_eq!(routes.ready_count("web"), 2, "web:1 and the promoted web:2");
+        assert!(
+            h.calls.try_recv().is_err(),
+            "nothing starts before the thread has ended"
+        );
+
+        tokio::time::advance(backoff::GOOD_START).await;
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: None,
+        });
+        // Its end is still a crash (counted, logged), and a new standby follows.
+        assert_eq!(h.call().await, Call::Spawn("web:3".into()));
+        assert_eq!(h.status.borrow().apps[0].restarts.crash, 1);
+        assert_eq!(h.routes.borrow().ready_count("web"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_exiting_after_being_asked_to_stop_changes_nothing() {
+        let mut h = running_with_standby(1).await;
+        h.send(Event::Scale {
+            app: "web".into(),
+            workers: NonZeroU32::new(1).unwrap(),
+        });
+        h.send(Event::StopWorkers {
+            grace: Duration::from_secs(1),
+        });
+        let mut stops = vec![h.call().await, h.call().await];
+        stops.sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(
+            stops,
+            [Call::Stop("web:0".into()), Call::Stop("web:1".into())]
+        );
+        h.send(Event::Exiting(id("web:0")));
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 0,
+            error: None,
+        });
+        h.wait_status(|s| s.apps[0].workers.len() == 1).await;
+        assert_eq!(h.status.borrow().apps[0].restarts.crash, 0);
     }
 }

@@ -199,6 +199,14 @@ impl WorkerLink {
         self.core.worker_ready(self.id.clone());
     }
 
+    /// The worker's `process` emitted 'exit': called on its own thread, before Node tears
+    /// the thread down, so the core stops routing to it (and promotes a standby) without
+    /// waiting for the thread's end.
+    #[napi(catch_unwind)]
+    pub fn exiting(&self) {
+        self.core.worker_exiting(self.id.clone());
+    }
+
     /// A chunk the app wrote to stdout (1) or stderr (2).
     #[napi(catch_unwind)]
     pub fn write(&self, fd: u32, chunk: String) {

@@ -63,7 +63,11 @@ impl Proxy {
         peer: SocketAddr,
         arrived: Instant,
     ) -> Response<ProxyBody> {
-        let claim = match self.claim(None, arrived + self.queue_timeout).await {
+        let uri = req.uri().clone();
+        let claim = match self
+            .claim(None, arrived, uri.path(), arrived + self.queue_timeout)
+            .await
+        {
             Ok(claim) => claim,
             Err(reply) => return reply,
         };
@@ -81,6 +85,7 @@ impl Proxy {
             .filter(|_| is_idempotent(&parts.method) && !upgrade)
             .map(|b| (clone_parts(&parts), b));
 
+        let sent = Instant::now();
         let (claim, result) = match self.send(claim, Request::from_parts(parts, body)).await {
             (claim, Err(err)) if replay.is_some() => {
                 let first = claim.endpoint().id.clone();
@@ -93,7 +98,12 @@ impl Proxy {
                 };
                 self.metrics.retried();
                 match self
-                    .claim(Some(&first), Instant::now() + self.queue_timeout)
+                    .claim(
+                        Some(&first),
+                        arrived,
+                        uri.path(),
+                        Instant::now() + self.queue_timeout,
+                    )
                     .await
                 {
                     Ok(claim) => self.send(claim, Request::from_parts(parts, body)).await,
@@ -106,6 +116,7 @@ impl Proxy {
         let (mut res, conn) = match result {
             Ok(answer) => {
                 claim.answered();
+                self.capacity.observe_cost(uri.path(), sent.elapsed());
                 answer
             }
             Err(cause) => {
@@ -141,10 +152,13 @@ impl Proxy {
     }
 
     /// A slot on a Ready worker, waiting in the app's queue (until `deadline`) while every
-    /// worker is busy or none is Ready yet.
+    /// worker is busy or none is Ready yet. The queue's order is by arrival and the
+    /// expected cost of requests to `path` (see [`Capacity`]).
     async fn claim(
         &self,
         exclude: Option<&WorkerId>,
+        arrived: Instant,
+        path: &str,
         deadline: Instant,
     ) -> Result<InFlight, Response<ProxyBody>> {
         // The common case: nobody is queued and a worker has room. Registering for a
@@ -161,18 +175,14 @@ impl Proxy {
             }
         }
         let mut routes = self.routes.clone();
-        // Arrival order: while others wait, a newcomer joins the queue instead of taking
-        // the slot a woken waiter is about to claim. Letting it barge in starved queued
-        // requests for seconds under CPU-bound load (docs/benchmarks.md).
+        // While others wait, a newcomer joins the queue instead of taking the slot a
+        // woken waiter is about to claim. Letting it barge in starved queued requests
+        // for seconds under CPU-bound load (docs/benchmarks.md).
         let mut look = !queued_behind;
         let mut why = NoWorker::AllBusy;
+        // Queued before looking, so a release between the look and the wait is not lost.
+        let ticket = self.capacity.enqueue(arrived.into_std(), path);
         loop {
-            // Registered and counted before looking, so a release between the look and
-            // the wait is not lost.
-            let released = self.capacity.notify().notified();
-            tokio::pin!(released);
-            released.as_mut().enable();
-            let waiting = self.capacity.wait();
             if look {
                 let outcome = routes.borrow_and_update().claim(
                     &self.app,
@@ -182,7 +192,7 @@ impl Proxy {
                 );
                 match outcome {
                     Ok(claim) => {
-                        drop(waiting);
+                        drop(ticket);
                         return Ok(claim);
                     }
                     Err(NoWorker::Failed(reason)) => {
@@ -198,7 +208,7 @@ impl Proxy {
             }
             look = true;
             tokio::select! {
-                _ = released => {}
+                _ = ticket.notified() => {}
                 changed = routes.changed() => {
                     if changed.is_err() {
                         return Err(reply::no_worker(&self.app));
