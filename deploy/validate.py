@@ -177,15 +177,17 @@ def check_probe(container, probe_key, path, admin_port, where):
 
 
 def max_workers(resolved):
-    """Workers the process may run at once: static apps, plus dynamic ones up to workers.total."""
-    static = dynamic = 0
+    """Workers the process may run at once: static apps, plus dynamic ones up to workers.total,
+    plus every app's standby workers (idle, but they hold memory and may grow once promoted)."""
+    static = dynamic = standby = 0
     for app in field(resolved, "applications"):
         scaling = field(app, "scaling")
         if scaling["dynamic"]:
             dynamic += scaling["max"]
         else:
             static += scaling["max"]
-    return static + min(dynamic, field(resolved, "scaling", "total"))
+        standby += field(app, "faults", "standbyWorkers")
+    return static + min(dynamic, field(resolved, "scaling", "total")) + standby
 
 
 def check_against_config(objects, resolved):
