@@ -12,7 +12,7 @@
 //! A waiter keeps its place while it waits: woken for a freed slot that someone else
 //! took, it waits again where it was, not at the back.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -39,15 +39,18 @@ pub struct Capacity {
     costs: Mutex<HashMap<Box<str>, Duration>>,
 }
 
+/// Every operation is O(log n): under overload the queue holds thousands of requests,
+/// and each finished request wakes one of them.
 #[derive(Default)]
 struct Queue {
     next_id: u64,
-    entries: Vec<Entry>,
+    entries: HashMap<u64, Entry>,
+    /// `(place, id)` of the waiters not woken yet; the first is next.
+    order: BTreeSet<(i64, u64)>,
 }
 
 struct Entry {
-    id: u64,
-    /// Nanoseconds since [`origin`]; the smallest goes first.
+    /// Nanoseconds since an origin before any waiting request arrived; smallest first.
     place: i64,
     /// Woken and not yet back to look.
     notified: bool,
@@ -57,12 +60,8 @@ struct Entry {
 impl Queue {
     /// Wakes the first waiter in order that is not already woken.
     fn notify_first(&mut self) {
-        if let Some(entry) = self
-            .entries
-            .iter_mut()
-            .filter(|e| !e.notified)
-            .min_by_key(|e| (e.place, e.id))
-        {
+        if let Some((_, id)) = self.order.pop_first() {
+            let entry = self.entries.get_mut(&id).expect("ordered entries exist");
             entry.notified = true;
             if let Some(waker) = entry.waker.take() {
                 waker.wake();
@@ -89,7 +88,10 @@ impl Capacity {
         if self.waiting.load(Ordering::Acquire) == 0 {
             return;
         }
-        for entry in self.queue().entries.iter_mut() {
+        let mut queue = self.queue();
+        let queue = &mut *queue;
+        queue.order.clear();
+        for entry in queue.entries.values_mut() {
             entry.notified = true;
             if let Some(waker) = entry.waker.take() {
                 waker.wake();
@@ -105,12 +107,15 @@ impl Capacity {
         let mut queue = self.queue();
         let id = queue.next_id;
         queue.next_id += 1;
-        queue.entries.push(Entry {
+        queue.entries.insert(
             id,
-            place,
-            notified: false,
-            waker: None,
-        });
+            Entry {
+                place,
+                notified: false,
+                waker: None,
+            },
+        );
+        queue.order.insert((place, id));
         self.waiting.fetch_add(1, Ordering::AcqRel);
         Ticket { capacity: self, id }
     }
@@ -152,10 +157,13 @@ impl Ticket<'_> {
     pub async fn notified(&self) {
         poll_fn(|cx| {
             let mut queue = self.capacity.queue();
-            let Some(entry) = queue.entries.iter_mut().find(|e| e.id == self.id) else {
+            let queue = &mut *queue;
+            let Some(entry) = queue.entries.get_mut(&self.id) else {
                 return Poll::Ready(());
             };
             if std::mem::take(&mut entry.notified) {
+                // Back in line at its own place, for the next wake-up if this look fails.
+                queue.order.insert((entry.place, self.id));
                 Poll::Ready(())
             } else {
                 entry.waker = Some(cx.waker().clone());
@@ -169,13 +177,14 @@ impl Ticket<'_> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut queue = self.capacity.queue();
-        if let Some(i) = queue.entries.iter().position(|e| e.id == self.id) {
-            let entry = queue.entries.swap_remove(i);
+        if let Some(entry) = queue.entries.remove(&self.id) {
             self.capacity.waiting.fetch_sub(1, Ordering::AcqRel);
-            // Woken for a slot and gone without looking (timed out, cancelled): the slot
-            // goes to the next waiter instead of being lost.
             if entry.notified {
+                // Woken for a slot and gone without looking (timed out, cancelled): the
+                // slot goes to the next waiter instead of being lost.
                 queue.notify_first();
+            } else {
+                queue.order.remove(&(entry.place, self.id));
             }
         }
     }
