@@ -1222,6 +1222,16 @@ mod tests {
             self.calls.recv().await.expect("supervisor alive")
         }
 
+        /// The next `n` calls, sorted: for calls whose order between them does not matter.
+        async fn calls(&mut self, n: usize) -> Vec<Call> {
+            let mut calls = Vec::with_capacity(n);
+            for _ in 0..n {
+                calls.push(self.call().await);
+            }
+            calls.sort_by_key(|c| format!("{c:?}"));
+            calls
+        }
+
         fn send(&self, event: Event) {
             self.events.send(event).unwrap();
         }
@@ -1252,11 +1262,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn starts_the_configured_workers_and_routes_to_ready_ones() {
         let mut h = start(vec![app("web", 2), app("api", 1)]);
-        let mut spawned = vec![];
-        for _ in 0..3 {
-            spawned.push(h.call().await);
-        }
-        spawned.sort_by_key(|c| format!("{c:?}"));
+        let spawned = h.calls(3).await;
         assert_eq!(
             spawned,
             [
@@ -1357,8 +1363,7 @@ mod tests {
         h.send(Event::StopWorkers {
             grace: Duration::from_secs(1),
         });
-        let mut stopped = vec![h.call().await, h.call().await];
-        stopped.sort_by_key(|c| format!("{c:?}"));
+        let stopped = h.calls(2).await;
         assert_eq!(
             stopped,
             [Call::Stop("web:0".into()), Call::Stop("web:1".into())]
@@ -1465,8 +1470,7 @@ mod tests {
         h.send(Event::Ready(id("web:2")));
         // The successor is Ready: its predecessor drains (nothing in flight) and stops,
         // and the next successor starts.
-        let mut calls = vec![h.call().await, h.call().await];
-        calls.sort_by_key(|c| format!("{c:?}"));
+        let calls = h.calls(2).await;
         assert_eq!(
             calls,
             [Call::Spawn("web:3".into()), Call::Stop("web:0".into())]
@@ -1653,8 +1657,7 @@ mod tests {
             "draining workers get no new requests"
         );
         // Nothing in flight: the next health tick stops them.
-        let mut stops = vec![h.call().await, h.call().await];
-        stops.sort_by_key(|c| format!("{c:?}"));
+        let stops = h.calls(2).await;
         assert_eq!(
             stops,
             [Call::Stop("web:1".into()), Call::Stop("web:2".into())]
@@ -1871,8 +1874,7 @@ mod tests {
     async fn a_rolling_restart_replaces_the_standby_as_well() {
         let mut h = running_with_standby(1).await;
         h.send(Event::Restart(Some("web".into())));
-        let mut calls = vec![h.call().await, h.call().await];
-        calls.sort_by_key(|c| format!("{c:?}"));
+        let calls = h.calls(2).await;
         // The successor starts, and the standby (old code) leaves.
         assert_eq!(
             calls,
@@ -1884,8 +1886,7 @@ mod tests {
             error: None,
         });
         h.send(Event::Ready(id("web:2")));
-        let mut calls = vec![h.call().await, h.call().await];
-        calls.sort_by_key(|c| format!("{c:?}"));
+        let calls = h.calls(2).await;
         // A new standby (new code) once the successor serves; the old worker drains.
         assert_eq!(
             calls,
@@ -1933,8 +1934,7 @@ mod tests {
         h.send(Event::StopWorkers {
             grace: Duration::from_secs(1),
         });
-        let mut stops = vec![h.call().await, h.call().await];
-        stops.sort_by_key(|c| format!("{c:?}"));
+        let stops = h.calls(2).await;
         assert_eq!(
             stops,
             [Call::Stop("web:0".into()), Call::Stop("web:1".into())]

@@ -116,7 +116,11 @@ impl Proxy {
         let (mut res, conn) = match result {
             Ok(answer) => {
                 claim.answered();
-                self.capacity.observe_cost(uri.path(), sent.elapsed());
+                // Costs only order the queue, so they are learnt only while it holds
+                // someone: an app that never queues pays no lock per request for them.
+                if self.capacity.waiting() > 0 {
+                    self.capacity.observe_cost(uri.path(), sent.elapsed());
+                }
                 answer
             }
             Err(cause) => {
