@@ -1,6 +1,7 @@
 'use strict'
-// Runs first in every worker thread: connects the thread to the Rust core, moves the
-// app's server onto the worker's private socket, then loads the app unchanged.
+// Runs first in every worker thread: connects the thread to the Rust core, takes the
+// app's server as the one that receives this worker's requests, then loads the app
+// unchanged. Requests arrive through memory (./vconn.js), not through a socket.
 
 const { workerData, parentPort } = require('node:worker_threads')
 const diagnostics = require('node:diagnostics_channel')
@@ -12,7 +13,10 @@ const v8 = require('node:v8')
 
 const { id, app, dir, entry, socket, meshSocket, addon: addonPath, sampleIntervalMs, exitOnUnhandledErrors } = workerData
 const addon = (() => { const m = { exports: {} }; process.dlopen(m, addonPath); return m.exports })()
-const link = new addon.WorkerLink(id)
+const vconn = require('./vconn')
+// The app's http.Server, once it listens: it takes every connection the core opens.
+let server = null
+const link = vconn.connect(addon.WorkerLink, id, () => server)
 // The thread's end is reported to the core only after Node has torn down its isolate
 // (≈15-20 ms under load); this tells it at once, so it routes elsewhere meanwhile.
 process.on('exit', () => link.exiting())
@@ -85,7 +89,6 @@ function keepRunningOnUnhandledErrors () {
 // module has loaded; this long is how long we wait for one (Watt's startTimeout).
 const LISTEN_TIMEOUT_MS = 30000
 
-let server = null
 let listening = null
 let onAdopt = null
 const adopted = new Promise((resolve) => { onAdopt = resolve })

@@ -20,7 +20,7 @@ use crate::status::Status;
 pub struct Admin {
     pub status: watch::Receiver<Arc<Status>>,
     /// Per app, the ingress counters.
-    pub registry: crate::registry::Registry,
+    pub apps: crate::datapath::apps::Apps,
     pub node_version: Option<String>,
     /// The metrics path (`metrics.endpoint`).
     pub endpoint: String,
@@ -144,7 +144,7 @@ impl Admin {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok());
         let format = Format::from_accept(accept);
-        let http = self.registry.snapshots();
+        let http = self.apps.snapshots();
         let process = metrics::process::read();
         let input = metrics::Input {
             status,

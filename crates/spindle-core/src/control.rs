@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,7 +25,6 @@ use crate::logs::{LogSink, TapLine};
 use crate::metrics::{self, Format};
 use crate::status::Status;
 use crate::supervisor::Event;
-use crate::upstream::RequestBody;
 
 /// Largest request body the API reads (scale and inject payloads).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -51,7 +49,7 @@ pub struct Control {
     pub meta: Meta,
     pub status: watch::Receiver<Arc<Status>>,
     /// One per app: injected requests take the same path as public ones.
-    pub registry: crate::registry::Registry,
+    pub apps: crate::datapath::apps::Apps,
     pub labels: Vec<(String, String)>,
     pub events: mpsc::UnboundedSender<Event>,
     /// Asks the core to run its graceful shutdown.
@@ -249,18 +247,15 @@ impl Control {
             Ok(r) => r,
             Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
         };
-        let Some(proxy) = self.registry.proxy(&app) else {
+        let Some(target) = self.apps.get(&app) else {
             return error(
                 StatusCode::NOT_FOUND,
                 "unknown_app",
                 format!("no app {app:?}"),
             );
         };
-        let peer = SocketAddr::from(([127, 0, 0, 1], 0));
-        let res = proxy.forward_body(request, peer).await;
-        let (parts, body) = res.into_parts();
-        let bytes = match Limited::new(body, MAX_BODY).collect().await {
-            Ok(collected) => collected.to_bytes(),
+        let res = match crate::datapath::inject::send(&self.hot.runtime, target, request).await {
+            Ok(res) => res,
             Err(err) => {
                 return error(
                     StatusCode::BAD_GATEWAY,
@@ -269,6 +264,7 @@ impl Control {
                 )
             }
         };
+        let (parts, bytes) = res.into_parts();
         let mut headers = serde_json::Map::new();
         for name in parts.headers.keys() {
             let values: Vec<&str> = parts
@@ -332,7 +328,7 @@ impl Control {
 
     fn metrics(&self, query: &HashMap<String, String>) -> Response<Body> {
         let status = self.status.borrow().clone();
-        let http = self.registry.snapshots();
+        let http = self.apps.snapshots();
         if query.get("format").map(String::as_str) == Some("json") {
             let apps: Vec<Value> = http.iter().map(|(app, s)| metrics_json(app, s)).collect();
             return json_response(StatusCode::OK, json!({"apps": apps}));
@@ -384,7 +380,7 @@ fn metrics_json(app: &str, s: &metrics::http::HttpSnapshot) -> Value {
 }
 
 /// `{method, path, headers, body}` → a request for the app's workers.
-fn injected_request(body: &Value) -> Result<Request<RequestBody>, String> {
+fn injected_request(body: &Value) -> Result<Request<Full<Bytes>>, String> {
     let method = body.get("method").and_then(Value::as_str).unwrap_or("GET");
     let method =
         Method::from_bytes(method.as_bytes()).map_err(|_| format!("invalid method {method:?}"))?;
@@ -410,12 +406,8 @@ fn injected_request(body: &Value) -> Result<Request<RequestBody>, String> {
         .get("body")
         .and_then(Value::as_str)
         .map(|s| Bytes::from(s.to_owned()));
-    let body = match data {
-        Some(data) if !data.is_empty() => RequestBody::Buffered { data: Some(data) },
-        _ => RequestBody::Empty,
-    };
     builder
-        .body(body)
+        .body(Full::new(data.unwrap_or_default()))
         .map_err(|e| format!("invalid request: {e}"))
 }
 
@@ -499,12 +491,14 @@ mod tests {
         assert_eq!(req.method(), Method::POST);
         assert_eq!(req.uri(), "/x?y=1");
         assert_eq!(req.headers()["x-a"], "1");
-        assert!(matches!(req.body(), RequestBody::Buffered { data: Some(d) } if d == "hi"));
+        let body = req.body().clone();
+        let body = futures_util::FutureExt::now_or_never(body.collect());
+        assert_eq!(body.unwrap().unwrap().to_bytes(), "hi");
     }
 
     #[test]
     fn injected_requests_are_checked() {
-        let err = |body: Value| injected_request(&body).err().expect("rejected");
+        let err = |body: Value| injected_request(&body).expect_err("rejected");
         assert!(err(json!({"path": "x"})).contains("must start with"));
         assert!(err(json!({"method": "BAD METHOD"})).contains("invalid method"));
         assert!(err(json!({"headers": {"a": 1}})).contains("must be a string"));

@@ -15,17 +15,19 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, Admin};
-use crate::capacity::Capacity;
 use crate::control::{Control, Meta};
+use crate::datapath::app::App;
+use crate::datapath::apps::Apps;
+use crate::datapath::pipe::Pipe;
+use crate::datapath::prefixes::PrefixRoutes;
+use crate::datapath::queue::AppQueue;
+use crate::datapath::ready::ReadyWorkers;
 use crate::host::WorkerHost;
 use crate::hot::HotApps;
-use crate::ingress::{self, Proxy, Router};
+use crate::ingress::{self, PublicRoute};
 use crate::logs::{LogSink, WorkerLog};
 use crate::mesh::{self, Mesh};
-use crate::metrics::HttpMetrics;
 use crate::probe::Probe;
-use crate::registry::{Entry as RegistryEntry, Registry};
-use crate::routes::Routes;
 use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
 use crate::{rundir, Phase, WorkerId};
@@ -120,49 +122,32 @@ impl Core {
             .map_err(StartError::Runtime)?;
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let (routes_tx, routes_rx) = watch::channel(Arc::new(Routes::default()));
+        let (routes_tx, routes_rx) = watch::channel(Arc::new(ReadyWorkers::default()));
         let (status_tx, status_rx) = watch::channel(Arc::new(Status {
             phase: Phase::Starting,
             apps: vec![],
         }));
         let worker_logs = WorkerLogs::default();
 
-        let http_metrics: HashMap<String, Arc<HttpMetrics>> = config
+        let queues: HashMap<String, Arc<AppQueue>> = config
             .applications
             .iter()
             .map(|a| (a.id.clone(), Arc::default()))
             .collect();
-        let capacities: HashMap<String, Arc<Capacity>> = config
-            .applications
-            .iter()
-            .map(|a| (a.id.clone(), Arc::default()))
-            .collect();
-        // One per app: the ingress uses the entrypoint's, the management API any app's.
-        let proxies: HashMap<String, Arc<Proxy>> = config
-            .applications
-            .iter()
-            .map(|a| {
-                let proxy = Proxy {
-                    app: a.id.as_str().into(),
-                    routes: routes_rx.clone(),
-                    capacity: capacities[&a.id].clone(),
-                    max_in_flight: a.faults.max_in_flight_per_worker as usize,
-                    queue_timeout: a.faults.queue_timeout,
-                    metrics: http_metrics[&a.id].clone(),
-                };
-                (a.id.clone(), Arc::new(proxy))
-            })
-            .collect();
-        let registry = Registry::default();
-        for (id, proxy) in &proxies {
-            registry.insert(
-                id,
-                RegistryEntry {
-                    proxy: proxy.clone(),
-                    metrics: http_metrics[id].clone(),
-                },
-            );
+        // One per app: the ingress reaches the entrypoint's (and routed apps'), the mesh
+        // and the management API any app's.
+        let apps = Apps::default();
+        for a in &config.applications {
+            apps.insert(Arc::new(App {
+                id: a.id.as_str().into(),
+                ready: routes_rx.clone(),
+                queue: queues[&a.id].clone(),
+                max_in_flight: a.faults.max_in_flight_per_worker as usize,
+                queue_timeout: a.faults.queue_timeout,
+                metrics: Arc::default(),
+            }));
         }
+        let app = |id: &str| apps.get(id).expect("every configured app is registered");
         let labels: Vec<(String, String)> = config
             .metrics
             .labels
@@ -173,7 +158,7 @@ impl Core {
         let admin = admin.map(|listener| {
             let state = Admin {
                 status: status_rx.clone(),
-                registry: registry.clone(),
+                apps: apps.clone(),
                 node_version: node_version.clone(),
                 endpoint: config.metrics.endpoint.clone(),
                 authorization: config
@@ -186,7 +171,7 @@ impl Core {
             (listener, state)
         });
         let mesh = Arc::new(Mesh {
-            registry: registry.clone(),
+            apps: apps.clone(),
             deny: config
                 .applications
                 .iter()
@@ -233,14 +218,14 @@ impl Core {
             },
         )?;
         let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
-        let router = Arc::new(Router::new(
+        let prefixes = Arc::new(PrefixRoutes::new(
             config
                 .server
                 .routes
                 .iter()
-                .map(|r| (r.prefix.clone(), proxies[&r.app].clone()))
+                .map(|r| (r.prefix.clone(), app(&r.app)))
                 .collect(),
-            proxies[&config.entrypoint].clone(),
+            app(&config.entrypoint),
         ));
 
         let control = Control {
@@ -257,7 +242,7 @@ impl Core {
                 admin: admin_addr.map(|a| format!("http://{a}")),
             },
             status: status_rx.clone(),
-            registry: registry.clone(),
+            apps: apps.clone(),
             labels,
             events: events_tx.clone(),
             stop: stop_tx,
@@ -265,13 +250,13 @@ impl Core {
             hot: Arc::new(HotApps {
                 config: Arc::new(config.clone()),
                 env: std::env::vars().collect(),
-                registry: registry.clone(),
-                routes: routes_rx.clone(),
+                apps: apps.clone(),
+                ready: routes_rx.clone(),
                 mesh: mesh.clone(),
                 rundir: rundir.clone(),
                 runtime: runtime.handle().clone(),
                 events: events_tx.clone(),
-                router: router.clone(),
+                prefixes: prefixes.clone(),
             }),
         };
         admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
@@ -288,9 +273,10 @@ impl Core {
         let (ingress_stop, ingress_stop_rx) = watch::channel(false);
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
+        let public = Arc::new(PublicRoute(prefixes));
         let ingress_task = runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(ingress) {
-                Ok(listener) => ingress::serve(listener, router, ingress_stop_rx, deadline).await,
+                Ok(listener) => ingress::serve(listener, public, ingress_stop_rx, deadline).await,
                 Err(err) => {
                     tracing::error!(error = %err, "ingress listener unusable");
                     true
@@ -310,7 +296,7 @@ impl Core {
                 admin: admin_addr.map(|a| format!("http://{a}")),
             },
             application_grace: config.graceful_shutdown.application,
-            capacities,
+            queues,
             scaling: config.scaling.clone(),
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
@@ -350,8 +336,9 @@ impl Core {
         self.status.clone()
     }
 
-    pub fn worker_ready(&self, id: WorkerId) {
-        let _ = self.events.send(Event::Ready(id));
+    /// The worker's server listens; requests reach it through `pipe`.
+    pub fn worker_ready(&self, id: WorkerId, pipe: Arc<Pipe>) {
+        let _ = self.events.send(Event::Ready(id, pipe));
     }
 
     /// A worker thread began to exit (its `process` emitted 'exit'): it takes no more

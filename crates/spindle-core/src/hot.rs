@@ -9,11 +9,12 @@ use std::sync::Arc;
 use spindle_config::Config;
 use tokio::sync::{mpsc, watch};
 
-use crate::capacity::Capacity;
-use crate::ingress::{Proxy, Router};
+use crate::datapath::app::App;
+use crate::datapath::apps::Apps;
+use crate::datapath::prefixes::PrefixRoutes;
+use crate::datapath::queue::AppQueue;
+use crate::datapath::ready::ReadyWorkers;
 use crate::mesh::{self, Mesh};
-use crate::registry::{Entry, Registry};
-use crate::routes::Routes;
 use crate::supervisor::Event;
 
 /// Why an add or remove was refused: HTTP status, error code, message.
@@ -24,14 +25,14 @@ pub struct HotApps {
     /// The config the server started with: defaults and env rules for added apps.
     pub config: Arc<Config>,
     pub env: BTreeMap<String, String>,
-    pub registry: Registry,
-    pub routes: watch::Receiver<Arc<Routes>>,
+    pub apps: Apps,
+    pub ready: watch::Receiver<Arc<ReadyWorkers>>,
     pub mesh: Arc<Mesh>,
     pub rundir: PathBuf,
     pub runtime: tokio::runtime::Handle,
     pub events: mpsc::UnboundedSender<Event>,
     /// The public port's routes: an added app may get one.
-    pub router: Arc<Router>,
+    pub prefixes: Arc<PrefixRoutes>,
 }
 
 impl HotApps {
@@ -49,25 +50,24 @@ impl HotApps {
         }
         let app = spindle_config::resolve_app(&self.config, path, id, workers, &self.env)
             .map_err(|e| Refused(400, "invalid_app", e.to_string()))?;
-        if self.registry.proxy(&app.id).is_some() {
+        if self.apps.get(&app.id).is_some() {
             return Err(Refused(
                 409,
                 "app_exists",
                 format!("app id {:?} is already in use", app.id),
             ));
         }
-        let capacity = Arc::new(Capacity::default());
-        let metrics = Arc::default();
-        let proxy = Arc::new(Proxy {
-            app: app.id.as_str().into(),
-            routes: self.routes.clone(),
-            capacity: capacity.clone(),
+        let queue = Arc::new(AppQueue::default());
+        let target = Arc::new(App {
+            id: app.id.as_str().into(),
+            ready: self.ready.clone(),
+            queue: queue.clone(),
             max_in_flight: app.faults.max_in_flight_per_worker as usize,
             queue_timeout: app.faults.queue_timeout,
-            metrics,
+            metrics: Arc::default(),
         });
         if let Some(route) = route {
-            if !self.router.add(route, proxy.clone()) {
+            if !self.prefixes.add(route, target.clone()) {
                 return Err(Refused(
                     409,
                     "route_exists",
@@ -79,7 +79,7 @@ impl HotApps {
         let listener = std::os::unix::net::UnixListener::bind(&socket)
             .and_then(|l| l.set_nonblocking(true).map(|_| l))
             .map_err(|e| {
-                self.router.remove_app(&app.id);
+                self.prefixes.remove_app(&app.id);
                 Refused(
                     500,
                     "internal",
@@ -94,17 +94,11 @@ impl HotApps {
                 Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
             }
         });
-        self.registry.insert(
-            &app.id,
-            Entry {
-                metrics: proxy.metrics.clone(),
-                proxy,
-            },
-        );
+        self.apps.insert(target);
         let id = app.id.clone();
         let _ = self.events.send(Event::AddApp {
             config: Box::new(app),
-            capacity,
+            queue,
         });
         Ok(id)
     }
@@ -118,12 +112,12 @@ impl HotApps {
                 format!("app {id:?} is the entrypoint and cannot be removed"),
             ));
         }
-        self.router.remove_app(id);
-        if self.registry.remove(id).is_none() {
+        self.prefixes.remove_app(id);
+        if self.apps.remove(id).is_none() {
             return Err(Refused(
                 404,
                 "unknown_app",
-                format!("no app {id:?} (apps: {})", self.registry.ids().join(", ")),
+                format!("no app {id:?} (apps: {})", self.apps.ids().join(", ")),
             ));
         }
         // Its mesh socket stays until the last worker is gone: draining workers may still

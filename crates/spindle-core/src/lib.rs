@@ -3,19 +3,17 @@
 //! - [`core`]: binds, starts runtimes and the supervisor, runs the shutdown sequence.
 //! - [`supervisor`]: the one owner of the worker table; lifecycle decisions.
 //! - [`host`]: what the core asks of the thread factory (the JS main thread).
-//! - [`ingress`]: the public listener and the per-request proxy to workers.
-//! - [`upstream`], [`endpoint`], [`routes`], [`pick`]: pooled worker connections and the
-//!   choice of worker.
+//! - [`datapath`]: every request's trip from a client to a worker thread and back: HTTP/1
+//!   parsing, worker choice, the queue, retries, and the in-memory link to the workers.
+//! - [`ingress`], [`mesh`]: the public listener and the app-to-app sockets, thin loops
+//!   over the data path.
 //! - [`hot`]: adding and removing apps in a running server.
-//! - [`mesh`]: app-to-app calls at `http://<app>.plt.local`, through the core.
 //! - [`admin`]: probes and metrics on their own thread and runtime.
 //! - [`control`]: the management API on a private Unix socket, on the admin thread.
 //! - [`status`], [`state`]: published snapshots and typed lifecycle.
 //! - [`health`], [`probe`]: samples of each worker's loop and heap read from outside, and
 //!   the pure policy that judges them.
 //! - [`scaler`]: how many workers each dynamic app should have, from its ELU, within a budget.
-//! - [`registry`]: the apps the data path can reach now (proxies and counters by id).
-//! - [`capacity`]: per-app wake-ups for requests queued while every worker is busy.
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
 //! - [`metrics`]: Prometheus metrics rendered from what the core holds.
@@ -24,10 +22,9 @@
 
 pub mod admin;
 pub mod backoff;
-pub mod capacity;
 pub mod control;
 pub mod core;
-pub mod endpoint;
+pub mod datapath;
 pub mod health;
 pub mod host;
 pub mod hot;
@@ -35,16 +32,12 @@ pub mod ingress;
 pub mod logs;
 pub mod mesh;
 pub mod metrics;
-pub mod pick;
 pub mod probe;
-pub mod registry;
-pub mod routes;
 pub mod rundir;
 pub mod scaler;
 pub mod state;
 pub mod status;
 pub mod supervisor;
-pub mod upstream;
 pub mod watch;
 mod worker_id;
 

@@ -4,83 +4,87 @@
 //! takes the same path as public traffic to the callee: worker choice, queue, retry of
 //! safe requests, and the callee's metrics.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{header, Request, Response};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::UnixListener;
 
-use crate::ingress::reply;
-use crate::ingress::ProxyBody;
+use crate::datapath::apps::Apps;
+use crate::datapath::connection::{self, Dispatch, Route, Settings};
+use crate::datapath::http1::RequestHead;
+use crate::datapath::reply;
 
 /// The host suffix that names an app on the mesh.
 pub const DOMAIN: &str = ".plt.local";
 
-/// The socket an app's workers send their mesh calls to.
-pub fn socket_path(rundir: &std::path::Path, app: &str) -> std::path::PathBuf {
-    rundir.join(format!("mesh-{app}.sock"))
+/// The socket an app's workers send their mesh calls to. Worker sockets are `w-*`, so no
+/// app id can make the two collide.
+pub fn socket_path(rundir: &Path, app: &str) -> PathBuf {
+    rundir.join(format!("m-{app}.sock"))
 }
 
 /// What every mesh socket shares.
 pub struct Mesh {
-    pub registry: crate::registry::Registry,
+    pub apps: Apps,
     /// `policies.deny`, both directions: (from, to).
     pub deny: Vec<(String, String)>,
     /// `applicationTimeout`: the longest a call waits for the callee's response head.
     pub timeout: Duration,
 }
 
-/// Serves the mesh socket of app `from` until the process ends.
-pub async fn serve(listener: UnixListener, mesh: Arc<Mesh>, from: Arc<str>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+/// Calls from one app.
+struct MeshRoute {
+    mesh: Arc<Mesh>,
+    from: Arc<str>,
+}
+
+impl Route for MeshRoute {
+    fn route(&self, head: &RequestHead<'_, '_>) -> Dispatch {
+        let host = head.host.unwrap_or_default();
+        let to = app_of(host).unwrap_or(host);
+        let Some(app) = self.mesh.apps.get(to) else {
+            return Dispatch::Reply(reply::unknown_app(to, &self.mesh.apps.ids()));
         };
-        let mesh = mesh.clone();
-        let from = from.clone();
-        tokio::spawn(async move {
-            let caller = from.clone();
-            let service = service_fn(move |req| {
-                let mesh = mesh.clone();
-                let from = caller.clone();
-                async move { Ok::<_, Infallible>(mesh.call(&from, req).await) }
-            });
-            let conn = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            if let Err(err) = conn.await {
-                tracing::debug!(error = %err, app = &*from, "mesh connection ended with an error");
-            }
-        });
+        if self
+            .mesh
+            .deny
+            .iter()
+            .any(|(a, b)| **a == *self.from && b == to)
+        {
+            return Dispatch::Reply(reply::denied(&self.from, to));
+        }
+        Dispatch::App {
+            app,
+            strip: None,
+            answer_within: Some(self.mesh.timeout),
+        }
     }
 }
 
-impl Mesh {
-    async fn call(&self, from: &str, req: Request<Incoming>) -> Response<ProxyBody> {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default();
-        let to = app_of(host).unwrap_or(host).to_string();
-        let Some(proxy) = self.registry.proxy(&to) else {
-            return reply::unknown_app(&to, &self.registry.ids());
+/// Serves the mesh socket of app `from` until the listener is dropped.
+pub async fn serve(listener: UnixListener, mesh: Arc<Mesh>, from: Arc<str>) {
+    let route = Arc::new(MeshRoute { mesh, from });
+    let settings = Arc::new(Settings::default());
+    // Mesh calls come from inside this process; the caller app is the "client".
+    let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                tracing::warn!(error = %err, app = &*route.from, "mesh accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
-        if self.deny.iter().any(|(a, b)| a == from && *b == to) {
-            return reply::denied(from, &to);
-        }
-        // Mesh calls come from inside this process; the caller app is the "client".
-        let peer = SocketAddr::from(([127, 0, 0, 1], 0));
-        match tokio::time::timeout(self.timeout, proxy.forward(req, peer)).await {
-            Ok(res) => res,
-            Err(_) => reply::timeout(&to, self.timeout.as_millis()),
-        }
+        let route = route.clone();
+        let settings = settings.clone();
+        tokio::spawn(async move {
+            // A mesh connection ends with its caller; it has no shutdown of its own.
+            let (_open, never) = tokio::sync::watch::channel(false);
+            connection::serve(stream, peer, &*route, &settings, never).await;
+        });
     }
 }
 

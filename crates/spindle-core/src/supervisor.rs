@@ -1,6 +1,6 @@
 //! The one owner of the worker table. Everything that changes a worker's state arrives
 //! here as an [`Event`] or a health tick; the supervisor decides, asks the thread
-//! factory, and publishes [`Routes`] for the data path and [`Status`] for everyone else.
+//! factory, and publishes [`ReadyWorkers`] for the data path and [`Status`] for everyone else.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::num::NonZeroU32;
@@ -13,13 +13,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::backoff;
-use crate::capacity::Capacity;
-use crate::endpoint::Endpoint;
+use crate::datapath::endpoint::Endpoint;
+use crate::datapath::pipe::Pipe;
+use crate::datapath::queue::AppQueue;
+use crate::datapath::ready::{ReadyApp, ReadyWorkers};
 use crate::health::{self, History, Policy, Verdict};
 use crate::host::{ResourceLimits, WorkerHost, WorkerSpec};
 use crate::logs::{LogSink, WorkerLog};
 use crate::probe::Probe;
-use crate::routes::{AppRoute, Routes};
 use crate::scaler;
 use crate::status::{AppStatus, HeapStatus, Restarts, Scaled, Status, WorkerStatus};
 use crate::{Phase, WorkerId, WorkerState};
@@ -30,8 +31,8 @@ const STALLED_WAIT_FACTOR: u32 = 3;
 
 #[derive(Debug)]
 pub enum Event {
-    /// The worker's server listens on its socket.
-    Ready(WorkerId),
+    /// The worker's server listens; requests reach it through `pipe`.
+    Ready(WorkerId, Arc<Pipe>),
     /// The worker thread connected to the core: its loop can be sampled from now on.
     Attached(WorkerId, Arc<Probe>),
     /// The worker's `process` emitted 'exit': it serves nothing more, and `Exited`
@@ -53,7 +54,7 @@ pub enum Event {
     /// A new app joins the running server (its proxy and mesh socket already exist).
     AddApp {
         config: Box<AppConfig>,
-        capacity: Arc<Capacity>,
+        queue: Arc<AppQueue>,
     },
     /// An app leaves: its workers drain and stop, then it is forgotten.
     RemoveApp(Arc<str>),
@@ -99,12 +100,12 @@ struct WorkerEntry {
 }
 
 impl AppEntry {
-    fn new(config: AppConfig, entrypoint: bool, capacity: Arc<Capacity>) -> AppEntry {
+    fn new(config: AppConfig, entrypoint: bool, queue: Arc<AppQueue>) -> AppEntry {
         AppEntry {
             entrypoint,
             policy: policy(&config.health),
             config,
-            capacity,
+            queue,
             next_n: 0,
             streak: 0,
             failed_starts: 0,
@@ -145,7 +146,7 @@ struct AppEntry {
     config: AppConfig,
     policy: Policy,
     entrypoint: bool,
-    capacity: Arc<Capacity>,
+    queue: Arc<AppQueue>,
     next_n: u32,
     /// Crashes in a row soon after start: sets the restart delay.
     streak: u32,
@@ -176,7 +177,7 @@ pub struct Supervisor {
     apps: BTreeMap<Arc<str>, AppEntry>,
     phase: Phase,
     events: mpsc::UnboundedSender<Event>,
-    routes: watch::Sender<Arc<Routes>>,
+    routes: watch::Sender<Arc<ReadyWorkers>>,
     status: watch::Sender<Arc<Status>>,
     logs: LogSink,
     worker_logs: WorkerLogs,
@@ -207,8 +208,8 @@ pub struct SupervisorParts {
     pub worker_logs: WorkerLogs,
     pub urls: Urls,
     pub application_grace: Duration,
-    /// Per app, shared with the ingress: wakes requests queued for a worker.
-    pub capacities: HashMap<String, Arc<Capacity>>,
+    /// Per app, shared with the data path: wakes requests queued for a worker.
+    pub queues: HashMap<String, Arc<AppQueue>>,
     /// Dynamic scaling: budget, thresholds, cooldown.
     pub scaling: spindle_config::ScalingConfig,
 }
@@ -251,7 +252,7 @@ impl Supervisor {
     pub fn new(
         mut parts: SupervisorParts,
         events: mpsc::UnboundedSender<Event>,
-        routes: watch::Sender<Arc<Routes>>,
+        routes: watch::Sender<Arc<ReadyWorkers>>,
         status: watch::Sender<Arc<Status>>,
     ) -> Supervisor {
         let scaler = parts.scaler_settings();
@@ -260,9 +261,9 @@ impl Supervisor {
             .into_iter()
             .map(|config| {
                 let id: Arc<str> = config.id.as_str().into();
-                let capacity = parts.capacities.remove(&config.id).unwrap_or_default();
+                let queue = parts.queues.remove(&config.id).unwrap_or_default();
                 let entrypoint = config.id == parts.entrypoint;
-                (id, AppEntry::new(config, entrypoint, capacity))
+                (id, AppEntry::new(config, entrypoint, queue))
             })
             .collect();
         Supervisor {
@@ -317,7 +318,7 @@ impl Supervisor {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Ready(id) => self.on_ready(id),
+            Event::Ready(id, pipe) => self.on_ready(id, pipe),
             Event::Attached(id, probe) => {
                 if let Some(worker) = self.worker_mut(&id) {
                     worker.probe = Some(probe);
@@ -344,7 +345,7 @@ impl Supervisor {
                 }
             }
             Event::Scale { app, workers } => self.scale(&app, workers),
-            Event::AddApp { config, capacity } => self.add_app(*config, capacity),
+            Event::AddApp { config, queue } => self.add_app(*config, queue),
             Event::RemoveApp(app) => self.remove_app(&app),
             Event::BeginShutdown => {
                 self.phase = Phase::ShuttingDown;
@@ -363,7 +364,7 @@ impl Supervisor {
         let n = entry.next_n;
         entry.next_n += 1;
         let id = WorkerId::new(app.clone(), n);
-        let socket = self.rundir.join(format!("{app}-{n}.sock"));
+        let socket = self.rundir.join(format!("w-{app}-{n}.sock"));
         let health = &entry.config.health;
         let spec = WorkerSpec {
             id: id.clone(),
@@ -487,11 +488,11 @@ impl Supervisor {
         }
     }
 
-    fn on_ready(&mut self, id: WorkerId) {
+    fn on_ready(&mut self, id: WorkerId, pipe: Arc<Pipe>) {
         let Some(entry) = self.apps.get_mut(id.app()) else {
             return;
         };
-        let capacity = entry.capacity.clone();
+        let queue = entry.queue.clone();
         let Some(worker) = entry.workers.get_mut(&id.n()) else {
             return;
         };
@@ -500,7 +501,7 @@ impl Supervisor {
         }
         let now = Instant::now();
         entry.failed_starts = 0;
-        worker.endpoint = Some(Endpoint::new(id.clone(), worker.socket.clone(), capacity));
+        worker.endpoint = Some(Endpoint::new(pipe, queue));
         worker.ready_at = Some(now);
         let startup = worker.started.elapsed();
         let app = id.app_arc().clone();
@@ -566,7 +567,7 @@ impl Supervisor {
         }
     }
 
-    fn add_app(&mut self, config: AppConfig, capacity: Arc<Capacity>) {
+    fn add_app(&mut self, config: AppConfig, queue: Arc<AppQueue>) {
         if !self.accepting() {
             return;
         }
@@ -576,7 +577,7 @@ impl Supervisor {
             return;
         }
         tracing::info!(app = &*id, workers = config.workers.get(), path = %config.path.display(), "app added");
-        let entry = AppEntry::new(config, false, capacity);
+        let entry = AppEntry::new(config, false, queue);
         self.apps.insert(id.clone(), entry);
         self.fill(&id);
     }
@@ -768,6 +769,11 @@ impl Supervisor {
             log.finish();
         }
         let _ = std::fs::remove_file(&worker.socket);
+        if let Some(endpoint) = &worker.endpoint {
+            // Already done when the worker's environment was torn down; a worker that
+            // never got that far fails its requests here.
+            endpoint.pipe.detach();
+        }
         let asked_to_stop = worker.retire.is_some() || worker.state == WorkerState::Stopped;
         worker.endpoint = None;
         worker.probe = None;
@@ -885,7 +891,7 @@ impl Supervisor {
                 .all(|w| {
                     w.history
                         .latest()
-                        .is_some_and(|s| s.elu >= crate::endpoint::SATURATED_BELOW)
+                        .is_some_and(|s| s.elu >= crate::datapath::endpoint::SATURATED_BELOW)
                 });
             for (n, w) in entry.workers.iter_mut() {
                 let id = || WorkerId::new(app.clone(), *n);
@@ -1074,7 +1080,7 @@ impl Supervisor {
                 .collect();
             routes.insert(
                 id.clone(),
-                AppRoute {
+                ReadyApp {
                     ready,
                     failed: entry.failed.clone(),
                 },
@@ -1112,14 +1118,14 @@ impl Supervisor {
             phase: self.phase,
             apps,
         }));
-        let routes = Routes::new(routes);
+        let routes = ReadyWorkers::new(routes);
         // Only a real change is sent: it wakes every queued request to look again, which
         // on each 250 ms health tick would be work for nothing.
         if !self.routes.borrow().same_as(&routes) {
             self.routes.send_replace(Arc::new(routes));
             for entry in self.apps.values() {
                 // Requests queued for this app look again at the new set of workers.
-                entry.capacity.wake_all();
+                entry.queue.wake_all();
             }
         }
     }
@@ -1164,7 +1170,7 @@ mod tests {
         events: mpsc::UnboundedSender<Event>,
         calls: mpsc::UnboundedReceiver<Call>,
         status: watch::Receiver<Arc<Status>>,
-        routes: watch::Receiver<Arc<Routes>>,
+        routes: watch::Receiver<Arc<ReadyWorkers>>,
     }
 
     fn app(id: &str, workers: u32) -> AppConfig {
@@ -1187,7 +1193,7 @@ mod tests {
     fn start_with(apps: Vec<AppConfig>, scaling: spindle_config::ScalingConfig) -> Harness {
         let (calls_tx, calls) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let (routes_tx, routes) = watch::channel(Arc::new(Routes::default()));
+        let (routes_tx, routes) = watch::channel(Arc::new(ReadyWorkers::default()));
         let (status_tx, status) = watch::channel(Arc::new(Status {
             phase: Phase::Starting,
             apps: vec![],
@@ -1204,7 +1210,7 @@ mod tests {
                 admin: None,
             },
             application_grace: Duration::from_secs(1),
-            capacities: HashMap::new(),
+            queues: HashMap::new(),
             scaling,
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
@@ -1259,6 +1265,15 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// The worker's server listens (its link to the core is a test pipe).
+    fn ready(worker: &str) -> Event {
+        let pipe = Pipe::new(
+            id(worker),
+            Box::new(crate::datapath::pipe::testing::CountingWake::default()),
+        );
+        Event::Ready(id(worker), pipe)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn starts_the_configured_workers_and_routes_to_ready_ones() {
         let mut h = start(vec![app("web", 2), app("api", 1)]);
@@ -1272,7 +1287,7 @@ mod tests {
             ]
         );
 
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:1"));
         h.wait_status(|s| s.apps.iter().any(|a| a.ready_workers() == 1))
             .await;
         assert_eq!(h.routes.borrow().ready_count("web"), 1);
@@ -1282,7 +1297,7 @@ mod tests {
             "api is not ready yet"
         );
 
-        h.send(Event::Ready(id("api:0")));
+        h.send(ready("api:0"));
         let status = h.wait_status(|s| s.phase == Phase::Running).await;
         assert_eq!(status.not_ready_reason(), None);
         assert_eq!(
@@ -1298,7 +1313,7 @@ mod tests {
     async fn a_crashed_worker_is_replaced_at_once_with_a_fresh_id() {
         let mut h = start(vec![app("web", 1)]);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         h.wait_status(|s| s.phase == Phase::Running).await;
 
         // Served long enough to count as a good start: no delay before the restart.
@@ -1347,8 +1362,8 @@ mod tests {
         let mut h = start(vec![app("web", 2)]);
         h.call().await;
         h.call().await;
-        h.send(Event::Ready(id("web:0")));
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:0"));
+        h.send(ready("web:1"));
         h.wait_status(|s| s.phase == Phase::Running).await;
 
         h.send(Event::BeginShutdown);
@@ -1418,7 +1433,7 @@ mod tests {
         let mut h = start(vec![app("web", 1)]);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
         attach_frozen_loop(&h, "web:0");
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         let began = Instant::now();
 
         // The loop never turns: after maxStall the successor starts, and the stuck worker
@@ -1435,7 +1450,7 @@ mod tests {
         assert_eq!(h.states("web")[0], ("web:0".into(), WorkerState::Draining));
 
         // Terminated as soon as the successor is Ready, not before.
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:1"));
         assert_eq!(h.call().await, Call::Terminate("web:0".into()));
         h.send(Event::Exited {
             id: id("web:0"),
@@ -1456,8 +1471,8 @@ mod tests {
         let mut h = start(vec![app("web", 2)]);
         h.call().await;
         h.call().await;
-        h.send(Event::Ready(id("web:0")));
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:0"));
+        h.send(ready("web:1"));
         h.wait_status(|s| s.phase == Phase::Running).await;
 
         h.send(Event::Restart(None));
@@ -1467,7 +1482,7 @@ mod tests {
             2,
             "both old workers serve meanwhile"
         );
-        h.send(Event::Ready(id("web:2")));
+        h.send(ready("web:2"));
         // The successor is Ready: its predecessor drains (nothing in flight) and stops,
         // and the next successor starts.
         let calls = h.calls(2).await;
@@ -1480,7 +1495,7 @@ mod tests {
             code: 0,
             error: None,
         });
-        h.send(Event::Ready(id("web:3")));
+        h.send(ready("web:3"));
         assert_eq!(h.call().await, Call::Stop("web:1".into()));
         h.send(Event::Exited {
             id: id("web:1"),
@@ -1553,7 +1568,7 @@ mod tests {
         h.call().await;
         for w in ["web:0", "web:1"] {
             attach_busy_loop(&h, w);
-            h.send(Event::Ready(id(w)));
+            h.send(ready(w));
         }
         // Grace (5 s) plus many 1 s checks at ELU 1.0 on both: load, so nobody goes.
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -1593,7 +1608,7 @@ mod tests {
             )))),
         ));
         for w in ["web:0", "web:1", "web:2"] {
-            h.send(Event::Ready(id(w)));
+            h.send(ready(w));
         }
         // Grace (5 s) plus five 1 s checks at ELU 1.0: one busy worker is replaced...
         assert_eq!(h.call().await, Call::Spawn("web:3".into()));
@@ -1609,7 +1624,7 @@ mod tests {
         let mut h = start(vec![app("web", 1)]);
         h.call().await;
         attach_busy_loop(&h, "web:0");
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         h.wait_status(|s| s.phase == Phase::Running).await;
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert!(
@@ -1623,15 +1638,15 @@ mod tests {
     async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
         let mut h = start(vec![app("web", 1)]);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         h.send(Event::Scale {
             app: "web".into(),
             workers: NonZeroU32::new(3).unwrap(),
         });
         assert_eq!(h.call().await, Call::Spawn("web:1".into()));
         assert_eq!(h.call().await, Call::Spawn("web:2".into()));
-        h.send(Event::Ready(id("web:1")));
-        h.send(Event::Ready(id("web:2")));
+        h.send(ready("web:1"));
+        h.send(ready("web:2"));
         h.wait_status(|s| s.apps[0].ready_workers() == 3).await;
 
         h.send(Event::Scale {
@@ -1698,7 +1713,7 @@ mod tests {
         let mut h = start_with(vec![config], scaling);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
         attach_busy_loop(&h, "web:0");
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         let began = Instant::now();
         // ELU 1.0 ≥ 0.8: one more worker, at the first scaler tick with a full window.
         assert_eq!(h.call().await, Call::Spawn("web:1".into()));
@@ -1726,10 +1741,10 @@ mod tests {
             assert_eq!(h.call().await, Call::Spawn(format!("web:{n}")));
         }
         for n in 0..workers {
-            h.send(Event::Ready(id(&format!("web:{n}"))));
+            h.send(ready(&format!("web:{n}")));
         }
         assert_eq!(h.call().await, Call::Spawn(format!("web:{workers}")));
-        h.send(Event::Ready(id(&format!("web:{workers}"))));
+        h.send(ready(&format!("web:{workers}")));
         h.wait_status(|s| {
             s.apps[0]
                 .workers
@@ -1745,16 +1760,16 @@ mod tests {
         let mut h = start(vec![with_standby(app("web", 2), 1)]);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
         assert_eq!(h.call().await, Call::Spawn("web:1".into()));
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         h.wait_status(|s| s.phase == Phase::Running).await;
         assert!(
             h.calls.try_recv().is_err(),
             "no standby while a serving worker is still starting"
         );
 
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:1"));
         assert_eq!(h.call().await, Call::Spawn("web:2".into()));
-        h.send(Event::Ready(id("web:2")));
+        h.send(ready("web:2"));
         h.wait_status(|s| {
             s.apps[0]
                 .workers
@@ -1793,7 +1808,7 @@ mod tests {
             ]
         );
         assert_eq!(h.routes.borrow().ready_count("web"), 1);
-        h.send(Event::Ready(id("web:2")));
+        h.send(ready("web:2"));
         h.wait_status(|s| {
             s.apps[0]
                 .workers
@@ -1825,7 +1840,7 @@ mod tests {
     async fn a_crash_while_the_standby_loads_promotes_it_to_serve_once_ready() {
         let mut h = start(vec![with_standby(app("web", 1), 1)]);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         assert_eq!(h.call().await, Call::Spawn("web:1".into()));
         tokio::time::advance(backoff::GOOD_START).await;
         h.send(Event::Exited {
@@ -1835,7 +1850,7 @@ mod tests {
         });
         // The loading standby fills the place; no cold start on top of it.
         h.wait_status(|s| s.apps[0].workers.len() == 1).await;
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:1"));
         h.wait_status(|s| s.apps[0].ready_workers() == 1).await;
         assert_eq!(h.routes.borrow().ready_count("web"), 1);
         // With the place filled and nothing starting, a new standby follows.
@@ -1847,9 +1862,9 @@ mod tests {
         let mut h = start(vec![with_standby(app("web", 1), 1)]);
         assert_eq!(h.call().await, Call::Spawn("web:0".into()));
         attach_frozen_loop(&h, "web:0");
-        h.send(Event::Ready(id("web:0")));
+        h.send(ready("web:0"));
         assert_eq!(h.call().await, Call::Spawn("web:1".into()));
-        h.send(Event::Ready(id("web:1")));
+        h.send(ready("web:1"));
 
         // No cold start to wait for: the stuck worker is ended as soon as it is found.
         assert_eq!(h.call().await, Call::Terminate("web:0".into()));
@@ -1885,7 +1900,7 @@ mod tests {
             code: 0,
             error: None,
         });
-        h.send(Event::Ready(id("web:2")));
+        h.send(ready("web:2"));
         let calls = h.calls(2).await;
         // A new standby (new code) once the successor serves; the old worker drains.
         assert_eq!(

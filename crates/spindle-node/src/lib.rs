@@ -3,14 +3,17 @@
 //!
 //! - In the JS main thread: [`start`], [`shutdown`], [`close`] and [`worker_exited`];
 //!   the main thread is the thread factory, driven through [`host::JsHost`].
-//! - In each worker thread: a [`WorkerLink`] reports readiness and carries the worker's
-//!   stdout/stderr to the core without passing through the main thread.
+//! - In each worker thread: a [`WorkerLink`] reports readiness, carries the worker's
+//!   stdout/stderr to the core without passing through the main thread, and is the
+//!   worker's end of its [`Pipe`]: requests come in through `take`, answers go out
+//!   through `send` (see `js/vconn.js`).
 //!
 //! Every export uses `catch_unwind`: a panic crossing into Node would abort the process.
 //! The addon installs no signal handler; Node owns signals and the main thread calls
 //! [`shutdown`].
 
 mod host;
+mod thread_name;
 mod uv;
 
 use std::collections::BTreeMap;
@@ -18,8 +21,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+use spindle_core::datapath::pipe::{Pipe, Wake};
 use spindle_core::logs::{Format, LogSink, Stream, WorkerLog};
 use spindle_core::probe::Probe;
 use spindle_core::{Core, CoreOptions, WorkerId};
@@ -163,19 +167,42 @@ pub struct WorkerLink {
     core: Arc<Core>,
     log: Option<Arc<WorkerLog>>,
     probe: Arc<Probe>,
+    pipe: Arc<Pipe>,
+}
+
+/// Wakes the worker's loop to take its inbox. Weak: it never keeps a finished worker
+/// alive, and a call after the worker's environment is gone is refused by napi, not made.
+struct JsWake(ThreadsafeFunction<(), (), (), Status, false, true>);
+
+impl Wake for JsWake {
+    fn wake(&self) {
+        let _ = self.0.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }
 }
 
 #[napi]
 impl WorkerLink {
-    /// Called on the worker's own thread: hands the core this thread's event loop.
+    /// Called on the worker's own thread: hands the core this thread's event loop, and
+    /// `on_inbox`, which the core calls (on this thread) when requests wait in its inbox.
     #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env, id: String) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        id: String,
+        on_inbox: ThreadsafeFunction<(), (), (), Status, false, true>,
+    ) -> Result<Self> {
         let id = parse_id(&id)?;
         let core = core()?;
+        thread_name::set(&format!("spindle-w-{id}"));
         let log = core.worker_log(&id);
         let slot = uv::LoopSlot::new(env.get_uv_event_loop()?.cast());
-        let cleanup = slot.clone();
-        env.add_env_cleanup_hook((), move |_| cleanup.clear())?;
+        let pipe = Pipe::new(id.clone(), Box::new(JsWake(on_inbox)));
+        let (cleanup, detach) = (slot.clone(), pipe.clone());
+        // Before the loop is freed: no core thread reads it, or calls into this thread,
+        // after this.
+        env.add_env_cleanup_hook((), move |_| {
+            detach.detach();
+            cleanup.clear();
+        })?;
         let probe = Arc::new(Probe::new(Box::new(slot)));
         core.worker_attached(id.clone(), probe.clone());
         Ok(WorkerLink {
@@ -183,7 +210,50 @@ impl WorkerLink {
             core,
             log,
             probe,
+            pipe,
         })
+    }
+
+    /// Everything the core queued for this worker since the last call (records, see
+    /// `js/vconn.js`), or null.
+    #[napi(catch_unwind)]
+    pub fn take<'env>(&self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
+        let Some(records) = self.pipe.take() else {
+            return Ok(None);
+        };
+        let buffer = BufferSlice::copy_from(env, &records);
+        self.pipe.recycle(records);
+        buffer.map(Some)
+    }
+
+    /// Bytes the app wrote on virtual connection `conn`; false asks it to wait for a
+    /// drained record before writing more.
+    #[napi(catch_unwind)]
+    pub fn send(&self, conn: u32, chunk: BufferSlice) -> bool {
+        self.pipe.worker_wrote(conn, &chunk)
+    }
+
+    /// The app ended its side of `conn`.
+    #[napi(catch_unwind)]
+    pub fn end(&self, conn: u32) {
+        self.pipe.worker_end(conn);
+    }
+
+    /// `conn` was destroyed on the worker's side.
+    #[napi(catch_unwind)]
+    pub fn closed(&self, conn: u32) {
+        self.pipe.worker_closed(conn);
+    }
+
+    /// The app holds enough unread input on `conn`; send no more until `resume`.
+    #[napi(catch_unwind)]
+    pub fn pause(&self, conn: u32) {
+        self.pipe.pause(conn);
+    }
+
+    #[napi(catch_unwind)]
+    pub fn resume(&self, conn: u32) {
+        self.pipe.resume(conn);
     }
 
     /// The worker's V8 heap, reported from its own thread on a timer.
@@ -193,10 +263,10 @@ impl WorkerLink {
             .report_heap(used as u64, total as u64, limit as u64);
     }
 
-    /// The app's server listens on the worker's socket.
+    /// The app's server is listening: requests may come.
     #[napi(catch_unwind)]
     pub fn ready(&self) {
-        self.core.worker_ready(self.id.clone());
+        self.core.worker_ready(self.id.clone(), self.pipe.clone());
     }
 
     /// The worker's `process` emitted 'exit': called on its own thread, before Node tears

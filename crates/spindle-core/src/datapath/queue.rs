@@ -27,8 +27,8 @@ const MAX_PATHS: usize = 256;
 const COST_WEIGHT: f64 = 0.2;
 
 #[derive(Default)]
-pub struct Capacity {
-    queue: Mutex<Queue>,
+pub struct AppQueue {
+    queue: Mutex<Waiters>,
     /// The queue's length, read without the lock on every request.
     waiting: AtomicUsize,
     /// Where the search for the least busy worker starts, so equally idle workers take
@@ -42,7 +42,7 @@ pub struct Capacity {
 /// Every operation is O(log n): under overload the queue holds thousands of requests,
 /// and each finished request wakes one of them.
 #[derive(Default)]
-struct Queue {
+struct Waiters {
     next_id: u64,
     entries: HashMap<u64, Entry>,
     /// `(place, id)` of the waiters not woken yet; the first is next.
@@ -57,7 +57,7 @@ struct Entry {
     waker: Option<Waker>,
 }
 
-impl Queue {
+impl Waiters {
     /// Wakes the first waiter in order that is not already woken.
     fn notify_first(&mut self) {
         if let Some((_, id)) = self.order.pop_first() {
@@ -70,8 +70,8 @@ impl Queue {
     }
 }
 
-impl Capacity {
-    fn queue(&self) -> MutexGuard<'_, Queue> {
+impl AppQueue {
+    fn queue(&self) -> MutexGuard<'_, Waiters> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -148,7 +148,7 @@ impl Capacity {
 
 /// A place in an app's queue.
 pub struct Ticket<'a> {
-    capacity: &'a Capacity,
+    capacity: &'a AppQueue,
     id: u64,
 }
 
@@ -200,9 +200,9 @@ fn nanos_since_origin(at: Instant) -> i64 {
     at.saturating_duration_since(origin).as_nanos() as i64
 }
 
-impl std::fmt::Debug for Capacity {
+impl std::fmt::Debug for AppQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Capacity")
+        f.debug_struct("AppQueue")
             .field("waiting", &self.waiting())
             .finish()
     }
@@ -235,7 +235,7 @@ mod tests {
     /// Releases one slot at a time; each time, exactly one waiter must wake, and it takes
     /// the slot (leaves the queue). Returns the labels in the order they were served.
     async fn serve_all(
-        c: &Capacity,
+        c: &AppQueue,
         mut tickets: Vec<(&'static str, Ticket<'_>)>,
     ) -> Vec<&'static str> {
         let mut order = Vec::new();
@@ -258,7 +258,7 @@ mod tests {
 
     #[tokio::test]
     async fn with_no_cost_known_waiters_are_served_in_arrival_order() {
-        let c = Capacity::default();
+        let c = AppQueue::default();
         let base = Instant::now();
         let tickets = vec![
             ("a", c.enqueue(at(base, 0), "/")),
@@ -272,7 +272,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_expensive_request_goes_ahead_by_its_cost_and_no_further() {
-        let c = Capacity::default();
+        let c = AppQueue::default();
         c.observe_cost("/heavy", Duration::from_millis(30));
         c.observe_cost("/", Duration::from_micros(100));
         let base = Instant::now();
@@ -290,7 +290,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_head_start_is_capped() {
-        let c = Capacity::default();
+        let c = AppQueue::default();
         c.observe_cost("/report", Duration::from_secs(5));
         let base = Instant::now();
         let cheap = c.enqueue(at(base, 0), "/");
@@ -302,7 +302,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_woken_waiter_that_finds_no_room_keeps_its_place() {
-        let c = Capacity::default();
+        let c = AppQueue::default();
         let base = Instant::now();
         let tickets: Vec<_> = (0..2).map(|i| c.enqueue(at(base, i), "/")).collect();
         c.released();
@@ -314,7 +314,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slot_given_to_a_waiter_that_leaves_goes_to_the_next() {
-        let c = Arc::new(Capacity::default());
+        let c = Arc::new(AppQueue::default());
         let base = Instant::now();
         let first = c.enqueue(at(base, 0), "/");
         let second = c.enqueue(at(base, 1), "/");
@@ -325,7 +325,7 @@ mod tests {
 
     #[tokio::test]
     async fn wake_all_wakes_every_waiter() {
-        let c = Capacity::default();
+        let c = AppQueue::default();
         let base = Instant::now();
         let tickets: Vec<_> = (0..3).map(|i| c.enqueue(at(base, i), "/")).collect();
         c.wake_all();
@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn costs_are_a_moving_average_and_bounded_in_number() {
-        let c = Capacity::default();
+        let c = AppQueue::default();
         c.observe_cost("/a", Duration::from_millis(10));
         c.observe_cost("/a", Duration::from_millis(20));
         assert_eq!(c.expected_cost("/a"), Duration::from_millis(12));

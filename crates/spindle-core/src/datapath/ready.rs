@@ -1,22 +1,22 @@
 //! The published view of who can serve: per app, its Ready workers (or why it has none).
 //!
-//! The supervisor owns the worker table and publishes a new `Routes` on every change;
+//! The supervisor owns the worker table and publishes a new `ReadyWorkers` on every change;
 //! request handlers read the latest one without locking the table.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::endpoint::{Endpoint, InFlight};
-use crate::pick;
+use crate::datapath::endpoint::{Endpoint, InFlight};
+use crate::datapath::pick;
 use crate::WorkerId;
 
 #[derive(Default)]
-pub struct Routes {
-    apps: HashMap<Arc<str>, AppRoute>,
+pub struct ReadyWorkers {
+    apps: HashMap<Arc<str>, ReadyApp>,
 }
 
 #[derive(Default)]
-pub struct AppRoute {
+pub struct ReadyApp {
     pub ready: Vec<Arc<Endpoint>>,
     /// Set when the app gave up restarting: requests fail at once instead of waiting.
     pub failed: Option<String>,
@@ -36,9 +36,9 @@ pub enum NoWorker {
     Unknown,
 }
 
-impl Routes {
-    pub fn new(apps: HashMap<Arc<str>, AppRoute>) -> Routes {
-        Routes { apps }
+impl ReadyWorkers {
+    pub fn new(apps: HashMap<Arc<str>, ReadyApp>) -> ReadyWorkers {
+        ReadyWorkers { apps }
     }
 
     /// Claims a slot on the Ready worker of `app` with the fewest requests in flight,
@@ -85,7 +85,7 @@ impl Routes {
     }
 
     /// Same apps, same Ready workers in the same order, same failures.
-    pub fn same_as(&self, other: &Routes) -> bool {
+    pub fn same_as(&self, other: &ReadyWorkers) -> bool {
         self.apps.len() == other.apps.len()
             && self.apps.iter().all(|(app, route)| {
                 other.apps.get(app).is_some_and(|theirs| {

@@ -3,18 +3,17 @@
 //! Two counts: requests in flight (from claim until the response body is done) and, of
 //! those, requests still waiting for the worker's answer. A worker whose event loop is
 //! saturated gets at most [`SATURATED_WAITING`] unanswered requests at a time; the rest
-//! wait in the coordinator's per-app queue (see [`crate::capacity`]) and go to whichever worker
+//! wait in the coordinator's per-app queue (see [`super::queue`]) and go to whichever worker
 //! answers first. Handed to the worker at once, they would wait in its socket buffers,
 //! where one slow request delays everything queued behind it on that worker while the
 //! other worker may be free (docs/benchmarks.md has the measurements). A worker that is
 //! not saturated (I/O-bound apps, the common case) takes up to `maxInFlightPerWorker`.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::capacity::Capacity;
-use crate::upstream::Upstream;
+use super::pipe::Pipe;
+use super::queue::AppQueue;
 use crate::WorkerId;
 
 /// Unanswered requests a saturated worker is given at once: enough that it never waits
@@ -30,22 +29,23 @@ pub const SATURATED_BELOW: f64 = 0.80;
 
 pub struct Endpoint {
     pub id: WorkerId,
-    pub upstream: Arc<Upstream>,
+    /// The way to the worker's thread.
+    pub pipe: Arc<Pipe>,
     in_flight: AtomicUsize,
     waiting: AtomicUsize,
     saturated: AtomicBool,
-    capacity: Arc<Capacity>,
+    queue: Arc<AppQueue>,
 }
 
 impl Endpoint {
-    pub fn new(id: WorkerId, socket: PathBuf, capacity: Arc<Capacity>) -> Arc<Endpoint> {
+    pub fn new(pipe: Arc<Pipe>, queue: Arc<AppQueue>) -> Arc<Endpoint> {
         Arc::new(Endpoint {
-            id,
-            upstream: Arc::new(Upstream::new(socket)),
+            id: pipe.worker.clone(),
+            pipe,
             in_flight: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             saturated: AtomicBool::new(false),
-            capacity,
+            queue,
         })
     }
 
@@ -66,7 +66,7 @@ impl Endpoint {
             self.saturated.store(true, Ordering::Relaxed);
         } else if elu < SATURATED_BELOW && self.saturated.swap(false, Ordering::Relaxed) {
             // Requests queued for the cap may go now, as many as there are.
-            self.capacity.wake_all();
+            self.queue.wake_all();
         }
     }
 
@@ -121,7 +121,7 @@ impl InFlight {
         if std::mem::take(&mut self.waiting) {
             self.endpoint.waiting.fetch_sub(1, Ordering::AcqRel);
             if self.endpoint.saturated.load(Ordering::Relaxed) {
-                self.endpoint.capacity.released();
+                self.endpoint.queue.released();
             }
         }
     }
@@ -137,7 +137,7 @@ impl Drop for InFlight {
         // answered() already woke one for the freed place, and a second wake-up would
         // send a waiter to look for room that is not there.
         if self.waiting || before >= self.max {
-            self.endpoint.capacity.released();
+            self.endpoint.queue.released();
         }
     }
 }
@@ -147,11 +147,7 @@ mod tests {
     use super::*;
 
     fn endpoint() -> Arc<Endpoint> {
-        Endpoint::new(
-            WorkerId::new("app", 0),
-            PathBuf::from("/nonexistent"),
-            Arc::default(),
-        )
+        Endpoint::new(crate::datapath::pipe::testing::pipe().0, Arc::default())
     }
 
     #[test]

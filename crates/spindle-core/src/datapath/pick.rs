@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::endpoint::Endpoint;
+use crate::datapath::endpoint::Endpoint;
 
 /// Of the workers with room for another request (see [`Endpoint::has_room`]), the one
 /// with the fewest requests in flight. Ties go to the one after `start` (a rotating

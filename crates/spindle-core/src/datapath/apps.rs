@@ -1,41 +1,33 @@
-//! The apps the data path can reach right now, by id: their proxies (worker choice,
-//! queue, retries) and their request counters. Read on every mesh call and scrape,
-//! written only when an app is added or removed while the server runs.
+//! The apps the data path can reach right now, by id. Read on every mesh call and
+//! scrape, written only when an app is added or removed while the server runs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use crate::ingress::Proxy;
+use super::app::App;
 use crate::metrics::http::HttpSnapshot;
-use crate::metrics::HttpMetrics;
 
 #[derive(Clone, Default)]
-pub struct Registry(Arc<RwLock<BTreeMap<String, Entry>>>);
+pub struct Apps(Arc<RwLock<BTreeMap<String, Arc<App>>>>);
 
-#[derive(Clone)]
-pub struct Entry {
-    pub proxy: Arc<Proxy>,
-    pub metrics: Arc<HttpMetrics>,
-}
-
-impl Registry {
-    pub fn insert(&self, id: &str, entry: Entry) {
+impl Apps {
+    pub fn insert(&self, app: Arc<App>) {
         self.0
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), entry);
+            .insert(app.id.to_string(), app);
     }
 
-    pub fn remove(&self, id: &str) -> Option<Entry> {
+    pub fn remove(&self, id: &str) -> Option<Arc<App>> {
         self.0.write().unwrap_or_else(|e| e.into_inner()).remove(id)
     }
 
-    pub fn proxy(&self, id: &str) -> Option<Arc<Proxy>> {
+    pub fn get(&self, id: &str) -> Option<Arc<App>> {
         self.0
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
-            .map(|e| e.proxy.clone())
+            .cloned()
     }
 
     pub fn ids(&self) -> Vec<String> {
@@ -53,7 +45,7 @@ impl Registry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|(id, e)| (id.clone(), e.metrics.snapshot()))
+            .map(|(id, app)| (id.clone(), app.metrics.snapshot()))
             .collect()
     }
 }
