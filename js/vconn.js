@@ -21,8 +21,12 @@ const DRAINED = 6
 // Node's http server keeps its own state on the socket (`_paused`, `parser`, `server`,
 // `_httpMessage`, …), so this class keeps its own in private fields.
 class VirtualSocket extends Duplex {
-  #link
   #id
+  // The client's address, decoded from its record only when asked for: most apps never
+  // ask, and a pooled connection changes client often.
+  #peer = null
+  #peerStart = 0
+  #peerEnd = 0
   #remoteAddress = undefined
   #remotePort = undefined
   // The core was told to stop sending: push() said the app has enough unread input.
@@ -32,9 +36,8 @@ class VirtualSocket extends Duplex {
   #closedByCore = false
   #timer = null
 
-  constructor (link, id) {
+  constructor (id) {
     super()
-    this.#link = link
     this.#id = id
     this.bytesRead = 0
     this.bytesWritten = 0
@@ -42,10 +45,17 @@ class VirtualSocket extends Duplex {
     this.pending = false
   }
 
-  get remoteAddress () { return this.#remoteAddress }
+  get remoteAddress () {
+    if (this.#peer !== null) {
+      this.#remoteAddress = this.#peer.latin1Slice(this.#peerStart, this.#peerEnd)
+      this.#peer = null
+    }
+    return this.#remoteAddress
+  }
+
   get remotePort () { return this.#remotePort }
   get remoteFamily () {
-    const a = this.#remoteAddress
+    const a = this.remoteAddress
     return a === undefined ? undefined : (a.includes(':') ? 'IPv6' : 'IPv4')
   }
 
@@ -90,13 +100,15 @@ class VirtualSocket extends Duplex {
     if (this.#timer) this.#timer.refresh()
     if (!this.push(chunk) && !this.#stopped) {
       this.#stopped = true
-      this.#link.pause(this.#id)
+      addon.vconnPause(this.#id)
     }
   }
 
-  _spindlePeer (port, address) {
-    this.#remotePort = port
-    this.#remoteAddress = address
+  _spindlePeer (buf, start, end) {
+    this.#remotePort = buf.readUInt16LE(start)
+    this.#peer = buf
+    this.#peerStart = start + 2
+    this.#peerEnd = end
   }
 
   _spindleClose () {
@@ -115,14 +127,14 @@ class VirtualSocket extends Duplex {
   _read () {
     if (this.#stopped) {
       this.#stopped = false
-      this.#link.resume(this.#id)
+      addon.vconnResume(this.#id)
     }
   }
 
   _write (chunk, encoding, callback) {
     this.bytesWritten += chunk.length
     if (this.#timer) this.#timer.refresh()
-    if (this.#link.send(this.#id, chunk)) callback()
+    if (addon.vconnSend(this.#id, chunk)) callback()
     else this.#held = callback
   }
 
@@ -135,14 +147,14 @@ class VirtualSocket extends Duplex {
   }
 
   _final (callback) {
-    if (!this.#closedByCore) this.#link.end(this.#id)
+    if (!this.#closedByCore) addon.vconnEnd(this.#id)
     callback()
   }
 
   _destroy (err, callback) {
     if (this.#timer) { clearTimeout(this.#timer); this.#timer = null }
     sockets.delete(this.#id)
-    if (!this.#closedByCore) this.#link.closed(this.#id)
+    if (!this.#closedByCore) addon.vconnClosed(this.#id)
     const held = this.#held
     this.#held = null
     if (held) held(err || new Error('connection closed'))
@@ -151,12 +163,16 @@ class VirtualSocket extends Duplex {
 }
 
 const sockets = new Map()
+// The addon, whose vconn* functions act on this thread's pipe.
+let addon = null
 
-// This thread's WorkerLink (see crates/spindle-node), whose inbox is read whenever the
-// core wakes the thread; `server()` is the app's server, which takes each new connection.
-function connect (WorkerLink, id, server) {
-  const link = new WorkerLink(id, function onInbox () {
-    const buf = link.take()
+// Makes this thread's WorkerLink (see crates/spindle-node), whose inbox is read whenever
+// the core wakes the thread; `server()` is the app's server, which takes each new
+// connection.
+function connect (theAddon, id, server) {
+  addon = theAddon
+  return new addon.WorkerLink(id, function onInbox () {
+    const buf = addon.vconnTake()
     if (buf === null) return
     const end = buf.length
     let off = 0
@@ -166,7 +182,7 @@ function connect (WorkerLink, id, server) {
       const start = off + 9
       off = start + buf.readUInt32LE(off + 5)
       try {
-        deliver(link, server, id, kind, buf, start, off)
+        deliver(server, id, kind, buf, start, off)
       } catch (err) {
         // The app threw while handling these bytes (in its request handler, say): that
         // is its uncaught exception, as on a TCP socket, but the records after it in
@@ -175,17 +191,17 @@ function connect (WorkerLink, id, server) {
       }
     }
   })
-  return link
 }
 
-function deliver (link, server, id, kind, buf, start, end) {
+function deliver (server, id, kind, buf, start, end) {
   if (kind === DATA) {
     const socket = sockets.get(id)
     if (socket !== undefined) socket._spindleData(buf.subarray(start, end))
     return
   }
   if (kind === OPEN) {
-    const socket = new VirtualSocket(link, id)
+    const socket = new VirtualSocket(id)
+    if (end > start) socket._spindlePeer(buf, start, end)
     sockets.set(id, socket)
     server().emit('connection', socket)
     return
@@ -194,7 +210,7 @@ function deliver (link, server, id, kind, buf, start, end) {
   if (socket === undefined) return
   switch (kind) {
     case PEER:
-      socket._spindlePeer(buf.readUInt16LE(start), buf.latin1Slice(start + 2, end))
+      socket._spindlePeer(buf, start, end)
       break
     case END:
       socket.push(null)

@@ -16,7 +16,7 @@ const addon = (() => { const m = { exports: {} }; process.dlopen(m, addonPath); 
 const vconn = require('./vconn')
 // The app's http.Server, once it listens: it takes every connection the core opens.
 let server = null
-const link = vconn.connect(addon.WorkerLink, id, () => server)
+const link = vconn.connect(addon, id, () => server)
 // The thread's end is reported to the core only after Node has torn down its isolate
 // (≈15-20 ms under load); this tells it at once, so it routes elsewhere meanwhile.
 process.on('exit', () => link.exiting())

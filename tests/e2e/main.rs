@@ -8,6 +8,7 @@ mod broken_app;
 mod cli;
 mod control_cli;
 mod crash;
+mod datapath;
 mod dev_mode;
 mod frameworks;
 mod hot_apps;

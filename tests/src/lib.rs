@@ -8,6 +8,7 @@
 //! - [`cli`]: runs the operator commands (`spindle ps`, `logs`, …) against a server.
 //! - [`load`]: a bounded load generator (keep-alive clients, a request budget and a time
 //!   limit) that records every failed request.
+//! - [`raw`]: HTTP/1 over a plain TCP stream, for tests about the bytes on the wire.
 //! - [`mesh`]: Prometheus counters by label, a GET with a chosen `Host`, for the mesh tests.
 //! - [`LogLine`]: one captured line of stdout or stderr, parsed when it is JSON.
 //! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are.
@@ -19,6 +20,7 @@ mod logs;
 pub mod mesh;
 mod paths;
 mod process;
+pub mod raw;
 mod server;
 mod tempdir;
 pub mod workers;

@@ -57,7 +57,7 @@ pub async fn serve(
                 let shutdown = shutdown.clone();
                 let open = open_tx.clone();
                 tokio::spawn(async move {
-                    connection::serve(stream, peer, &*route, &settings, shutdown).await;
+                    connection::serve(Arc::new(stream), peer, &*route, &settings, shutdown).await;
                     drop(open);
                 });
             }

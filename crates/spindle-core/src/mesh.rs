@@ -83,7 +83,7 @@ pub async fn serve(listener: UnixListener, mesh: Arc<Mesh>, from: Arc<str>) {
         tokio::spawn(async move {
             // A mesh connection ends with its caller; it has no shutdown of its own.
             let (_open, never) = tokio::sync::watch::channel(false);
-            connection::serve(stream, peer, &*route, &settings, never).await;
+            connection::serve(Arc::new(stream), peer, &*route, &settings, never).await;
         });
     }
 }

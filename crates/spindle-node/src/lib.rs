@@ -5,8 +5,7 @@
 //!   the main thread is the thread factory, driven through [`host::JsHost`].
 //! - In each worker thread: a [`WorkerLink`] reports readiness, carries the worker's
 //!   stdout/stderr to the core without passing through the main thread, and is the
-//!   worker's end of its [`Pipe`]: requests come in through `take`, answers go out
-//!   through `send` (see `js/vconn.js`).
+//!   worker's end of its [`Pipe`], which the functions in [`vconn`] use.
 //!
 //! Every export uses `catch_unwind`: a panic crossing into Node would abort the process.
 //! The addon installs no signal handler; Node owns signals and the main thread calls
@@ -15,6 +14,7 @@
 mod host;
 mod thread_name;
 mod uv;
+pub mod vconn;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -200,9 +200,11 @@ impl WorkerLink {
         // Before the loop is freed: no core thread reads it, or calls into this thread,
         // after this.
         env.add_env_cleanup_hook((), move |_| {
+            vconn::set_pipe(None);
             detach.detach();
             cleanup.clear();
         })?;
+        vconn::set_pipe(Some(pipe.clone()));
         let probe = Arc::new(Probe::new(Box::new(slot)));
         core.worker_attached(id.clone(), probe.clone());
         Ok(WorkerLink {
@@ -212,48 +214,6 @@ impl WorkerLink {
             probe,
             pipe,
         })
-    }
-
-    /// Everything the core queued for this worker since the last call (records, see
-    /// `js/vconn.js`), or null.
-    #[napi(catch_unwind)]
-    pub fn take<'env>(&self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
-        let Some(records) = self.pipe.take() else {
-            return Ok(None);
-        };
-        let buffer = BufferSlice::copy_from(env, &records);
-        self.pipe.recycle(records);
-        buffer.map(Some)
-    }
-
-    /// Bytes the app wrote on virtual connection `conn`; false asks it to wait for a
-    /// drained record before writing more.
-    #[napi(catch_unwind)]
-    pub fn send(&self, conn: u32, chunk: BufferSlice) -> bool {
-        self.pipe.worker_wrote(conn, &chunk)
-    }
-
-    /// The app ended its side of `conn`.
-    #[napi(catch_unwind)]
-    pub fn end(&self, conn: u32) {
-        self.pipe.worker_end(conn);
-    }
-
-    /// `conn` was destroyed on the worker's side.
-    #[napi(catch_unwind)]
-    pub fn closed(&self, conn: u32) {
-        self.pipe.worker_closed(conn);
-    }
-
-    /// The app holds enough unread input on `conn`; send no more until `resume`.
-    #[napi(catch_unwind)]
-    pub fn pause(&self, conn: u32) {
-        self.pipe.pause(conn);
-    }
-
-    #[napi(catch_unwind)]
-    pub fn resume(&self, conn: u32) {
-        self.pipe.resume(conn);
     }
 
     /// The worker's V8 heap, reported from its own thread on a timer.

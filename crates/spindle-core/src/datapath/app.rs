@@ -30,7 +30,7 @@ impl App {
     /// expected cost of requests to `path` (see [`AppQueue`]).
     pub async fn claim(
         &self,
-        exclude: Option<&WorkerId>,
+        exclude: &[WorkerId],
         arrived: Instant,
         path: &str,
         deadline: Instant,

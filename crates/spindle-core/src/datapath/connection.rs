@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use bytes::Buf;
 use tokio::sync::watch;
 
 use super::app::App;
-use super::exchange::{self, Client, Next, Request};
+use super::client::{self, Client};
+use super::exchange::{self, ClientConn, Next, Request};
 use super::http1::{self, Forwarding, Limits, Rejection, RequestHead};
 use super::reply::{self, Reply};
 
@@ -63,18 +63,14 @@ impl Default for Settings {
 
 /// Serves one connection until the client closes it, a request asks to, or `shutdown`
 /// turns true (an idle connection closes at once, a busy one after its current answer).
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    io: S,
+pub async fn serve(
+    io: Client,
     peer: SocketAddr,
     route: &dyn Route,
     settings: &Settings,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut client = Client {
-        io,
-        inbuf: BytesMut::with_capacity(8 * 1024),
-        peer,
-    };
+    let mut client = ClientConn::new(io, peer);
     let mut req = Request::default();
     loop {
         let dispatch = match next_request(&mut client, &mut req, route, settings, &mut shutdown)
@@ -85,7 +81,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 tracing::debug!(%peer, status = rejection.status, reason = rejection.reason, "request refused");
                 let mut out = Vec::with_capacity(256);
                 reply::rejected(rejection.status, rejection.reason).write(true, false, &mut out);
-                let _ = client.io.write_all(&out).await;
+                let _ = client::write_all(&*client.io, &out).await;
                 break;
             }
             None => break,
@@ -101,13 +97,13 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             break;
         }
     }
-    let _ = client.io.shutdown().await;
+    client.io.shutdown();
 }
 
 /// Reads until a whole request head is in, then fills `req` with it (and the head the
 /// worker gets) and says where it goes. None when the connection ends first.
-async fn next_request<S: AsyncRead + Unpin>(
-    client: &mut Client<S>,
+async fn next_request(
+    client: &mut ClientConn,
     req: &mut Request,
     route: &dyn Route,
     settings: &Settings,
@@ -137,17 +133,14 @@ async fn next_request<S: AsyncRead + Unpin>(
                 Err(rejection) => return Some(Err(rejection)),
             }
         }
-        if client.inbuf.capacity() - client.inbuf.len() < 1024 {
-            client.inbuf.reserve(8 * 1024);
-        }
         let read = if client.inbuf.is_empty() {
             // Idle between requests: a shutdown closes the connection now.
             tokio::select! {
-                read = client.io.read_buf(&mut client.inbuf) => read,
+                read = client::read(&*client.io, &mut client.inbuf) => read,
                 _ = crate::ingress::stopped(shutdown) => return None,
             }
         } else {
-            client.io.read_buf(&mut client.inbuf).await
+            client::read(&*client.io, &mut client.inbuf).await
         };
         match read {
             Ok(0) | Err(_) => return None,

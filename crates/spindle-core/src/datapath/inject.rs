@@ -1,6 +1,6 @@
 //! Requests the management API sends to an app (`spindle inject`): written as a client
-//! would write them into an in-memory connection served by the data path, so they take
-//! exactly the public path — worker choice, queue, retries, metrics.
+//! would write them into one end of a socket pair whose other end the data path serves,
+//! so they take exactly the public path — worker choice, queue, retries, metrics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,11 +24,26 @@ pub async fn send(
     app: Arc<App>,
     req: Request<Full<Bytes>>,
 ) -> Result<Response<Bytes>, String> {
-    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(|e| e.to_string())?;
+    for end in [&ours, &theirs] {
+        end.set_nonblocking(true).map_err(|e| e.to_string())?;
+    }
+    let ours = tokio::net::UnixStream::from_std(ours).map_err(|e| e.to_string())?;
     runtime.spawn(async move {
+        // Registered with the core's runtime, which drives it.
+        let Ok(theirs) = tokio::net::UnixStream::from_std(theirs) else {
+            return;
+        };
         let (_open, never) = tokio::sync::watch::channel(false);
         let peer = SocketAddr::from(([127, 0, 0, 1], 0));
-        connection::serve(theirs, peer, &OneApp(app), &Settings::default(), never).await;
+        connection::serve(
+            Arc::new(theirs),
+            peer,
+            &OneApp(app),
+            &Settings::default(),
+            never,
+        )
+        .await;
     });
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(ours))
         .await

@@ -3,7 +3,9 @@
 //!
 //! - [`connection`]: one client connection, from its first byte to its close; the public
 //!   listener ([`crate::ingress`]) and the mesh ([`crate::mesh`]) are thin loops over it.
-//! - [`exchange`]: one request's trip: claim a worker, send, stream both ways, retry.
+//! - [`exchange`]: one request's trip: claim a worker, send, stream the body, retry.
+//! - [`answer`]: the worker's answer, followed and written to the client on the worker's
+//!   own thread; [`client`]: the client socket both threads share.
 //! - [`http1`]: request and response heads and chunked bodies, parsed by us.
 //! - [`pipe`], [`vconn`], [`wire`]: the way to a worker thread, through memory.
 //! - [`app`], [`apps`], [`prefixes`]: which app a request is for, and each app's limits.
@@ -11,8 +13,10 @@
 //! - [`reply`]: the answers the core gives itself.
 //! - [`inject`]: requests from the management API, sent as a client would.
 
+pub mod answer;
 pub mod app;
 pub mod apps;
+pub mod client;
 pub mod connection;
 pub mod endpoint;
 pub mod exchange;

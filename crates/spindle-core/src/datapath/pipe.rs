@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::task::Waker;
 
 use super::vconn::VConn;
@@ -38,7 +38,12 @@ pub struct Pipe {
     /// Bumped every time the worker takes the inbox: a connection whose bytes were queued
     /// under an older generation has had them taken.
     generation: AtomicU64,
-    conns: Mutex<Conns>,
+    /// Open connections by id: looked up on every write of the worker, changed only when
+    /// one opens or closes.
+    open: RwLock<HashMap<u32, Arc<VConn>>>,
+    /// Most recently used last.
+    idle: Mutex<Vec<Arc<VConn>>>,
+    next_id: AtomicU32,
     /// None once the worker is gone.
     wake: Mutex<Option<Box<dyn Wake>>>,
 }
@@ -50,14 +55,6 @@ struct Inbox {
     /// Senders waiting for their bytes in the inbox to be taken.
     waiting: Vec<Waker>,
     detached: bool,
-}
-
-#[derive(Default)]
-struct Conns {
-    next_id: u32,
-    open: HashMap<u32, Arc<VConn>>,
-    /// Most recently used last.
-    idle: Vec<Arc<VConn>>,
 }
 
 /// The worker is gone: nothing can be sent to it any more.
@@ -75,7 +72,9 @@ impl Pipe {
                 detached: false,
             }),
             generation: AtomicU64::new(0),
-            conns: Mutex::new(Conns::default()),
+            open: RwLock::new(HashMap::new()),
+            idle: Mutex::new(Vec::new()),
+            next_id: AtomicU32::new(0),
             wake: Mutex::new(Some(wake)),
         })
     }
@@ -84,8 +83,8 @@ impl Pipe {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn conns(&self) -> MutexGuard<'_, Conns> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    fn idle_conns(&self) -> MutexGuard<'_, Vec<Arc<VConn>>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(super) fn generation(&self) -> u64 {
@@ -94,51 +93,58 @@ impl Pipe {
 
     // ---- the core's side ----
 
-    /// An idle virtual connection to this worker, or a new one.
+    /// An idle virtual connection to this worker, or a new one (opened on the worker's
+    /// side with its first request, so the app's 'connection' event knows the client).
     pub fn checkout(self: &Arc<Self>) -> Result<Arc<VConn>, Gone> {
-        let mut conns = self.conns();
-        while let Some(conn) = conns.idle.pop() {
-            if !conn.is_closed() {
-                return Ok(conn);
+        {
+            let mut idle = self.idle_conns();
+            while let Some(conn) = idle.pop() {
+                if !conn.is_closed() {
+                    return Ok(conn);
+                }
             }
         }
         if self.inbox().detached {
             return Err(Gone);
         }
-        let id = conns.next_id;
-        conns.next_id = conns.next_id.wrapping_add(1);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = VConn::new(id, self.clone());
-        conns.open.insert(id, conn.clone());
-        drop(conns);
-        self.push(id, Kind::Open, &[]).map(|_| conn)
+        self.open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, conn.clone());
+        Ok(conn)
     }
 
     /// Takes back a connection whose exchange ended cleanly, for the next request.
     pub fn checkin(&self, conn: Arc<VConn>) {
-        let mut conns = self.conns();
         if conn.is_closed() {
             return;
         }
-        conns.idle.push(conn);
-        if conns.idle.len() > MAX_IDLE {
-            let oldest = conns.idle.remove(0);
-            drop(conns);
+        let mut idle = self.idle_conns();
+        idle.push(conn);
+        if idle.len() > MAX_IDLE {
+            let oldest = idle.remove(0);
+            drop(idle);
             oldest.close();
         }
     }
 
     /// Idle virtual connections, for tests and status.
     pub fn idle(&self) -> usize {
-        self.conns().idle.len()
+        self.idle_conns().len()
     }
 
     /// Open virtual connections (idle or carrying a request).
     pub fn open(&self) -> usize {
-        self.conns().open.len()
+        self.open.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     pub(super) fn forget(&self, id: u32) {
-        self.conns().open.remove(&id);
+        self.open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 
     /// Appends one record; returns the generation it was queued under.
@@ -167,10 +173,12 @@ impl Pipe {
         Ok(generation)
     }
 
-    /// Appends a request's start: a peer record when the client changed, then its bytes.
+    /// Appends a request's start: the connection's opening (`open`, with its client) or
+    /// a peer record when the client changed, then its bytes.
     pub(super) fn push_request(
         &self,
         id: u32,
+        open: bool,
         peer: Option<SocketAddr>,
         fill: impl FnOnce(&mut Vec<u8>),
     ) -> Result<u64, Gone> {
@@ -179,10 +187,11 @@ impl Pipe {
             return Err(Gone);
         }
         let was_empty = inbox.records.is_empty();
+        let kind = if open { Kind::Open } else { Kind::Peer };
         if let Some(peer) = peer {
-            wire::write_record(&mut inbox.records, id, Kind::Peer, |out| {
-                wire::peer(peer, out)
-            });
+            wire::write_record(&mut inbox.records, id, kind, |out| wire::peer(peer, out));
+        } else if open {
+            wire::write_record(&mut inbox.records, id, kind, |_| {});
         }
         wire::write_record(&mut inbox.records, id, Kind::Data, fill);
         let generation = self.generation();
@@ -240,7 +249,11 @@ impl Pipe {
     }
 
     fn conn(&self, id: u32) -> Option<Arc<VConn>> {
-        self.conns().open.get(&id).cloned()
+        self.open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
     }
 
     /// Bytes the worker wrote on connection `id`. False when the core holds
@@ -249,8 +262,9 @@ impl Pipe {
     pub fn worker_wrote(&self, id: u32, data: &[u8]) -> bool {
         match self.conn(id) {
             Some(conn) => conn.worker_wrote(data),
-            // Closed by the core a moment ago; the worker learns it from its inbox.
-            None => true,
+            // Closed by the core a moment ago: the worker waits, and so gets to the close
+            // record in its inbox.
+            None => false,
         }
     }
 
@@ -294,11 +308,14 @@ impl Pipe {
         };
         let wake = self.wake.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(wake);
-        let conns: Vec<Arc<VConn>> = {
-            let mut conns = self.conns();
-            conns.idle.clear();
-            conns.open.drain().map(|(_, c)| c).collect()
-        };
+        self.idle_conns().clear();
+        let conns: Vec<Arc<VConn>> = self
+            .open
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
         for conn in conns {
             conn.worker_gone();
         }
@@ -364,15 +381,18 @@ mod tests {
     #[test]
     fn only_the_first_record_into_an_empty_inbox_wakes_the_worker() {
         let (pipe, wakes) = pipe();
-        let a = pipe.checkout().unwrap();
-        let b = pipe.checkout().unwrap();
-        assert_eq!(wakes.load(Ordering::SeqCst), 1, "two opens, one wake-up");
+        pipe.push(1, Kind::Data, b"a").unwrap();
+        pipe.push(2, Kind::Data, b"b").unwrap();
+        assert_eq!(wakes.load(Ordering::SeqCst), 1, "two records, one wake-up");
         let got = records(&pipe);
         assert_eq!(
             got,
-            vec![(a.id(), Kind::Open, vec![]), (b.id(), Kind::Open, vec![])]
+            vec![
+                (1, Kind::Data, b"a".to_vec()),
+                (2, Kind::Data, b"b".to_vec())
+            ]
         );
-        let _c = pipe.checkout().unwrap();
+        pipe.push(3, Kind::Data, b"c").unwrap();
         assert_eq!(
             wakes.load(Ordering::SeqCst),
             2,
@@ -408,13 +428,13 @@ mod tests {
     #[test]
     fn taking_bumps_the_generation_and_reuses_the_buffer() {
         let (pipe, _) = pipe();
-        let _a = pipe.checkout().unwrap();
+        pipe.push(1, Kind::Data, b"a").unwrap();
         let g = pipe.generation();
         let buf = pipe.take().unwrap();
         assert_eq!(pipe.generation(), g + 1);
         let cap = buf.capacity();
         pipe.recycle(buf);
-        let _b = pipe.checkout().unwrap();
+        pipe.push(1, Kind::Data, b"b").unwrap();
         let again = pipe.take().unwrap();
         assert!(again.capacity() >= cap.min(4096));
     }
@@ -422,7 +442,7 @@ mod tests {
     #[test]
     fn bytes_from_the_worker_for_a_closed_connection_are_dropped() {
         let (pipe, _) = pipe();
-        assert!(pipe.worker_wrote(42, b"HTTP/1.1 200 OK\r\n\r\n"));
+        assert!(!pipe.worker_wrote(42, b"HTTP/1.1 200 OK\r\n\r\n"));
         pipe.worker_end(42);
         pipe.worker_closed(42);
         pipe.pause(42);

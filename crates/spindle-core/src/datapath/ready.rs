@@ -25,7 +25,7 @@ pub struct ReadyApp {
 /// Why no worker took the request.
 #[derive(Debug, PartialEq)]
 pub enum NoWorker {
-    /// The app has no Ready worker (other than the excluded one).
+    /// The app has no Ready worker (other than the excluded ones).
     NoneReady,
     /// No Ready worker has room (`max` requests in flight, or saturated; see
     /// [`crate::endpoint`]).
@@ -42,12 +42,12 @@ impl ReadyWorkers {
     }
 
     /// Claims a slot on the Ready worker of `app` with the fewest requests in flight,
-    /// skipping `exclude` (a worker that just failed this request); ties go to the first
-    /// from `start` on.
+    /// skipping `exclude` (workers that already failed this request); ties go to the
+    /// first from `start` on.
     pub fn claim(
         &self,
         app: &str,
-        exclude: Option<&WorkerId>,
+        exclude: &[WorkerId],
         max: usize,
         start: usize,
     ) -> Result<InFlight, NoWorker> {
@@ -56,17 +56,16 @@ impl ReadyWorkers {
             return Err(NoWorker::Failed(reason.clone()));
         }
         let candidates: Vec<Arc<Endpoint>>;
-        let ready: &[Arc<Endpoint>] = match exclude {
-            None => &route.ready,
-            Some(id) => {
-                candidates = route
-                    .ready
-                    .iter()
-                    .filter(|e| &e.id != id)
-                    .cloned()
-                    .collect();
-                &candidates
-            }
+        let ready: &[Arc<Endpoint>] = if exclude.is_empty() {
+            &route.ready
+        } else {
+            candidates = route
+                .ready
+                .iter()
+                .filter(|e| !exclude.contains(&e.id))
+                .cloned()
+                .collect();
+            &candidates
         };
         if ready.is_empty() {
             return Err(NoWorker::NoneReady);

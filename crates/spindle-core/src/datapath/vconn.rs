@@ -1,25 +1,20 @@
 //! A virtual connection: what the app's server sees as one client socket, carried
 //! through memory. The core writes request bytes into the worker's inbox; the worker's
-//! writes land here, and the core task that owns the exchange reads them.
+//! writes go to the [`Answer`] of the exchange the connection carries, on the worker's
+//! own thread.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use bytes::BytesMut;
-
+use super::answer::{self, Effects, Fate, Shared};
 use super::pipe::{Gone, Pipe};
 use super::wire::Kind;
 use crate::WorkerId;
 
-/// Bytes the worker may have written that the core has not yet taken for its client
-/// before the worker is asked to wait (a slow client slows the app's writes).
-pub const HIGH_WATER: usize = 256 * 1024;
 /// Bytes the core queues for one connection before the worker has taken them (a busy
 /// worker stops the client's upload).
 pub const WINDOW: usize = 256 * 1024;
-/// Below this, bytes from the worker are copied out; above, the buffer is handed over.
-const HAND_OVER: usize = 16 * 1024;
 
 pub struct VConn {
     id: u32,
@@ -29,18 +24,17 @@ pub struct VConn {
 
 #[derive(Default)]
 struct State {
-    /// From the worker, not yet read by the core.
-    out: BytesMut,
+    /// The answer being sent on this connection, while an exchange uses it.
+    answer: Option<Shared>,
     /// The worker ended its side.
     end: bool,
     closed: Option<Closed>,
-    reader: Option<Waker>,
     /// A sender waiting for the worker to resume reading.
     writer: Option<Waker>,
     /// The worker's side holds all the unread input it wants.
     paused: bool,
-    /// The worker waits for a drained record before it writes again.
-    blocked: bool,
+    /// The worker has heard of this connection (it comes with the first request).
+    opened: bool,
     /// The client of the last request sent on this connection.
     peer: Option<SocketAddr>,
     /// Data bytes queued in the inbox under generation `queued_at`.
@@ -57,6 +51,8 @@ pub enum Closed {
     WorkerGone,
     /// The core gave it up.
     ByCore,
+    /// The app ended its side (`socket.end()`).
+    AppEnded,
 }
 
 impl Closed {
@@ -65,18 +61,9 @@ impl Closed {
             Closed::ByApp => "the app closed the connection",
             Closed::WorkerGone => "the worker exited",
             Closed::ByCore => "the connection was closed",
+            Closed::AppEnded => "the app ended the connection",
         }
     }
-}
-
-/// What a read found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Read {
-    /// Bytes were appended to the buffer.
-    Data,
-    /// The worker ended its side; nothing more will come.
-    Eof,
-    Closed(Closed),
 }
 
 impl VConn {
@@ -106,24 +93,28 @@ impl VConn {
     }
 
     /// Starts a request from `peer`: the bytes `fill` writes (its head, and what of its
-    /// body is at hand) go to the worker.
+    /// body is at hand) go to the worker, whose answer goes to `answer`.
     pub fn send_request(
         &self,
         peer: SocketAddr,
+        answer: &Shared,
         fill: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), Gone> {
         let mut state = self.state();
         if state.closed.is_some() || state.end {
             return Err(Gone);
         }
+        state.answer = Some(answer.clone());
+        let open = !state.opened;
         let new_peer = (state.peer != Some(peer)).then_some(peer);
         let mut written = 0;
-        let generation = self.pipe.push_request(self.id, new_peer, |out| {
+        let generation = self.pipe.push_request(self.id, open, new_peer, |out| {
             let before = out.len();
             fill(out);
             written = out.len() - before;
         })?;
         state.peer = Some(peer);
+        state.opened = true;
         Self::count_queued(&mut state, generation, written);
         Ok(())
     }
@@ -171,29 +162,14 @@ impl VConn {
         Poll::Ready(Ok(()))
     }
 
-    /// Moves what the worker wrote into `buf`.
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<Read> {
-        let mut state = self.state();
-        if !state.out.is_empty() {
-            if buf.is_empty() && state.out.len() >= HAND_OVER {
-                std::mem::swap(buf, &mut state.out);
-            } else {
-                buf.extend_from_slice(&state.out);
-                state.out.clear();
-            }
-            if std::mem::take(&mut state.blocked) {
-                let _ = self.pipe.push(self.id, Kind::Drained, &[]);
-            }
-            return Poll::Ready(Read::Data);
-        }
-        if state.end {
-            return Poll::Ready(Read::Eof);
-        }
-        if let Some(why) = state.closed {
-            return Poll::Ready(Read::Closed(why));
-        }
-        state.reader = Some(cx.waker().clone());
-        Poll::Pending
+    /// Lets the answer go: the exchange on this connection is over.
+    pub fn detach(&self) {
+        self.state().answer = None;
+    }
+
+    /// Sends a drained record: the worker may write again.
+    pub fn drained(&self) {
+        let _ = self.pipe.push(self.id, Kind::Drained, &[]);
     }
 
     /// The client will send nothing more (a tunnel's half-close).
@@ -212,58 +188,86 @@ impl VConn {
             return;
         }
         state.closed = Some(Closed::ByCore);
-        let _ = self.pipe.push(self.id, Kind::Close, &[]);
+        state.answer = None;
+        if state.opened {
+            let _ = self.pipe.push(self.id, Kind::Close, &[]);
+        }
         drop(state);
         self.pipe.forget(self.id);
     }
 
     // ---- the worker's side ----
 
-    pub(super) fn worker_wrote(&self, data: &[u8]) -> bool {
-        let mut state = self.state();
-        if state.closed.is_some() {
-            return true;
-        }
-        state.out.extend_from_slice(data);
-        let reader = state.reader.take();
-        let more = state.out.len() < HIGH_WATER;
-        if !more {
-            state.blocked = true;
-        }
-        drop(state);
-        if let Some(r) = reader {
-            r.wake();
-        }
+    /// Bytes the app wrote: they go on to the client now, on this thread.
+    pub(super) fn worker_wrote(self: &Arc<Self>, data: &[u8]) -> bool {
+        let answer = {
+            let state = self.state();
+            if state.closed.is_some() {
+                // The app waits, and so gets to the close record in its inbox, instead of
+                // writing on into nothing.
+                return false;
+            }
+            state.answer.clone()
+        };
+        let Some(answer) = answer else {
+            // Nothing asked for it (an app writing after its answer ended): the
+            // connection is out of step and not used again.
+            self.close();
+            return false;
+        };
+        let mut fx = Effects::default();
+        let more = answer::lock(&answer).on_bytes(data, &mut fx);
+        self.apply(fx);
         more
     }
 
-    pub(super) fn worker_end(&self) {
-        let mut state = self.state();
-        state.end = true;
-        let reader = state.reader.take();
-        drop(state);
-        if let Some(r) = reader {
-            r.wake();
+    /// Carries out what the answer decided, outside its lock.
+    pub(super) fn apply(self: &Arc<Self>, fx: Effects) {
+        if fx.drained {
+            self.drained();
         }
-    }
-
-    pub(super) fn worker_closed(&self) {
-        self.fail(Closed::ByApp);
-    }
-
-    pub(super) fn worker_gone(&self) {
-        self.fail(Closed::WorkerGone);
-    }
-
-    fn fail(&self, why: Closed) {
-        let mut state = self.state();
-        if state.closed.is_none() {
-            state.closed = Some(why);
+        match fx.fate {
+            Fate::Keep => {}
+            Fate::Reuse => {
+                self.detach();
+                // Back in the pool before the slot is released, so a request waiting for
+                // that slot finds the connection idle.
+                self.pipe.checkin(self.clone());
+            }
+            Fate::Close => self.close(),
         }
-        let (reader, writer) = (state.reader.take(), state.writer.take());
-        drop(state);
-        for w in [reader, writer].into_iter().flatten() {
+        fx.apply();
+    }
+
+    pub(super) fn worker_end(self: &Arc<Self>) {
+        self.ended(Closed::AppEnded, true);
+    }
+
+    pub(super) fn worker_closed(self: &Arc<Self>) {
+        self.ended(Closed::ByApp, false);
+    }
+
+    pub(super) fn worker_gone(self: &Arc<Self>) {
+        self.ended(Closed::WorkerGone, false);
+    }
+
+    fn ended(self: &Arc<Self>, why: Closed, end_only: bool) {
+        let (answer, writer) = {
+            let mut state = self.state();
+            if end_only {
+                state.end = true;
+            } else if state.closed.is_none() {
+                state.closed = Some(why);
+            }
+            (state.answer.clone(), state.writer.take())
+        };
+        if let Some(w) = writer {
             w.wake();
+        }
+        if let Some(answer) = answer {
+            let mut fx = Effects::default();
+            answer::lock(&answer).on_end(why.describe(), &mut fx);
+            self.apply(fx);
         }
     }
 
@@ -286,80 +290,67 @@ impl std::fmt::Debug for VConn {
 
 #[cfg(test)]
 mod tests {
-    use std::future::poll_fn;
+    use std::task::Context;
 
     use super::super::pipe::testing::{pipe, records};
     use super::*;
 
-    #[tokio::test]
-    async fn a_request_goes_out_with_its_peer_and_the_answer_comes_back() {
-        let (pipe, _) = pipe();
+    fn answer() -> Shared {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        answer::shared(Arc::new(tokio::net::UnixStream::from_std(a).unwrap()))
+    }
+
+    /// A connection the worker knows of (it carried a request), with the inbox emptied.
+    fn opened(pipe: &Arc<Pipe>) -> Arc<VConn> {
         let conn = pipe.checkout().unwrap();
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        conn.send_request(peer, |o| o.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n"))
-            .unwrap();
+        conn.send_request(peer, &answer(), |_| {}).unwrap();
+        records(pipe);
+        conn
+    }
+
+    #[test]
+    fn a_request_goes_out_with_its_peer_only_when_the_client_changes() {
+        let (pipe, _) = pipe();
+        let conn = pipe.checkout().unwrap();
+        let answer = answer();
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        conn.send_request(peer, &answer, |o| {
+            o.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n")
+        })
+        .unwrap();
         let got = records(&pipe);
-        assert_eq!(got.len(), 3, "open, peer, data: {got:?}");
-        assert_eq!(got[1].1, Kind::Peer);
+        let mut client = 5000u16.to_le_bytes().to_vec();
+        client.extend_from_slice(b"127.0.0.1");
         assert_eq!(
-            got[2],
+            got[0],
+            (conn.id(), Kind::Open, client),
+            "opened with its client"
+        );
+        assert_eq!(
+            got[1],
             (conn.id(), Kind::Data, b"GET / HTTP/1.1\r\n\r\n".to_vec())
         );
-
-        // The same client again: no peer record.
-        conn.send_request(peer, |o| o.extend_from_slice(b"x"))
+        assert_eq!(got.len(), 2);
+        conn.send_request(peer, &answer, |o| o.extend_from_slice(b"x"))
             .unwrap();
-        assert_eq!(records(&pipe).len(), 1);
-
-        assert!(pipe.worker_wrote(conn.id(), b"HTTP/1.1 200 OK\r\n"));
-        assert!(pipe.worker_wrote(conn.id(), b"\r\n"));
-        let mut buf = BytesMut::new();
-        let read = poll_fn(|cx| conn.poll_read(cx, &mut buf)).await;
-        assert_eq!(read, Read::Data);
-        assert_eq!(&buf[..], b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(records(&pipe).len(), 1, "same client: no peer record");
+        let other: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+        conn.send_request(other, &answer, |o| o.extend_from_slice(b"y"))
+            .unwrap();
+        assert_eq!(records(&pipe)[0].1, Kind::Peer);
     }
 
-    #[tokio::test]
-    async fn a_reader_is_woken_by_the_worker_and_told_why_it_ended() {
+    #[test]
+    fn sending_waits_while_the_window_is_full_or_the_worker_paused() {
         let (pipe, _) = pipe();
-        let conn = pipe.checkout().unwrap();
-        let reader = {
-            let conn = conn.clone();
-            tokio::spawn(async move {
-                let mut buf = BytesMut::new();
-                let first = poll_fn(|cx| conn.poll_read(cx, &mut buf)).await;
-                let second = poll_fn(|cx| conn.poll_read(cx, &mut buf)).await;
-                (first, second, buf)
-            })
-        };
-        tokio::task::yield_now().await;
-        pipe.worker_wrote(conn.id(), b"partial");
-        pipe.worker_closed(conn.id());
-        let (first, second, buf) = reader.await.unwrap();
-        assert_eq!(first, Read::Data);
-        assert_eq!(second, Read::Closed(Closed::ByApp));
-        assert_eq!(&buf[..], b"partial");
-    }
-
-    #[tokio::test]
-    async fn a_worker_that_writes_past_the_high_water_mark_waits_for_drained() {
-        let (pipe, _) = pipe();
-        let conn = pipe.checkout().unwrap();
-        records(&pipe);
-        let chunk = vec![b'x'; HIGH_WATER / 2];
-        assert!(pipe.worker_wrote(conn.id(), &chunk));
-        assert!(!pipe.worker_wrote(conn.id(), &chunk), "at the mark: wait");
-        let mut buf = BytesMut::new();
-        poll_fn(|cx| conn.poll_read(cx, &mut buf)).await;
-        assert_eq!(buf.len(), HIGH_WATER);
-        assert_eq!(records(&pipe), vec![(conn.id(), Kind::Drained, vec![])]);
-    }
-
-    #[tokio::test]
-    async fn sending_waits_while_the_window_is_full_or_the_worker_paused() {
-        let (pipe, _) = pipe();
-        let conn = pipe.checkout().unwrap();
-        records(&pipe);
+        let conn = opened(&pipe);
         conn.send(&vec![0; WINDOW]).unwrap();
         let ready = |conn: &Arc<VConn>| {
             let waker = futures_util::task::noop_waker();
@@ -374,15 +365,25 @@ mod tests {
         assert!(ready(&conn).is_ready());
     }
 
-    #[tokio::test]
-    async fn closing_tells_the_worker_once() {
+    #[test]
+    fn closing_tells_the_worker_once_and_asks_it_to_stop_writing() {
         let (pipe, _) = pipe();
-        let conn = pipe.checkout().unwrap();
-        records(&pipe);
+        let conn = opened(&pipe);
         conn.close();
         conn.close();
         assert_eq!(records(&pipe), vec![(conn.id(), Kind::Close, vec![])]);
         assert!(conn.send(b"x").is_err());
         assert_eq!(pipe.open(), 0);
+        assert!(!pipe.worker_wrote(conn.id(), b"late"));
+    }
+
+    #[test]
+    fn bytes_nobody_asked_for_close_the_connection() {
+        let (pipe, _) = pipe();
+        let conn = opened(&pipe);
+        conn.detach();
+        assert!(!pipe.worker_wrote(conn.id(), b"HTTP/1.1 408 Request Timeout\r\n\r\n"));
+        assert!(conn.is_closed());
+        assert_eq!(records(&pipe), vec![(conn.id(), Kind::Close, vec![])]);
     }
 }

@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
-    /// A new virtual connection: the worker hands a new socket to the app's server.
+    /// A new virtual connection, and its client (as a peer record's payload): the
+    /// worker hands a new socket to the app's server. Sent with its first request.
     Open = 1,
     /// Bytes from the client, in order.
     Data = 2,
