@@ -17,14 +17,20 @@ const { threadId } = require('node:worker_threads')
 // so every system and every run does the same amount of work; bench/run records what a
 // unit costs on the machine it runs on.
 const UNIT_ITERATIONS = 1_500_000
+// The work app's per-request work: ≈100 µs on the same kind of machine (Node 24: 100 µs,
+// minimum of 2,000 runs in a fresh process; calibrated 2026-12-05), fixed likewise.
+const WORK_ITERATIONS = 90_000
 
 // An FNV-style integer hash: no allocation, no I/O, and its result is sent back so the
 // loop cannot be optimised away.
-function work (units) {
+function hash (iterations) {
   let h = 0x811c9dc5
-  const n = units * UNIT_ITERATIONS
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ i, 16777619)
+  for (let i = 0; i < iterations; i++) h = Math.imul(h ^ i, 16777619)
   return h >>> 0
+}
+
+function work (units) {
+  return hash(units * UNIT_ITERATIONS)
 }
 
 const WORKER = `${process.pid}:${threadId}`
@@ -71,4 +77,4 @@ function serve (handler) {
   return server
 }
 
-module.exports = { work, serve, UNIT_ITERATIONS }
+module.exports = { work, hash, serve, UNIT_ITERATIONS, WORK_ITERATIONS }

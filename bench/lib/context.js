@@ -16,8 +16,9 @@ const pkgVersion = (name) => JSON.parse(fs.readFileSync(path.join(BENCH, 'node_m
 
 // BENCH_NODE: the Node every system runs on (default: Node 24 from .cache/node24, as
 // installed by bench/run). BENCH_NODE20: Node 20 for the spindle-node20 row (default:
-// `node` on PATH when it is 20.x).
-function createContext ({ port = 18242, adminPort = 18290 } = {}) {
+// `node` on PATH when it is 20.x). packages: false for tools that run none of the
+// npm-installed systems (PM2, Watt), so bench/node_modules need not exist.
+function createContext ({ port = 18242, adminPort = 18290, packages = true } = {}) {
   const node = process.env.BENCH_NODE || (fs.existsSync(NODE24) ? NODE24 : process.execPath)
   const node20Candidate = process.env.BENCH_NODE20 || 'node'
   const node20Version = version(node20Candidate)
@@ -36,16 +37,17 @@ function createContext ({ port = 18242, adminPort = 18290 } = {}) {
     wattpm: path.join(BENCH, 'node_modules/wattpm/bin/cli.js'),
     versions: {}
   }
-  try {
-    ctx.versions = {
-      node: ctx.nodeVersions.node,
-      node20: ctx.nodeVersions.node20,
-      pm2: pkgVersion('pm2'),
-      wattpm: pkgVersion('wattpm'),
-      platformatic_node: pkgVersion('@platformatic/node')
+  ctx.versions = { node: ctx.nodeVersions.node, node20: ctx.nodeVersions.node20 }
+  if (packages) {
+    try {
+      Object.assign(ctx.versions, {
+        pm2: pkgVersion('pm2'),
+        wattpm: pkgVersion('wattpm'),
+        platformatic_node: pkgVersion('@platformatic/node')
+      })
+    } catch (err) {
+      throw new Error(`bench/node_modules is missing or incomplete (${err.message}); run bench/run once, or npm ci in bench/`)
     }
-  } catch (err) {
-    throw new Error(`bench/node_modules is missing or incomplete (${err.message}); run bench/run once, or npm ci in bench/`)
   }
   ctx.versions.spindle = version(ctx.spindle)
   const git = (...args) => spawnSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).stdout.trim()

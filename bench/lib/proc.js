@@ -67,6 +67,27 @@ function sampleMemory (roots, everyMs = 500) {
   return { stop () { clearInterval(timer); take(); return peak } }
 }
 
+// Every thread of the given processes: its name (comm) and CPU time so far (utime +
+// stime, in clock ticks), keyed "pid/tid". A thread that ends takes its time with it, so
+// compare two readings around a run of a system whose threads live through it.
+function threadTimes (pids) {
+  const out = new Map()
+  for (const pid of pids) {
+    let tids
+    try { tids = fs.readdirSync(`/proc/${pid}/task`) } catch { continue } // gone meanwhile
+    for (const tid of tids) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const close = stat.lastIndexOf(')')
+        // Fields from the 3rd (state) on; utime and stime are the 14th and 15th.
+        const f = stat.slice(close + 2).split(' ')
+        out.set(`${pid}/${tid}`, { pid, tid: Number(tid), comm: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) })
+      } catch {}
+    }
+  }
+  return out
+}
+
 function cpuTimes () {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
   const idle = f[3] + f[4] // idle + iowait
@@ -99,4 +120,4 @@ function alive (pid) {
   try { process.kill(pid, 0); return true } catch { return false }
 }
 
-module.exports = { tree, treeMemory, sampleMemory, busyPercent, portTaken, alive }
+module.exports = { tree, treeMemory, sampleMemory, busyPercent, cpuTimes, threadTimes, portTaken, alive }

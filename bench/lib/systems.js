@@ -167,6 +167,17 @@ const SYSTEMS = {
     throughputOnly: { apps: ['hello'], workers: [2] },
     start (ctx, opts) { return startSpindle(ctx, opts, ctx.node, { standbyWorkers: 1 }) }
   },
+  'spindle-b': {
+    // A second Spindle build for A/B comparisons (bench/cpu-per-request --spindle-b DIR):
+    // DIR holds spindle, libspindle_node.so and js/, the layout of a release package.
+    label: 'Spindle (build B)',
+    usesAdminPort: true,
+    start (ctx, opts) {
+      const b = ctx.spindleB
+      if (!b) throw new Error('spindle-b needs a second build: bench/cpu-per-request --spindle-b DIR')
+      return startSpindle(ctx, opts, ctx.node, {}, { bin: path.join(b.dir, 'spindle'), env: { SPINDLE_ADDON: path.join(b.dir, 'libspindle_node.so'), SPINDLE_JS: path.join(b.dir, 'js') } })
+    }
+  },
   'spindle-node20': {
     label: 'Spindle (Node 20)',
     usesAdminPort: true,
@@ -175,7 +186,10 @@ const SYSTEMS = {
   }
 }
 
-function startSpindle (ctx, { appDir, workers, faults }, node, extra = {}) {
+// build: which Spindle, and the environment that points it at its addon and JS shim (the
+// tree's build finds its own beside it, whatever the caller's environment says).
+const TREE_BUILD = { env: { SPINDLE_ADDON: undefined, SPINDLE_JS: undefined } }
+function startSpindle (ctx, { appDir, workers, faults }, node, extra = {}, build = { ...TREE_BUILD, bin: ctx.spindle }) {
   const config = path.join(ctx.work, `spindle-${++seq}.json`)
   fs.writeFileSync(config, JSON.stringify({
     ...extra,
@@ -183,7 +197,7 @@ function startSpindle (ctx, { appDir, workers, faults }, node, extra = {}) {
     metrics: { hostname: '127.0.0.1', port: ctx.adminPort },
     applications: [{ id: 'app', path: appDir, workers }]
   }, null, 2))
-  const g = spawnGroup(ctx, `spindle-${seq}`, ctx.spindle, ['start', '-c', config, '--json', '--node', node], baseEnv(ctx, { faults }))
+  const g = spawnGroup(ctx, `spindle-${seq}`, build.bin, ['start', '-c', config, '--json', '--node', node], { ...baseEnv(ctx, { faults }), ...build.env })
   return groupHandle(g)
 }
 

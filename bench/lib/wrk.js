@@ -28,11 +28,13 @@ function parse (out) {
   }
 }
 
-function wrk (url, { connections, seconds, script }) {
+// cpu: run wrk on that CPU alone (taskset), for runs where placement matters.
+function wrk (url, { connections, seconds, script, cpu }) {
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url]
+  const [bin, argv] = cpu == null ? ['wrk', args] : ['taskset', ['-c', String(cpu), 'wrk', ...args]]
   return new Promise((resolve, reject) => {
     // wrk stops by itself after `seconds`; the timeout only catches a wrk that hangs.
-    execFile('wrk', args, { timeout: (seconds + 30) * 1000 }, (err, stdout, stderr) => {
+    execFile(bin, argv, { timeout: (seconds + 30) * 1000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`wrk ${args.join(' ')} failed: ${err.message}\n${stderr}`))
       try { resolve(parse(stdout)) } catch (e) { reject(e) }
     })

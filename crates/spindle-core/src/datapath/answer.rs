@@ -230,8 +230,9 @@ impl Answer {
 
     // ---- on the worker's thread ----
 
-    /// Bytes the app wrote. Returns whether it may write more now.
-    pub fn on_bytes(&mut self, data: &[u8], fx: &mut Effects) -> bool {
+    /// Bytes the app wrote. Returns whether it may write more now. `direct`: write them
+    /// to the client from here, else leave that to the core task.
+    pub fn on_bytes(&mut self, data: &[u8], direct: bool, fx: &mut Effects) -> bool {
         if self.given_up {
             // Nobody reads this any more: the app should stop, not write on into nothing.
             return false;
@@ -252,6 +253,9 @@ impl Answer {
             }
             // More than the answer: the connection is out of step.
             _ => self.reusable = false,
+        }
+        if !direct && self.unwritten() > 0 {
+            self.task_writes = true;
         }
         self.write_now();
         self.settle(fx);

@@ -87,7 +87,7 @@ impl Setup {
     /// The worker writes `data`; returns whether it may write more, and the effects.
     fn write(&self, data: &[u8]) -> (bool, Effects) {
         let mut fx = Effects::default();
-        let more = lock(&self.answer).on_bytes(data, &mut fx);
+        let more = lock(&self.answer).on_bytes(data, true, &mut fx);
         (more, fx)
     }
 

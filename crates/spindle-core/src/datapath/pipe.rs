@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::task::Waker;
 
@@ -38,6 +38,12 @@ pub struct Pipe {
     /// Bumped every time the worker takes the inbox: a connection whose bytes were queued
     /// under an older generation has had them taken.
     generation: AtomicU64,
+    /// Records wait in the inbox: the worker has more to do once it returns.
+    queued: AtomicBool,
+    /// Requests queued since the worker last took its inbox, and how many that take
+    /// brought: a worker handling a batch of several is busy.
+    requests: AtomicU32,
+    batch: AtomicU32,
     /// Open connections by id: looked up on every write of the worker, changed only when
     /// one opens or closes.
     open: RwLock<HashMap<u32, Arc<VConn>>>,
@@ -72,6 +78,9 @@ impl Pipe {
                 detached: false,
             }),
             generation: AtomicU64::new(0),
+            queued: AtomicBool::new(false),
+            requests: AtomicU32::new(0),
+            batch: AtomicU32::new(0),
             open: RwLock::new(HashMap::new()),
             idle: Mutex::new(Vec::new()),
             next_id: AtomicU32::new(0),
@@ -165,6 +174,7 @@ impl Pipe {
         }
         let was_empty = inbox.records.is_empty();
         wire::write_record(&mut inbox.records, id, kind, fill);
+        self.queued.store(true, Ordering::Relaxed);
         let generation = self.generation();
         drop(inbox);
         if was_empty {
@@ -194,6 +204,8 @@ impl Pipe {
             wire::write_record(&mut inbox.records, id, kind, |_| {});
         }
         wire::write_record(&mut inbox.records, id, Kind::Data, fill);
+        self.queued.store(true, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let generation = self.generation();
         drop(inbox);
         if was_empty {
@@ -213,6 +225,12 @@ impl Pipe {
         true
     }
 
+    /// The worker has other requests to get to: more wait in its inbox, or it is working
+    /// through a batch of several.
+    pub(super) fn busy(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) || self.batch.load(Ordering::Relaxed) > 1
+    }
+
     fn wake(&self) {
         if let Some(wake) = self.wake.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             wake.wake();
@@ -228,6 +246,9 @@ impl Pipe {
         if inbox.records.is_empty() {
             return None;
         }
+        self.queued.store(false, Ordering::Relaxed);
+        self.batch
+            .store(self.requests.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         let spare = std::mem::take(&mut inbox.spare);
         let taken = std::mem::replace(&mut inbox.records, spare);
         self.generation.fetch_add(1, Ordering::AcqRel);
