@@ -98,6 +98,14 @@ class VirtualSocket extends Duplex {
   _spindleData (chunk) {
     this.bytesRead += chunk.length
     if (this.#timer) this.#timer.refresh()
+    // What push() would do for a flowing stream with nothing buffered, without its
+    // bookkeeping (it schedules a read-ahead tick on every call): Node's http server
+    // reads its sockets in flowing mode, so this is every request's path.
+    const state = this._readableState
+    if (state.flowing && state.length === 0 && !state.ended && !state.destroyed) {
+      this.emit('data', chunk)
+      return
+    }
     if (!this.push(chunk) && !this.#stopped) {
       this.#stopped = true
       addon.vconnPause(this.#id)

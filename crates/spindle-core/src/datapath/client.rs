@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::BytesMut;
+use tokio::io::Interest;
 use tokio::net::{TcpStream, UnixStream};
 
 pub trait ClientIo: Send + Sync + 'static {
@@ -28,7 +29,12 @@ impl ClientIo for TcpStream {
         TcpStream::poll_read_ready(self, cx)
     }
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        TcpStream::try_read_buf(self, buf)
+        let spare = buf.capacity() - buf.len();
+        let n = TcpStream::try_read_buf(self, buf)?;
+        if n > 0 && n < spare {
+            drained(|| self.try_io(Interest::READABLE, would_block));
+        }
+        Ok(n)
     }
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         TcpStream::poll_write_ready(self, cx)
@@ -46,7 +52,12 @@ impl ClientIo for UnixStream {
         UnixStream::poll_read_ready(self, cx)
     }
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        UnixStream::try_read_buf(self, buf)
+        let spare = buf.capacity() - buf.len();
+        let n = UnixStream::try_read_buf(self, buf)?;
+        if n > 0 && n < spare {
+            drained(|| self.try_io(Interest::READABLE, would_block));
+        }
+        Ok(n)
     }
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         UnixStream::poll_write_ready(self, cx)
@@ -60,6 +71,18 @@ impl ClientIo for UnixStream {
 }
 
 pub type Client = Arc<dyn ClientIo>;
+
+/// A read that did not fill the buffer emptied the socket: its readiness is cleared now,
+/// so the next wait registers for the next edge instead of making a read that can only
+/// say "would block" (one wasted syscall per request, in profiles). Safe: the clear
+/// applies only to the readiness that read saw; bytes that arrived since set it again.
+fn drained(clear: impl FnOnce() -> io::Result<()>) {
+    let _ = clear();
+}
+
+fn would_block() -> io::Result<()> {
+    Err(io::ErrorKind::WouldBlock.into())
+}
 
 /// Reads into `buf` once something is there: Ok(0) at the end of the stream.
 pub fn poll_read(
