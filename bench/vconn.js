@@ -36,7 +36,8 @@ const addon = {
   vconnEnd () {},
   vconnClosed () {},
   vconnPause () {},
-  vconnResume () {}
+  vconnResume () {},
+  vconnRest () { return inbox !== null }
 }
 const link = vconn.connect(addon, 'bench:0', () => server)
 

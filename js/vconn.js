@@ -180,25 +180,34 @@ let addon = null
 function connect (theAddon, id, server) {
   addon = theAddon
   return new addon.WorkerLink(id, function onInbox () {
-    const buf = addon.vconnTake()
-    if (buf === null) return
-    const end = buf.length
-    let off = 0
-    while (off < end) {
-      const id = buf.readUInt32LE(off)
-      const kind = buf[off + 4]
-      const start = off + 9
-      off = start + buf.readUInt32LE(off + 5)
-      try {
-        deliver(server, id, kind, buf, start, off)
-      } catch (err) {
-        // The app threw while handling these bytes (in its request handler, say): that
-        // is its uncaught exception, as on a TCP socket, but the records after it in
-        // this batch still belong to other requests.
-        process.nextTick(rethrow, err)
-      }
+    try {
+      const buf = addon.vconnTake()
+      if (buf !== null) read(buf, server)
+    } finally {
+      // More came while these ran: take it on the next loop turn, so timers and other
+      // I/O get theirs in between (the core does not wake a worker that has not rested).
+      if (addon.vconnRest()) setImmediate(onInbox)
     }
   })
+}
+
+function read (buf, server) {
+  const end = buf.length
+  let off = 0
+  while (off < end) {
+    const id = buf.readUInt32LE(off)
+    const kind = buf[off + 4]
+    const start = off + 9
+    off = start + buf.readUInt32LE(off + 5)
+    try {
+      deliver(server, id, kind, buf, start, off)
+    } catch (err) {
+      // The app threw while handling these bytes (in its request handler, say): that
+      // is its uncaught exception, as on a TCP socket, but the records after it in
+      // this batch still belong to other requests.
+      process.nextTick(rethrow, err)
+    }
+  }
 }
 
 function deliver (server, id, kind, buf, start, end) {

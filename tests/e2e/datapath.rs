@@ -1178,3 +1178,36 @@ async fn a_declined_upgrade_is_an_ordinary_answer() {
     assert_eq!(next.status, 200, "{next:?}");
     assert_eq!(next.json()["url"], "/probe?tag=after-declined");
 }
+
+// ---- a busy worker's loop keeps turning ----
+
+/// Requests handed to a worker through memory must not keep its event loop in one turn:
+/// Node runs a threadsafe function's queued calls back to back, and a worker woken for
+/// every request that arrived while it computed never got to its next turn, so the
+/// health sampler took a CPU-bound app under load for a stuck one and replaced its
+/// workers again and again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpu_bound_worker_under_load_is_not_taken_for_stuck() {
+    let server = start().await;
+    let before = server.admin_json("/status").await;
+    let worker = before["apps"][0]["workers"][0]["id"].clone();
+    // 16 clients, each request holding the thread 5 ms: the worker is never idle, and
+    // requests keep arriving while it computes. 2.5 s is more than twice `maxStall`.
+    let report = spindle_e2e::load::Load::get(server.url(), "/spin?ms=5")
+        .clients(16)
+        .max_duration(Duration::from_millis(2500))
+        .max_requests(100_000)
+        .start()
+        .join()
+        .await;
+    assert_eq!(report.failed, 0, "{}", report.summary());
+    assert!(report.ok > 100, "{}", report.summary());
+    let after = server.admin_json("/status").await;
+    let app = &after["apps"][0];
+    assert_eq!(app["restarts"]["unhealthy"], 0, "{after}");
+    assert_eq!(app["stalls"], 0, "{after}");
+    assert_eq!(
+        app["workers"][0]["id"], worker,
+        "the same worker served throughout: {after}"
+    );
+}

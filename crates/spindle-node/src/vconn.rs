@@ -64,3 +64,10 @@ pub fn vconn_pause(conn: u32) {
 pub fn vconn_resume(conn: u32) {
     with_pipe(|p| p.resume(conn));
 }
+
+/// The worker is done with what it took: true when more came meanwhile (take it on the
+/// next loop turn), false when it rests until woken.
+#[napi(catch_unwind)]
+pub fn vconn_rest() -> bool {
+    with_pipe(|p| p.rest()).unwrap_or(false)
+}

@@ -157,9 +157,11 @@ pub async fn run(
                 return answer(conn, req, &reply::rejected(400, why), true).await;
             }
         };
-        answer::lock(&conn.answer).begin(req, app, claim, closing);
-        if body.is_done() {
-            answer::lock(&conn.answer).body_sent = true;
+        {
+            // Ready before the request goes: the worker may answer at once.
+            let mut answer = answer::lock(&conn.answer);
+            answer.begin(req, app, claim, closing);
+            answer.body_sent = body.is_done();
         }
         let sent = vconn.send_request(conn.peer, &conn.answer, |out| {
             out.extend_from_slice(&req.head);
@@ -343,13 +345,8 @@ impl Trip<'_> {
                 let _ = self.vconn.send(&self.conn.inbuf[..n]);
                 self.conn.inbuf.advance(n);
                 if !self.tunnel && self.body.is_done() {
-                    let mut fx = Effects::default();
-                    {
-                        let mut answer = answer::lock(&self.conn.answer);
-                        answer.body_sent = true;
-                    }
-                    fx.wake = None;
-                    self.vconn.apply(fx);
+                    // From now on the connection may be reused once the answer is done.
+                    answer::lock(&self.conn.answer).body_sent = true;
                 }
                 progress = true;
             }
