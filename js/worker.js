@@ -100,7 +100,10 @@ diagnostics.tracingChannel('net.server.listen').subscribe({
   asyncStart (message) {
     const { options, server: candidate } = message
     // Only the first TCP listen of an HTTP server is the app's; Unix-socket, fd and
-    // later listens are left as the app asked.
+    // later listens are left as the app asked. It listens on a private Unix socket that
+    // carries no traffic (requests arrive through memory, ./vconn.js): listening for
+    // real is what keeps listen()'s callback, 'listening', server.address() and close()
+    // exactly as Node has them, on every Node version.
     if (server || !(candidate instanceof http.Server) || options.path || options.fd !== undefined || options.handle) return
     options.path = socket
     delete options.port

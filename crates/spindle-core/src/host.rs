@@ -22,7 +22,8 @@ pub struct WorkerSpec {
     pub dir: PathBuf,
     /// The module the worker imports.
     pub entry: PathBuf,
-    /// The private Unix socket the app's server is moved onto.
+    /// The private Unix socket the app's server listens on instead of its port. No request
+    /// comes through it (they come through memory); it makes `listen()` behave as usual.
     pub socket: PathBuf,
     /// Where the worker sends calls to `http://<app>.plt.local` (its app's mesh socket).
     pub mesh_socket: PathBuf,

@@ -258,11 +258,14 @@ impl Answer {
             self.task_writes = true;
         }
         self.write_now();
-        self.settle(fx);
         let more = self.unwritten() < HIGH_WATER && !self.given_up;
         if !more && !self.given_up {
             self.blocked = true;
         }
+        // After `blocked`: when these bytes complete the answer, the worker hears at once
+        // that it may write again (no later drain can tell it: by then the connection may
+        // carry the next request).
+        self.settle(fx);
         more
     }
 
@@ -300,7 +303,14 @@ impl Answer {
                     self.pending.extend_from_slice(&data[used..]);
                     return data.len();
                 }
-                _ => return data.len(),
+                _ => {
+                    // Bytes past a complete answer (a body after a 204, say): the app and
+                    // the core no longer agree where the connection stands.
+                    if used < data.len() {
+                        self.reusable = false;
+                    }
+                    return data.len();
+                }
             }
         }
     }

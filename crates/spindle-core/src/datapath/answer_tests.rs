@@ -161,6 +161,15 @@ fn bytes_past_the_answer_keep_the_connection_from_being_reused() {
 }
 
 #[test]
+fn a_body_after_a_head_that_allows_none_keeps_the_connection_from_being_reused() {
+    let s = begin(&request("GET", Framing::None));
+    let head = "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n";
+    let (_, fx) = s.write(format!("{head}hello").as_bytes());
+    assert_eq!(fx.fate, Fate::Close);
+    assert!(!s.sent().contains("hello"), "{}", s.sent());
+}
+
+#[test]
 fn a_client_that_does_not_read_makes_the_task_write_and_the_worker_wait() {
     let s = begin(&request("GET", Framing::None));
     s.client.full.store(true, Ordering::SeqCst);
@@ -178,6 +187,21 @@ fn a_client_that_does_not_read_makes_the_task_write_and_the_worker_wait() {
     let (_, fx) = s.write(&vec![b'x'; 100_000]);
     assert_eq!(fx.fate, Fate::Reuse);
     assert!(s.poll_task(false).0.is_ready());
+}
+
+#[test]
+fn a_last_write_past_the_high_water_mark_does_not_leave_the_worker_waiting() {
+    let s = begin(&request("GET", Framing::None));
+    s.client.full.store(true, Ordering::SeqCst);
+    assert!(s.poll_task(false).0.is_pending());
+    let (_, _) = s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n");
+    let (more, fx) = s.write(&vec![b'x'; 300_000]);
+    assert!(!more, "past the high-water mark");
+    assert_eq!(fx.fate, Fate::Reuse, "the answer is complete");
+    assert!(
+        fx.drained,
+        "the worker hears it may write again before its connection carries another request"
+    );
 }
 
 #[test]
