@@ -135,6 +135,7 @@ fn declare(
         queue_timeout: app.queue_timeout,
         exit_on_unhandled_errors: app.exit_on_unhandled_errors,
         standby_workers: app.standby_workers,
+        response_timeout: app.response_timeout,
     };
     let health = app.health.map(|Object(health)| health);
     let own = Layer::read(health, faults, &at, Level::Application, cx)?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::edge::EdgeConfig;
 use crate::health::{FaultConfig, HealthConfig};
 use crate::scaling::{AppScaling, ScalingConfig};
 
@@ -130,11 +131,15 @@ pub struct ServerConfig {
     /// matches is the most specific); paths no route matches go to the entrypoint. Empty by
     /// default.
     pub routes: Vec<Route>,
+    /// Timeouts, limits and trusted proxies.
+    #[serde(flatten)]
+    pub edge: EdgeConfig,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
+            edge: EdgeConfig::default(),
             hostname: DEFAULT_HOSTNAME.to_owned(),
             port: DEFAULT_PORT,
             routes: Vec::new(),
@@ -312,4 +317,12 @@ pub(crate) fn as_millis<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A duration that may be off: milliseconds, `0` for none.
+pub(crate) fn as_optional_millis<S: Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    as_millis(&duration.unwrap_or_default(), serializer)
 }

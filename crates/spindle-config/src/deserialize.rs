@@ -183,7 +183,8 @@ mod tests {
     fn rewrites_serde_messages() {
         assert_eq!(
             error(json!({"server": {"prot": 1}})),
-            "unknown key (expected one of: hostname, port, routes)"
+            "unknown key (expected one of: hostname, port, routes, headersTimeout, keepAliveTimeout, \
+             bodyTimeout, maxConnections, maxBodySize, trustProxy)"
         );
         assert_eq!(
             error(json!({"applications": [{"path": "."}]})),

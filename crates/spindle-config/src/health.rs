@@ -91,6 +91,9 @@ pub struct FaultConfig {
     /// Workers kept loaded and listening but sent no requests, to take a failed or added
     /// worker's place without a cold start. Not counted in `workers` or the scaling budget.
     pub standby_workers: u32,
+    /// How long a public request's worker may take to begin its answer; `None`: no limit.
+    #[serde(serialize_with = "crate::config::as_optional_millis")]
+    pub response_timeout: Option<Duration>,
 }
 
 /// `maxFailedStarts` (as many as Watt's start attempts).
@@ -115,6 +118,7 @@ impl Default for FaultConfig {
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             exit_on_unhandled_errors: DEFAULT_EXIT_ON_UNHANDLED_ERRORS,
             standby_workers: DEFAULT_STANDBY_WORKERS,
+            response_timeout: Some(crate::edge::DEFAULT_RESPONSE_TIMEOUT),
         }
     }
 }

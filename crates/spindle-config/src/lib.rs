@@ -14,6 +14,7 @@
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
 //! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
 //!   `metrics`, `policies`, `routes` — the second layer: checks and the typed [`Config`].
+//! - `edge`, `trust_proxy` — the public port's timeouts, limits and trusted proxies.
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
 //! - `schema` — [`json_schema`], generated from the raw types.
@@ -26,6 +27,7 @@ mod autoload;
 mod bytesize;
 mod config;
 mod deserialize;
+mod edge;
 mod entry;
 mod entrypoint;
 mod envfile;
@@ -49,6 +51,7 @@ mod schema;
 mod supervision;
 #[cfg(test)]
 mod testdir;
+mod trust_proxy;
 mod validate;
 mod workers;
 
@@ -59,6 +62,10 @@ pub use config::{
     DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED,
     DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
     DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
+};
+pub use edge::{
+    EdgeConfig, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_RESPONSE_TIMEOUT,
 };
 pub use entry::ENTRY_CANDIDATES;
 pub use error::{ConfigError, ErrorKind};
@@ -79,3 +86,4 @@ pub use scaling::{
     DEFAULT_SCALING_COOLDOWN, DEFAULT_SCALING_GRACE_PERIOD,
 };
 pub use schema::json_schema;
+pub use trust_proxy::{Network, TrustProxy};

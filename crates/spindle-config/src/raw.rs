@@ -17,6 +17,10 @@ use crate::config::{
     DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
     DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
 };
+use crate::edge::{
+    RawTrustProxy, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_RESPONSE_TIMEOUT,
+};
 use crate::health::{
     DEFAULT_EXIT_ON_UNHANDLED_ERRORS, DEFAULT_GRACE_PERIOD, DEFAULT_HEALTH_ENABLED,
     DEFAULT_HEALTH_INTERVAL, DEFAULT_MAX_ELU, DEFAULT_MAX_FAILED_STARTS, DEFAULT_MAX_HEAP_TOTAL,
@@ -96,6 +100,13 @@ pub(crate) struct RawConfig {
     #[serde(default = "default_standby_workers")]
     #[schemars(range(min = 0, max = MAX_STANDBY_WORKERS))]
     pub standby_workers: Integer,
+    /// Milliseconds a public request's worker may take to begin its answer before the
+    /// client is answered 504 (naming the application and worker) and the application's
+    /// request is cancelled; `0` for no limit. An application's own value overrides this
+    /// one.
+    #[serde(default = "default_response_timeout")]
+    #[schemars(range(min = 0))]
+    pub response_timeout: Integer,
     /// Milliseconds an application calling another over the mesh (`http://<id>.plt.local`)
     /// waits for the response head before it is answered 504.
     #[serde(default = "default_application_timeout")]
@@ -157,6 +168,10 @@ pub(crate) struct RawApplication {
     /// Overrides the top-level `standbyWorkers` for this application.
     #[schemars(range(min = 0, max = MAX_STANDBY_WORKERS))]
     pub standby_workers: Option<Integer>,
+    /// Overrides the top-level `responseTimeout` (milliseconds, `0` for none) for this
+    /// application.
+    #[schemars(range(min = 0))]
+    pub response_timeout: Option<Integer>,
 }
 
 /// Applications discovered from the subdirectories of a directory.
@@ -193,6 +208,39 @@ pub(crate) struct RawServer {
     /// autoloaded).
     #[serde(default)]
     pub routes: BTreeMap<String, String>,
+    /// Milliseconds a client has to send a whole request head once the server waits for
+    /// one; a head begun and not finished is answered 408. Also the longest any connection
+    /// stays idle.
+    #[serde(default = "default_headers_timeout")]
+    #[schemars(range(min = 1))]
+    pub headers_timeout: Integer,
+    /// Milliseconds an idle keep-alive connection is kept open between requests (Node's
+    /// default).
+    #[serde(default = "default_keep_alive_timeout")]
+    #[schemars(range(min = 1))]
+    pub keep_alive_timeout: Integer,
+    /// Milliseconds a body may make no progress: a client that stops sending its request
+    /// body (408) or stops reading its answer, or an application that stops writing its
+    /// answer's body, ends the exchange and the connection. WebSocket and other upgraded
+    /// connections are not timed.
+    #[serde(default = "default_body_timeout")]
+    #[schemars(range(min = 1))]
+    pub body_timeout: Integer,
+    /// Client connections open at once. Past it, new connections wait in the kernel's
+    /// listen backlog until one closes; open ones are not disturbed.
+    #[serde(default = "default_max_connections")]
+    #[schemars(range(min = 1))]
+    pub max_connections: Integer,
+    /// The largest request body passed to an application, in bytes or a size like
+    /// `"10MB"`; larger ones are answered 413. No limit when not set.
+    pub max_body_size: Option<ByteSize>,
+    /// Whose `X-Forwarded-For`, `-Proto`, `-Host`, `-Prefix` and `Forwarded` headers are
+    /// believed, as Express spells it: `false` (nobody: a client's are replaced or removed),
+    /// `true` (every peer), a number of proxy hops in front of Spindle, or addresses and
+    /// CIDR blocks (`"10.0.0.0/8, loopback"`, or an array). From a trusted proxy they are
+    /// kept and extended with its address.
+    #[serde(default)]
+    pub trust_proxy: RawTrustProxy,
 }
 
 impl Default for RawServer {
@@ -201,8 +249,34 @@ impl Default for RawServer {
             hostname: default_hostname(),
             port: default_port(),
             routes: BTreeMap::new(),
+            headers_timeout: default_headers_timeout(),
+            keep_alive_timeout: default_keep_alive_timeout(),
+            body_timeout: default_body_timeout(),
+            max_connections: default_max_connections(),
+            max_body_size: None,
+            trust_proxy: RawTrustProxy::default(),
         }
     }
+}
+
+fn default_headers_timeout() -> Integer {
+    millis(DEFAULT_HEADERS_TIMEOUT)
+}
+
+fn default_keep_alive_timeout() -> Integer {
+    millis(DEFAULT_KEEP_ALIVE_TIMEOUT)
+}
+
+fn default_body_timeout() -> Integer {
+    millis(DEFAULT_BODY_TIMEOUT)
+}
+
+fn default_max_connections() -> Integer {
+    DEFAULT_MAX_CONNECTIONS.into()
+}
+
+fn default_response_timeout() -> Integer {
+    millis(DEFAULT_RESPONSE_TIMEOUT)
 }
 
 /// Shutdown deadlines, in milliseconds.

@@ -56,6 +56,7 @@ pub(crate) struct RawFaults {
     pub(crate) queue_timeout: Option<Integer>,
     pub(crate) exit_on_unhandled_errors: Option<bool>,
     pub(crate) standby_workers: Option<Integer>,
+    pub(crate) response_timeout: Option<Integer>,
 }
 
 /// The health and fault values written at one level, each checked on its own. The default
@@ -77,6 +78,7 @@ pub(crate) struct Layer {
     queue_timeout: Option<Given<Duration>>,
     exit_on_unhandled_errors: Option<Given<bool>>,
     standby_workers: Option<Given<u32>>,
+    response_timeout: Option<Given<Option<Duration>>>,
 }
 
 impl Layer {
@@ -142,6 +144,11 @@ impl Layer {
                 faults.standby_workers,
                 at.key("standbyWorkers"),
                 standby_workers,
+            )?,
+            response_timeout: r.read(
+                faults.response_timeout,
+                at.key("responseTimeout"),
+                |value, at, cx| Ok(Some(millis(value, at, cx)?).filter(|d| !d.is_zero())),
             )?,
         })
     }
@@ -286,6 +293,12 @@ pub(crate) fn resolve(
             &own.standby_workers,
             &top.standby_workers,
             faults.standby_workers,
+        )
+        .value,
+        response_timeout: pick(
+            &own.response_timeout,
+            &top.response_timeout,
+            faults.response_timeout,
         )
         .value,
     };

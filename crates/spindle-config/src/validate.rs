@@ -8,6 +8,7 @@ use crate::apps;
 use crate::config::{
     AppDefaults, Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig,
 };
+use crate::edge::{self, RawEdge};
 use crate::entrypoint;
 use crate::envfile::EnvVars;
 use crate::error::{ConfigError, ErrorKind, Reporter};
@@ -55,6 +56,7 @@ pub(crate) fn validate(
         queue_timeout,
         exit_on_unhandled_errors,
         standby_workers,
+        response_timeout,
         application_timeout,
         policies: Object(policies),
         workers: Object(workers),
@@ -62,11 +64,20 @@ pub(crate) fn validate(
 
     let server_routes = std::mem::take(&mut server.routes);
     let server_at = KeyPath::root().key("server");
+    let edge = RawEdge {
+        headers_timeout: server.headers_timeout,
+        keep_alive_timeout: server.keep_alive_timeout,
+        body_timeout: server.body_timeout,
+        max_connections: server.max_connections,
+        max_body_size: server.max_body_size,
+        trust_proxy: server.trust_proxy,
+    };
     let mut server = ServerConfig {
         hostname: hostname(server.hostname, &server_at.key("hostname"), cx)?,
         port: port(server.port, &server_at.key("port"), cx)?,
         // Filled in once the applications are known.
         routes: Vec::new(),
+        edge: edge::read(edge, &server_at, cx)?,
     };
     let shutdown_at = KeyPath::root().key("gracefulShutdown");
     let graceful_shutdown = GracefulShutdown {
@@ -95,6 +106,7 @@ pub(crate) fn validate(
         queue_timeout: Some(queue_timeout),
         exit_on_unhandled_errors: Some(exit_on_unhandled_errors),
         standby_workers: Some(standby_workers),
+        response_timeout: Some(response_timeout),
     };
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
     let scaling = Scaling::read(workers, cx)?;

@@ -48,7 +48,7 @@ fn unknown_top_level_key() {
         "/x/spindle.json:3:3: sever: unknown key (expected one of: $schema, entrypoint, \
          applications, services, web, autoload, server, gracefulShutdown, metrics, logger, \
          health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, \
-         standbyWorkers, applicationTimeout, policies, workers)"
+         standbyWorkers, responseTimeout, applicationTimeout, policies, workers)"
     );
 }
 
@@ -64,7 +64,8 @@ fn unknown_nested_key() {
     assert_eq!(
         error("unknown-nested", config),
         "/x/spindle.json:5:5: server.prot: unknown key (expected one of: hostname, port, \
-         routes)"
+         routes, headersTimeout, keepAliveTimeout, bodyTimeout, maxConnections, maxBodySize, \
+         trustProxy)"
     );
 }
 
@@ -79,7 +80,8 @@ fn unknown_application_key() {
         error("unknown-app-key", config),
         "/x/spindle.json:3:35: applications[0].worker: unknown key (expected one of: id, \
          path, workers, env, envfile, entrypoint, health, maxFailedStarts, \
-         maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, standbyWorkers)"
+         maxInFlightPerWorker, queueTimeout, exitOnUnhandledErrors, standbyWorkers, \
+         responseTimeout)"
     );
 }
 

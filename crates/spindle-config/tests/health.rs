@@ -85,7 +85,8 @@ fn every_key_is_read() {
   "maxInFlightPerWorker": 64,
   "queueTimeout": 1500,
   "exitOnUnhandledErrors": false,
-  "standbyWorkers": 2
+  "standbyWorkers": 2,
+  "responseTimeout": 2500
 }"#,
     );
     let api = app(&config, "api");
@@ -112,6 +113,7 @@ fn every_key_is_read() {
             queue_timeout: Duration::from_millis(1500),
             exit_on_unhandled_errors: false,
             standby_workers: 2,
+            response_timeout: Some(Duration::from_millis(2500)),
         }
     );
 }

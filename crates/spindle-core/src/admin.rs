@@ -72,8 +72,14 @@ async fn serve(listener: std::net::TcpListener, admin: Arc<Admin>) {
         }
     };
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of fds and the like: wait instead of spinning on the error.
+                tracing::warn!(error = %err, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let admin = admin.clone();
         tokio::spawn(async move {

@@ -60,8 +60,14 @@ pub struct Control {
 
 pub async fn serve(listener: UnixListener, control: Arc<Control>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of fds and the like: wait instead of spinning on the error.
+                tracing::warn!(error = %err, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let control = control.clone();
         tokio::spawn(async move {

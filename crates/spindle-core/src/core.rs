@@ -144,6 +144,7 @@ impl Core {
                 queue: queues[&a.id].clone(),
                 max_in_flight: a.faults.max_in_flight_per_worker as usize,
                 queue_timeout: a.faults.queue_timeout,
+                response_timeout: a.faults.response_timeout,
                 metrics: Arc::default(),
             }));
         }
@@ -184,6 +185,7 @@ impl Core {
                 .filter(|(from, to)| config.policies.denies(from, to))
                 .collect(),
             timeout: config.application_timeout,
+            timeouts: ingress::Edge::of(&config.server).settings.timeouts,
         });
         for app in &config.applications {
             let path = mesh::socket_path(&rundir, &app.id);
@@ -274,9 +276,20 @@ impl Core {
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
         let public = Arc::new(PublicRoute(prefixes));
+        let edge = ingress::Edge::of(&config.server);
         let ingress_task = runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(ingress) {
-                Ok(listener) => ingress::serve(listener, public, ingress_stop_rx, deadline).await,
+                Ok(listener) => {
+                    ingress::serve(
+                        listener,
+                        public,
+                        edge.settings,
+                        edge.max_connections,
+                        ingress_stop_rx,
+                        deadline,
+                    )
+                    .await
+                }
                 Err(err) => {
                     tracing::error!(error = %err, "ingress listener unusable");
                     true

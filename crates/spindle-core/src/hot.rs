@@ -64,6 +64,7 @@ impl HotApps {
             queue: queue.clone(),
             max_in_flight: app.faults.max_in_flight_per_worker as usize,
             queue_timeout: app.faults.queue_timeout,
+            response_timeout: app.faults.response_timeout,
             metrics: Arc::default(),
         });
         if let Some(route) = route {

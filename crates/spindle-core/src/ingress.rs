@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 
-use crate::datapath::connection::{self, Dispatch, Route, Settings};
+use crate::datapath::connection::{self, AnswerWithin, Dispatch, Route, Settings};
 use crate::datapath::http1::RequestHead;
 use crate::datapath::prefixes::PrefixRoutes;
+use crate::datapath::watchdog::Timeouts;
 
 /// Public requests go by path prefix.
 pub struct PublicRoute(pub Arc<PrefixRoutes>);
@@ -18,28 +19,66 @@ pub struct PublicRoute(pub Arc<PrefixRoutes>);
 impl Route for PublicRoute {
     fn route(&self, head: &RequestHead<'_, '_>) -> Dispatch {
         let (app, strip) = self.0.route(head.path());
+        let answer_within = app.response_timeout.map(|after| AnswerWithin {
+            after,
+            key: "responseTimeout",
+        });
         Dispatch::App {
             app,
             strip,
-            answer_within: None,
+            answer_within,
+        }
+    }
+}
+
+/// How the public port treats its clients (`server`'s limits, timeouts and trust).
+pub struct Edge {
+    pub settings: Settings,
+    pub max_connections: usize,
+}
+
+impl Edge {
+    pub fn of(server: &spindle_config::ServerConfig) -> Edge {
+        let edge = &server.edge;
+        Edge {
+            settings: Settings {
+                timeouts: Timeouts {
+                    head: edge.headers_timeout,
+                    keep_alive: edge.keep_alive_timeout,
+                    body: edge.body_timeout,
+                },
+                max_body: edge.max_body_size,
+                trust: edge.trust_proxy.clone(),
+                ..Settings::default()
+            },
+            max_connections: edge.max_connections as usize,
         }
     }
 }
 
 /// Accepts connections until `shutdown` turns true, then stops accepting (new
 /// connections are refused), lets each open connection finish the request it is on,
-/// and returns when all are closed or `deadline` passed (returning false then).
+/// and returns when all are closed or `deadline` passed (returning false then). With
+/// `max_connections` open, the next one is not accepted until one closes: it waits in
+/// the kernel's backlog, and the open ones are not disturbed.
 pub async fn serve(
     listener: TcpListener,
     route: Arc<PublicRoute>,
+    settings: Settings,
+    max_connections: usize,
     shutdown: watch::Receiver<bool>,
     deadline: Duration,
 ) -> bool {
     let mut stop = shutdown.clone();
-    let settings = Arc::new(Settings::default());
+    let settings = Arc::new(settings);
+    let room = Arc::new(Semaphore::new(max_connections.max(1)));
     // Each connection task holds a sender; when all are dropped, every connection is done.
     let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
     loop {
+        let permit = tokio::select! {
+            permit = room.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            _ = stopped(&mut stop) => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -58,7 +97,7 @@ pub async fn serve(
                 let open = open_tx.clone();
                 tokio::spawn(async move {
                     connection::serve(Arc::new(stream), peer, &*route, &settings, shutdown).await;
-                    drop(open);
+                    drop((open, permit));
                 });
             }
             _ = stopped(&mut stop) => break,

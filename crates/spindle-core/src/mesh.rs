@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::net::UnixListener;
 
 use crate::datapath::apps::Apps;
-use crate::datapath::connection::{self, Dispatch, Route, Settings};
+use crate::datapath::connection::{self, AnswerWithin, Dispatch, Route, Settings};
 use crate::datapath::http1::RequestHead;
 use crate::datapath::reply;
+use crate::datapath::watchdog::Timeouts;
 
 /// The host suffix that names an app on the mesh.
 pub const DOMAIN: &str = ".plt.local";
@@ -32,6 +33,8 @@ pub struct Mesh {
     pub deny: Vec<(String, String)>,
     /// `applicationTimeout`: the longest a call waits for the callee's response head.
     pub timeout: Duration,
+    /// The public port's head, keep-alive and body timeouts, for mesh connections too.
+    pub timeouts: Timeouts,
 }
 
 /// Calls from one app.
@@ -58,7 +61,10 @@ impl Route for MeshRoute {
         Dispatch::App {
             app,
             strip: None,
-            answer_within: Some(self.mesh.timeout),
+            answer_within: Some(AnswerWithin {
+                after: self.mesh.timeout,
+                key: "applicationTimeout",
+            }),
         }
     }
 }
@@ -66,7 +72,12 @@ impl Route for MeshRoute {
 /// Serves the mesh socket of app `from` until the listener is dropped.
 pub async fn serve(listener: UnixListener, mesh: Arc<Mesh>, from: Arc<str>) {
     let route = Arc::new(MeshRoute { mesh, from });
-    let settings = Arc::new(Settings::default());
+    // The caller is one of our apps: what it says about its own client is believed.
+    let settings = Arc::new(Settings {
+        trust: spindle_config::TrustProxy::Everyone,
+        timeouts: route.mesh.timeouts,
+        ..Settings::default()
+    });
     // Mesh calls come from inside this process; the caller app is the "client".
     let peer = SocketAddr::from(([127, 0, 0, 1], 0));
     loop {

@@ -128,6 +128,9 @@ pub struct Answer {
     eager: bool,
     /// The task must hear of a change now (a tunnel opened: the client's bytes go on).
     tell_task: bool,
+    /// Bytes that came from the worker or went to the client, ever: the task's body
+    /// timeout looks for it to move.
+    moved: u64,
 }
 
 /// What to do once the answer's lock is released.
@@ -187,6 +190,7 @@ pub fn shared(client: Client) -> Shared {
         task: None,
         eager: false,
         tell_task: false,
+        moved: 0,
     }))
 }
 
@@ -228,6 +232,11 @@ impl Answer {
         matches!(self.phase, Phase::Tunnel)
     }
 
+    /// Grows whenever the answer makes progress.
+    pub fn moved(&self) -> u64 {
+        self.moved
+    }
+
     // ---- on the worker's thread ----
 
     /// Bytes the app wrote. Returns whether it may write more now. `direct`: write them
@@ -237,6 +246,7 @@ impl Answer {
             // Nobody reads this any more: the app should stop, not write on into nothing.
             return false;
         }
+        self.moved += data.len() as u64;
         match &self.phase {
             Phase::Tunnel => self.pending.extend_from_slice(data),
             Phase::Head | Phase::Body(_) => {
@@ -524,6 +534,7 @@ impl Answer {
     }
 
     fn wrote(&mut self, n: usize) {
+        self.moved += n as u64;
         self.written += n;
         if self.written == self.pending.len() {
             self.drop_pending();

@@ -55,6 +55,7 @@ fn app() -> Arc<App> {
         queue: Arc::default(),
         max_in_flight: 10,
         queue_timeout: Duration::from_secs(1),
+        response_timeout: None,
         metrics: Arc::default(),
     })
 }

@@ -20,6 +20,9 @@ pub struct App {
     pub queue: Arc<AppQueue>,
     pub max_in_flight: usize,
     pub queue_timeout: Duration,
+    /// How long a public request may wait for the response head once its worker has it
+    /// (`responseTimeout`); a 504 after that.
+    pub response_timeout: Option<Duration>,
     /// What this app's traffic looked like, for /metrics.
     pub metrics: Arc<HttpMetrics>,
 }

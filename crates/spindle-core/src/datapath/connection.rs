@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use bytes::Buf;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::app::App;
 use super::client::{self, Client};
 use super::exchange::{self, ClientConn, Next, Request};
 use super::http1::{self, Forwarding, Limits, Rejection, RequestHead};
 use super::reply::{self, Reply};
+use super::watchdog::Timeouts;
+use spindle_config::TrustProxy;
 
 /// Where requests go.
 pub trait Route: Send + Sync + 'static {
@@ -26,10 +29,17 @@ pub enum Dispatch {
         /// A path prefix the app is mounted under, removed before it sees the path.
         strip: Option<Arc<str>>,
         /// How long the app may take to send its response head.
-        answer_within: Option<Duration>,
+        answer_within: Option<AnswerWithin>,
     },
     /// An answer of our own.
     Reply(Reply),
+}
+
+/// A bound on the wait for a response head, and the key that set it (for the 504).
+#[derive(Clone, Copy, Debug)]
+pub struct AnswerWithin {
+    pub after: Duration,
+    pub key: &'static str,
 }
 
 /// Every request goes to one app (the management API's injected requests).
@@ -50,6 +60,10 @@ pub struct Settings {
     pub limits: Limits,
     /// `X-Forwarded-Proto` for the apps.
     pub proto: &'static str,
+    pub timeouts: Timeouts,
+    /// The largest request body passed on (`server.maxBodySize`); larger ones get 413.
+    pub max_body: Option<u64>,
+    pub trust: TrustProxy,
 }
 
 impl Default for Settings {
@@ -57,6 +71,9 @@ impl Default for Settings {
         Settings {
             limits: Limits::default(),
             proto: "http",
+            timeouts: Timeouts::default(),
+            max_body: None,
+            trust: TrustProxy::Nobody,
         }
     }
 }
@@ -70,12 +87,19 @@ pub async fn serve(
     settings: &Settings,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut client = ClientConn::new(io, peer);
+    let mut client = ClientConn::new(io, peer, settings.timeouts, settings.max_body);
     let mut req = Request::default();
+    let mut served = false;
     loop {
-        let dispatch = match next_request(&mut client, &mut req, route, settings, &mut shutdown)
-            .await
-        {
+        let next = next_request(
+            &mut client,
+            &mut req,
+            route,
+            settings,
+            &mut shutdown,
+            served,
+        );
+        let dispatch = match next.await {
             Some(Ok(dispatch)) => dispatch,
             Some(Err(rejection)) => {
                 tracing::debug!(%peer, status = rejection.status, reason = rejection.reason, "request refused");
@@ -96,24 +120,38 @@ pub async fn serve(
         if next == Next::Close || *shutdown.borrow() {
             break;
         }
+        served = true;
     }
     client.io.shutdown();
 }
 
 /// Reads until a whole request head is in, then fills `req` with it (and the head the
-/// worker gets) and says where it goes. None when the connection ends first.
+/// worker gets) and says where it goes. None when the connection ends first, or stays
+/// idle past its timeout; a 408 when a head begun does not arrive within the head
+/// timeout. `served`: this connection served a request before (keep-alive).
 async fn next_request(
     client: &mut ClientConn,
     req: &mut Request,
     route: &dyn Route,
     settings: &Settings,
     shutdown: &mut watch::Receiver<bool>,
+    served: bool,
 ) -> Option<Result<Dispatch, Rejection>> {
+    let waiting_since = Instant::now();
+    let idle_until = waiting_since + client.timeouts.idle(served);
+    let head_until = waiting_since + client.timeouts.head;
     loop {
         if !client.inbuf.is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; http1::MAX_HEADERS];
             match http1::parse_request(&client.inbuf, &mut headers, &settings.limits) {
                 Ok(Some(head)) => {
+                    if let (http1::Framing::Length(n), Some(max)) =
+                        (head.framing, settings.max_body)
+                    {
+                        if n > max {
+                            return Some(Err(Rejection::TOO_LARGE));
+                        }
+                    }
                     req.fill(&head);
                     let dispatch = route.route(&head);
                     if let Dispatch::App { strip, .. } = &dispatch {
@@ -122,6 +160,7 @@ async fn next_request(
                             peer: client.peer,
                             strip_prefix: strip.as_deref(),
                             proto: settings.proto,
+                            trust: &settings.trust,
                         };
                         http1::write_forwarded(&head, &forwarding, &mut req.head);
                     }
@@ -134,13 +173,19 @@ async fn next_request(
             }
         }
         let read = if client.inbuf.is_empty() {
-            // Idle between requests: a shutdown closes the connection now.
+            // Idle between requests: a shutdown closes the connection now, and so does
+            // the idle timeout, without a word (the client may be about to reuse it,
+            // and sees the close as Node's own keep-alive timeout).
             tokio::select! {
                 read = client::read(&*client.io, &mut client.inbuf) => read,
                 _ = crate::ingress::stopped(shutdown) => return None,
+                _ = client.watchdog.until(idle_until) => return None,
             }
         } else {
-            client::read(&*client.io, &mut client.inbuf).await
+            tokio::select! {
+                read = client::read(&*client.io, &mut client.inbuf) => read,
+                _ = client.watchdog.until(head_until) => return Some(Err(Rejection::HEAD_TIMEOUT)),
+            }
         };
         match read {
             Ok(0) | Err(_) => return None,

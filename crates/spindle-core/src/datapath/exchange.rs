@@ -6,21 +6,21 @@
 //! keeps the request's body moving and watches for the client leaving, which cancels the
 //! app's request.
 
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::answer::{self, Effects, Left, Phase, Shared};
 use super::app::App;
 use super::client::{self, Client};
-use super::http1::{self, Framing};
+use super::http1::{self, Framing, Rejection};
 use super::reply::{self, Reply};
 use super::vconn::VConn;
+use super::watchdog::{Timeouts, Watchdog};
 use crate::WorkerId;
 
 /// Pipelined bytes read ahead of the current exchange; past this the client is not read
@@ -42,15 +42,27 @@ pub struct ClientConn {
     pub peer: std::net::SocketAddr,
     /// Where workers' answers to this client are followed; one for the connection's life.
     pub answer: Shared,
+    pub timeouts: Timeouts,
+    /// Every deadline of the connection, on one timer.
+    pub watchdog: Watchdog,
+    pub max_body: Option<u64>,
 }
 
 impl ClientConn {
-    pub fn new(io: Client, peer: std::net::SocketAddr) -> ClientConn {
+    pub fn new(
+        io: Client,
+        peer: std::net::SocketAddr,
+        timeouts: Timeouts,
+        max_body: Option<u64>,
+    ) -> ClientConn {
         ClientConn {
             answer: answer::shared(io.clone()),
             io,
             inbuf: BytesMut::with_capacity(8 * 1024),
             peer,
+            timeouts,
+            watchdog: Watchdog::new(Instant::now() + timeouts.head),
+            max_body,
         }
     }
 }
@@ -123,7 +135,7 @@ pub async fn run(
     conn: &mut ClientConn,
     req: &Request,
     app: &Arc<App>,
-    answer_within: Option<Duration>,
+    answer_within: Option<super::connection::AnswerWithin>,
     closing: bool,
 ) -> Next {
     let mut deadline = req.arrived + app.queue_timeout;
@@ -157,6 +169,18 @@ pub async fn run(
                 return answer(conn, req, &reply::rejected(400, why), true).await;
             }
         };
+        if conn.max_body.is_some_and(|max| n as u64 > max) {
+            // A chunked body already past the limit with its head: the app never hears of it.
+            vconn.close();
+            let too_large = Rejection::TOO_LARGE;
+            return answer(
+                conn,
+                req,
+                &reply::rejected(too_large.status, too_large.reason),
+                true,
+            )
+            .await;
+        }
         {
             // Ready before the request goes: the worker may answer at once.
             let mut answer = answer::lock(&conn.answer);
@@ -174,13 +198,18 @@ pub async fn run(
             answer::lock(&conn.answer).on_end(super::vconn::Closed::WorkerGone.describe(), &mut fx);
             vconn.apply(fx);
         }
+        let now = Instant::now();
         let mut trip = Trip {
             conn: &mut *conn,
             vconn,
             body,
+            body_bytes: n as u64,
             tunnel: false,
             client_ended: false,
-            timer: answer_within.map(|d| (Box::pin(tokio::time::sleep(d)), d)),
+            answer_by: answer_within.map(|w| (now + w.after, w.after)),
+            moved: 0,
+            still_since: now,
+            was_waiting: false,
         };
         let outcome = poll_fn(|cx| trip.poll(cx)).await;
         let body_left = !trip.body.is_done();
@@ -215,13 +244,15 @@ pub async fn run(
                 return answer(conn, req, &bad, true).await;
             }
             Outcome::TimedOut(after) => {
-                let late = reply::timeout(&app.id, &worker.to_string(), after.as_millis());
+                let key = answer_within.map_or("responseTimeout", |w| w.key);
+                let late = reply::timeout(&app.id, &worker.to_string(), after.as_millis(), key);
                 app.metrics
                     .record(&req.method, late.status, req.arrived.elapsed());
                 return answer(conn, req, &late, closing || body_left).await;
             }
-            Outcome::BadBody(why) => {
-                return answer(conn, req, &reply::rejected(400, why), true).await;
+            Outcome::BadBody(rejection) => {
+                let reply = reply::rejected(rejection.status, rejection.reason);
+                return answer(conn, req, &reply, true).await;
             }
         }
     }
@@ -247,8 +278,9 @@ enum Outcome {
     Bad(String),
     /// No response head within `answer_within`.
     TimedOut(Duration),
-    /// The client's body broke its framing before any answer.
-    BadBody(&'static str),
+    /// The client's body broke its framing, grew past `maxBodySize` or stalled, before
+    /// any answer.
+    BadBody(Rejection),
 }
 
 struct Trip<'a> {
@@ -260,7 +292,16 @@ struct Trip<'a> {
     tunnel: bool,
     /// Tunnel: the client sent its last byte.
     client_ended: bool,
-    timer: Option<(Pin<Box<Sleep>>, Duration)>,
+    /// Request body bytes passed on so far, against `maxBodySize`.
+    body_bytes: u64,
+    /// When the response head must have begun (the mesh's `applicationTimeout`, an
+    /// app's `responseTimeout`), and that timeout.
+    answer_by: Option<(Instant, Duration)>,
+    /// Progress (client bytes read plus the answer's) when last looked at, and since when
+    /// it has not changed: a body that does not move for the body timeout ends the trip.
+    moved: u64,
+    still_since: Instant,
+    was_waiting: bool,
 }
 
 impl Trip<'_> {
@@ -275,9 +316,11 @@ impl Trip<'_> {
 
             let eager = !self.conn.inbuf.is_empty() || !self.body.is_done();
             let mut fx = Effects::default();
+            let moved;
             let done = {
                 let mut answer = answer::lock(&self.conn.answer);
                 let polled = answer.poll(cx, eager, &mut fx);
+                moved = (answer.moved(), answer.started());
                 if !self.tunnel && answer.is_tunnel() {
                     // What the client sent behind its head now goes through.
                     self.tunnel = true;
@@ -299,31 +342,92 @@ impl Trip<'_> {
                 return Poll::Ready(outcome);
             }
 
-            if let Some((timer, after)) = &mut self.timer {
-                if timer.as_mut().poll(cx).is_ready() {
-                    let after = *after;
-                    self.timer = None;
-                    let mut fx = Effects::default();
-                    let timed_out = {
-                        let mut answer = answer::lock(&self.conn.answer);
-                        if answer.started() {
-                            false
-                        } else {
-                            answer.give_up(true, &mut fx);
-                            true
-                        }
-                    };
-                    self.vconn.apply(fx);
-                    if timed_out {
-                        return Poll::Ready(Outcome::TimedOut(after));
-                    }
-                }
+            if let Some(outcome) = self.poll_deadlines(cx, moved) {
+                return Poll::Ready(outcome);
             }
 
             if !progress {
                 return Poll::Pending;
             }
         }
+    }
+
+    /// The response-head and body timeouts. `answer`: the answer's progress count and
+    /// whether it has begun, as just polled.
+    fn poll_deadlines(&mut self, cx: &mut Context<'_>, answer: (u64, bool)) -> Option<Outcome> {
+        let (answer_moved, started) = answer;
+        let head_by = self.answer_by.filter(|_| !started);
+        // A body is idle only while someone owes bytes: the client its request body
+        // (nothing of it waits here for the worker), or either side the answer's body.
+        // A tunnel (WebSocket) may be quiet for as long as its ends like.
+        let waiting_on_body =
+            !self.tunnel && (started || (!self.body.is_done() && self.conn.inbuf.is_empty()));
+        let moved = answer_moved + self.body_bytes;
+        if moved != self.moved || (waiting_on_body && !self.was_waiting) {
+            // A clock read only on progress (streaming bodies), none per plain request.
+            self.moved = moved;
+            self.still_since = Instant::now();
+        }
+        self.was_waiting = waiting_on_body;
+        loop {
+            let idle_by = waiting_on_body.then(|| self.still_since + self.conn.timeouts.body);
+            let deadline = match (head_by, idle_by) {
+                (Some((h, _)), Some(i)) => h.min(i),
+                (Some((h, _)), None) => h,
+                (None, Some(i)) => i,
+                (None, None) => return None,
+            };
+            if self.conn.watchdog.poll_until(cx, deadline).is_pending() {
+                return None;
+            }
+            let now = Instant::now();
+            if let Some((h, after)) = head_by {
+                if now >= h {
+                    self.answer_by = None;
+                    let mut fx = Effects::default();
+                    let timed_out = {
+                        let mut answer = answer::lock(&self.conn.answer);
+                        // The head may have begun since it was polled: then it is in time.
+                        let unheard = !answer.started();
+                        if unheard {
+                            answer.give_up(true, &mut fx);
+                        }
+                        unheard
+                    };
+                    self.vconn.apply(fx);
+                    if timed_out {
+                        return Some(Outcome::TimedOut(after));
+                    }
+                    cx.waker().wake_by_ref();
+                    return None;
+                }
+            }
+            let progress = answer::lock(&self.conn.answer).moved() + self.body_bytes;
+            if progress != self.moved {
+                self.moved = progress;
+                self.still_since = now;
+                continue;
+            }
+            tracing::debug!(peer = %self.conn.peer, "a body made no progress within the body timeout");
+            return Some(if self.give_up() {
+                Outcome::BadBody(Rejection::BODY_TIMEOUT)
+            } else {
+                Outcome::Done(Next::Close)
+            });
+        }
+    }
+
+    /// Gives the exchange up; true when the client has heard nothing of the answer (so
+    /// it may still get one of ours).
+    fn give_up(&mut self) -> bool {
+        let mut fx = Effects::default();
+        let unheard = {
+            let mut answer = answer::lock(&self.conn.answer);
+            answer.give_up(false, &mut fx);
+            !answer.started()
+        };
+        self.vconn.apply(fx);
+        unheard
     }
 
     /// Moves the request's body (or a tunnel's bytes) on, and watches the client: Ready
@@ -339,9 +443,15 @@ impl Trip<'_> {
                 } else {
                     match self.body.take(&self.conn.inbuf) {
                         Ok(n) => n,
-                        Err(why) => return Poll::Ready(Some(self.bad_body(why))),
+                        Err(why) => {
+                            return Poll::Ready(Some(self.bad_body(Rejection::bad_body(why))))
+                        }
                     }
                 };
+                self.body_bytes += n as u64;
+                if !self.tunnel && self.conn.max_body.is_some_and(|max| self.body_bytes > max) {
+                    return Poll::Ready(Some(self.bad_body(Rejection::TOO_LARGE)));
+                }
                 let _ = self.vconn.send(&self.conn.inbuf[..n]);
                 self.conn.inbuf.advance(n);
                 if !self.tunnel && self.body.is_done() {
@@ -383,21 +493,14 @@ impl Trip<'_> {
         Outcome::Done(Next::Close)
     }
 
-    /// The client's chunked body broke its framing: a 400 if the client has heard
-    /// nothing yet, else the connection just closes.
-    fn bad_body(&mut self, why: &'static str) -> Outcome {
-        tracing::debug!(error = why, "invalid request body");
-        let mut fx = Effects::default();
-        let started = {
-            let mut answer = answer::lock(&self.conn.answer);
-            answer.give_up(false, &mut fx);
-            answer.started()
-        };
-        self.vconn.apply(fx);
-        if started {
-            Outcome::Done(Next::Close)
-        } else {
+    /// The client's body broke its framing or grew too large: its refusal if the client
+    /// has heard nothing yet, else the connection just closes.
+    fn bad_body(&mut self, why: Rejection) -> Outcome {
+        tracing::debug!(error = why.reason, "request body refused");
+        if self.give_up() {
             Outcome::BadBody(why)
+        } else {
+            Outcome::Done(Next::Close)
         }
     }
 }

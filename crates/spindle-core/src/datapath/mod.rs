@@ -11,6 +11,7 @@
 //! - [`app`], [`apps`], [`prefixes`]: which app a request is for, and each app's limits.
 //! - [`ready`], [`endpoint`], [`pick`], [`queue`]: which worker takes it, or where it waits.
 //! - [`reply`]: the answers the core gives itself.
+//! - [`watchdog`]: each connection's deadlines, on one timer.
 //! - [`inject`]: requests from the management API, sent as a client would.
 
 pub mod answer;
@@ -29,4 +30,5 @@ pub mod queue;
 pub mod ready;
 pub mod reply;
 pub mod vconn;
+pub mod watchdog;
 pub mod wire;

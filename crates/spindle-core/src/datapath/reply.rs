@@ -154,22 +154,28 @@ pub fn denied(from: &str, to: &str) -> Reply {
     )
 }
 
-/// 504: the app did not answer within `applicationTimeout`.
-pub fn timeout(app: &str, worker: &str, ms: u128) -> Reply {
+/// 504: the app did not begin its answer within `key` (`applicationTimeout` on the mesh,
+/// `responseTimeout` on the public port).
+pub fn timeout(app: &str, worker: &str, ms: u128, key: &str) -> Reply {
     Reply::json(
         504,
         json!({
             "error": "timeout",
             "app": app,
             "worker": worker,
-            "message": format!("worker {worker} of app {app:?} did not answer within {ms} ms (applicationTimeout)"),
+            "message": format!("worker {worker} of app {app:?} did not begin its answer within {ms} ms ({key})"),
         }),
     )
 }
 
 /// 4xx/5xx for a request refused before routing (bad framing, limits).
 pub fn rejected(status: u16, reason: &str) -> Reply {
-    Reply::json(status, json!({"error": "bad_request", "message": reason}))
+    let error = match status {
+        408 => "request_timeout",
+        413 => "too_large",
+        _ => "bad_request",
+    };
+    Reply::json(status, json!({"error": error, "message": reason}))
 }
 
 #[cfg(test)]

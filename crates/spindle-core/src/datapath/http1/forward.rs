@@ -1,6 +1,7 @@
 //! The head a worker receives for an accepted request (RFC 9110 §7.6): the client's
 //! header lines as they came, without the ones about the client's connection, plus what
-//! the worker should know about the client.
+//! the worker should know about the client. What the client says about earlier hops
+//! (`X-Forwarded-*`, `Forwarded`) is kept only from a peer `server.trustProxy` trusts.
 
 use std::net::SocketAddr;
 
@@ -11,6 +12,7 @@ use super::names::Name;
 use super::request::RequestHead;
 use super::target::{self, Form};
 use super::{emit, lines, Framing, Version};
+use spindle_config::TrustProxy;
 
 /// How a request reaches its worker.
 #[derive(Clone, Copy, Debug)]
@@ -20,8 +22,10 @@ pub struct Forwarding<'a> {
     /// A route prefix like "/api" the caller matched on whole path segments: removed from
     /// the path ("/api" → "/", "/api/x?q" → "/x?q") and sent as X-Forwarded-Prefix.
     pub strip_prefix: Option<&'a str>,
-    /// The value of X-Forwarded-Proto ("http").
+    /// The value of X-Forwarded-Proto ("http") unless a trusted peer sent one.
     pub proto: &'static str,
+    /// Whose forwarding headers are believed.
+    pub trust: &'a TrustProxy,
 }
 
 /// What happens to one client header line on its way to the worker.
@@ -59,6 +63,10 @@ pub fn write_forwarded(head: &RequestHead, fwd: &Forwarding, out: &mut Vec<u8>) 
     let mut had_length = false;
     // Bits of the X-Forwarded-For lines, whose values lead the chain we write last.
     let mut chain = 0u128;
+    let trusted = fwd.trust.trusts_peer(fwd.peer.ip());
+    // From a trusted peer: which forwarding lines it sent, kept instead of ours.
+    let (mut had_proto, mut had_fwd_host, mut had_forwarded) = (false, false, false);
+    let mut their_prefix: Option<&[u8]> = None;
     for (i, h) in headers.iter().enumerate() {
         let line = match Name::of(h.name) {
             // The body passes as it came, so its framing must too: Connection cannot name
@@ -82,8 +90,15 @@ pub fn write_forwarded(head: &RequestHead, fwd: &Forwarding, out: &mut Vec<u8>) 
                 chain |= bit(i);
                 Line::Drop
             }
-            Name::XForwardedProto | Name::XForwardedHost => Line::Drop,
-            Name::XForwardedPrefix => keep_unless(fwd.strip_prefix.is_some()),
+            Name::XForwardedProto => keep_if(trusted, &mut had_proto),
+            Name::XForwardedHost => keep_if(trusted, &mut had_fwd_host),
+            Name::Forwarded => keep_if(trusted, &mut had_forwarded),
+            Name::XForwardedPrefix if trusted && fwd.strip_prefix.is_some() => {
+                // Joined with ours below.
+                their_prefix.get_or_insert(h.value.trim_ascii());
+                Line::Drop
+            }
+            Name::XForwardedPrefix => keep_unless(!trusted),
             Name::Expect | Name::Other => keep_unless(named & bit(i) != 0),
         };
         match (line, head.framing) {
@@ -113,15 +128,43 @@ pub fn write_forwarded(head: &RequestHead, fwd: &Forwarding, out: &mut Vec<u8>) 
         // Workers route and build URLs from Host; HTTP/1.0 clients may not send one.
         emit::field(out, b"host", b"localhost");
     }
-    write_forwarded_for(headers, chain, fwd, out);
-    emit::field(out, b"x-forwarded-proto", fwd.proto.as_bytes());
-    if let Some(host) = head.host {
+    write_forwarded_for(headers, if trusted { chain } else { 0 }, fwd, out);
+    if !had_proto {
+        emit::field(out, b"x-forwarded-proto", fwd.proto.as_bytes());
+    }
+    if let (false, Some(host)) = (had_fwd_host, head.host) {
         emit::field(out, b"x-forwarded-host", host.as_bytes());
     }
     if let Some(prefix) = fwd.strip_prefix {
-        emit::field(out, b"x-forwarded-prefix", prefix.as_bytes());
+        out.extend_from_slice(b"x-forwarded-prefix: ");
+        if let Some(outer) = their_prefix {
+            emit::push_value(out, outer.strip_suffix(b"/").unwrap_or(outer));
+        }
+        emit::push_value(out, prefix.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if had_forwarded {
+        // A trusted proxy's Forwarded list, extended by our hop (RFC 7239 §4).
+        out.extend_from_slice(b"forwarded: for=");
+        match fwd.peer.ip().to_canonical() {
+            ip @ std::net::IpAddr::V4(_) => emit::push_ip(out, ip),
+            ip => {
+                out.extend_from_slice(b"\"[");
+                emit::push_ip(out, ip);
+                out.extend_from_slice(b"]\"");
+            }
+        }
+        out.extend_from_slice(b";proto=");
+        out.extend_from_slice(fwd.proto.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// A forwarding line is kept from a trusted peer (noting that it came), else dropped.
+fn keep_if(trusted: bool, had: &mut bool) -> Line {
+    *had |= trusted;
+    keep_unless(!trusted)
 }
 
 fn keep_unless(drop: bool) -> Line {
@@ -151,17 +194,24 @@ fn named_by_connection(headers: &[Header]) -> u128 {
     named
 }
 
-/// The client's chain (the X-Forwarded-For values at the `chain` bits, in order), then
-/// the peer.
+/// The trusted end of the client's chain (the X-Forwarded-For values at the `chain`
+/// bits, in order), then the peer.
 fn write_forwarded_for(headers: &[Header], chain: u128, fwd: &Forwarding, out: &mut Vec<u8>) {
     out.extend_from_slice(b"x-forwarded-for: ");
-    let values = headers
-        .iter()
-        .enumerate()
-        .filter(|&(i, h)| chain & bit(i) != 0 && !h.value.is_empty());
-    for (_, h) in values {
-        emit::push_value(out, h.value);
-        out.extend_from_slice(b", ");
+    if chain != 0 {
+        let entries: Vec<&[u8]> = headers
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| chain & bit(i) != 0)
+            .flat_map(|(_, h)| h.value.split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|e| !e.is_empty())
+            .collect();
+        let kept = fwd.trust.kept(&entries);
+        for entry in &entries[entries.len() - kept..] {
+            emit::push_value(out, entry);
+            out.extend_from_slice(b", ");
+        }
     }
     emit::push_ip(out, fwd.peer.ip());
     out.extend_from_slice(b"\r\n");

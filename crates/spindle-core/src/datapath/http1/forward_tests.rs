@@ -3,10 +3,20 @@
 use std::net::SocketAddr;
 
 use super::*;
+use spindle_config::TrustProxy;
 
 const PEER: &str = "192.0.2.7:50000";
 
 fn forward_with(buf: &[u8], strip_prefix: Option<&str>, peer: &str) -> String {
+    forward_trusting(buf, strip_prefix, peer, &TrustProxy::Nobody)
+}
+
+fn forward_trusting(
+    buf: &[u8],
+    strip_prefix: Option<&str>,
+    peer: &str,
+    trust: &TrustProxy,
+) -> String {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let head = parse_request(buf, &mut headers, &Limits::default())
         .expect("accepted")
@@ -15,6 +25,7 @@ fn forward_with(buf: &[u8], strip_prefix: Option<&str>, peer: &str) -> String {
         peer: peer.parse::<SocketAddr>().unwrap(),
         strip_prefix,
         proto: "http",
+        trust,
     };
     let mut out = Vec::new();
     write_forwarded(&head, &fwd, &mut out);
@@ -86,27 +97,91 @@ fn a_stripped_prefix_moves_to_x_forwarded_prefix() {
 }
 
 #[test]
-fn x_forwarded_prefix_from_the_client_passes_when_nothing_is_stripped() {
-    let got = forward(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Prefix: /p\r\n\r\n");
-    assert!(got.contains("X-Forwarded-Prefix: /p\r\n"), "{got}");
-}
-
-#[test]
-fn the_client_chain_of_x_forwarded_for_is_kept() {
+fn an_untrusted_peer_cannot_pose_as_a_proxy() {
     let got = forward(
         b"GET / HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nHost: h\r\n\
-          x-forwarded-for: 10.0.0.3\r\nX-Forwarded-For:\r\nX-Forwarded-Proto: https\r\n\
-          X-Forwarded-Host: evil\r\n\r\n",
+          x-forwarded-for: 10.0.0.3\r\nX-Forwarded-Proto: https\r\n\
+          X-Forwarded-Host: evil\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-Prefix: /p\r\n\r\n",
     );
     assert_eq!(
         got,
         "GET / HTTP/1.1\r\n\
          Host: h\r\n\
-         x-forwarded-for: 10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7\r\n\
+         x-forwarded-for: 192.0.2.7\r\n\
          x-forwarded-proto: http\r\n\
          x-forwarded-host: h\r\n\
          \r\n"
     );
+}
+
+#[test]
+fn a_trusted_peer_keeps_its_forwarding_lines_and_the_chain_is_extended() {
+    let got = forward_trusting(
+        b"GET / HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nHost: h\r\n\
+          x-forwarded-for: 10.0.0.3\r\nX-Forwarded-For:\r\nX-Forwarded-Proto: https\r\n\
+          X-Forwarded-Host: shop.example\r\nX-Forwarded-Prefix: /p\r\n\r\n",
+        None,
+        PEER,
+        &TrustProxy::Everyone,
+    );
+    assert_eq!(
+        got,
+        "GET / HTTP/1.1\r\n\
+         Host: h\r\n\
+         X-Forwarded-Proto: https\r\n\
+         X-Forwarded-Host: shop.example\r\n\
+         X-Forwarded-Prefix: /p\r\n\
+         x-forwarded-for: 10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7\r\n\
+         \r\n"
+    );
+}
+
+#[test]
+fn a_hop_count_keeps_only_the_hops_it_vouches_for() {
+    let buf = b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6, 203.0.113.9\r\n\r\n";
+    let got = forward_trusting(buf, None, PEER, &TrustProxy::Hops(1));
+    assert!(
+        got.contains("x-forwarded-for: 203.0.113.9, 192.0.2.7\r\n"),
+        "{got}"
+    );
+    let nets = TrustProxy::parse_list(["10.0.0.0/8"]).unwrap();
+    let outside = forward_trusting(buf, None, PEER, &nets);
+    assert!(
+        outside.contains("x-forwarded-for: 192.0.2.7\r\n"),
+        "{outside}"
+    );
+    let inside = forward_trusting(buf, None, "10.1.1.1:80", &nets);
+    assert!(
+        inside.contains("x-forwarded-for: 203.0.113.9, 10.1.1.1\r\n"),
+        "{inside}"
+    );
+}
+
+#[test]
+fn a_trusted_forwarded_list_gets_our_hop() {
+    let buf = b"GET / HTTP/1.1\r\nHost: h\r\nForwarded: for=203.0.113.9;proto=https\r\n\r\n";
+    let got = forward_trusting(buf, None, "[2001:db8::1]:80", &TrustProxy::Everyone);
+    assert!(
+        got.contains("Forwarded: for=203.0.113.9;proto=https\r\n"),
+        "{got}"
+    );
+    assert!(
+        got.contains("forwarded: for=\"[2001:db8::1]\";proto=http\r\n"),
+        "{got}"
+    );
+    let v4 = forward_trusting(buf, None, PEER, &TrustProxy::Everyone);
+    assert!(
+        v4.contains("forwarded: for=192.0.2.7;proto=http\r\n"),
+        "{v4}"
+    );
+}
+
+#[test]
+fn a_trusted_prefix_is_joined_with_ours() {
+    let buf = b"GET /api/x HTTP/1.1\r\nHost: h\r\nX-Forwarded-Prefix: /outer/\r\n\r\n";
+    let got = forward_trusting(buf, Some("/api"), PEER, &TrustProxy::Everyone);
+    assert!(got.contains("x-forwarded-prefix: /outer/api\r\n"), "{got}");
+    assert!(!got.contains("X-Forwarded-Prefix"), "{got}");
 }
 
 #[test]
@@ -273,6 +348,7 @@ fn the_head_is_appended() {
         peer: PEER.parse().unwrap(),
         strip_prefix: None,
         proto: "https",
+        trust: &TrustProxy::Nobody,
     };
     let mut out = b"previous".to_vec();
     write_forwarded(&head, &fwd, &mut out);

@@ -367,10 +367,13 @@ fn forward_and_reparse(
     let head = parse_request(buf, &mut headers, &limits())
         .unwrap()
         .unwrap();
+    // Trusting every address makes each X-Forwarded-For entry go through the hop parser.
+    let trust = spindle_config::TrustProxy::parse_list(["0.0.0.0/0, ::/0"]).unwrap();
     let fwd = Forwarding {
         peer,
         strip_prefix,
         proto: "http",
+        trust: &trust,
     };
     let mut out = Vec::new();
     write_forwarded(&head, &fwd, &mut out);

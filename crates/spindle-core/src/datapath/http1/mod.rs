@@ -110,12 +110,33 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// A request head begun but not finished within the head timeout.
+    pub const HEAD_TIMEOUT: Rejection = Rejection::new(
+        408,
+        "the request head did not arrive within the server's headersTimeout",
+    );
+    /// A request body that made no progress within the body timeout.
+    pub const BODY_TIMEOUT: Rejection = Rejection::new(
+        408,
+        "the request body made no progress within the server's bodyTimeout",
+    );
+    /// A Content-Length over `server.maxBodySize`.
+    pub const TOO_LARGE: Rejection = Rejection::new(
+        413,
+        "the request body is larger than the server's maxBodySize",
+    );
+
     const fn new(status: u16, reason: &'static str) -> Rejection {
         Rejection { status, reason }
     }
 
     const fn bad(reason: &'static str) -> Rejection {
         Rejection::new(400, reason)
+    }
+
+    /// A chunked request body that broke its framing.
+    pub const fn bad_body(reason: &'static str) -> Rejection {
+        Rejection::bad(reason)
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) enum Name {
     XForwardedProto,
     XForwardedHost,
     XForwardedPrefix,
+    Forwarded,
     Other,
 }
 
@@ -30,6 +31,7 @@ impl Name {
             6 if is("expect") => Name::Expect,
             7 if is("upgrade") => Name::Upgrade,
             10 if is("connection") => Name::Connection,
+            9 if is("forwarded") => Name::Forwarded,
             10 if is("keep-alive") => Name::KeepAlive,
             14 if is("content-length") => Name::ContentLength,
             15 if is("x-forwarded-for") => Name::XForwardedFor,
@@ -53,6 +55,7 @@ mod tests {
         assert_eq!(Name::of("TRANSFER-ENCODING"), Name::TransferEncoding);
         assert_eq!(Name::of("tE"), Name::Te);
         assert_eq!(Name::of("X-Forwarded-Prefix"), Name::XForwardedPrefix);
+        assert_eq!(Name::of("Forwarded"), Name::Forwarded);
         assert_eq!(Name::of("Content-Lengths"), Name::Other);
         assert_eq!(Name::of("Content_Length"), Name::Other);
         assert_eq!(Name::of(""), Name::Other);
