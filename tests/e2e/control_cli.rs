@@ -515,6 +515,40 @@ async fn the_control_socket_is_private_to_the_user() {
     assert_eq!(meta.uid(), uid);
 }
 
+/// With `$XDG_RUNTIME_DIR` set (a login session's), the sockets live there, and the CLI
+/// of the same session finds them.
+#[tokio::test]
+async fn the_run_directory_follows_xdg_runtime_dir() {
+    let xdg = std::env::temp_dir().join(format!("spindle-e2e-xdg-{}", std::process::id()));
+    std::fs::create_dir_all(&xdg).expect("create the runtime dir");
+    let server = TestServer::new()
+        .app(APP, fixture("plain"))
+        .process_env("XDG_RUNTIME_DIR", xdg.to_str().unwrap())
+        .start()
+        .await;
+    let dir = xdg.join(format!("spindle-{}", server.pid()));
+    assert!(dir.join("control.sock").exists(), "{}", dir.display());
+    assert!(
+        !std::env::temp_dir()
+            .join(format!("spindle-{}", server.pid()))
+            .exists(),
+        "not under the temp dir as well"
+    );
+    let out = tokio::process::Command::new(spindle_e2e::spindle_bin())
+        .args(["ps", "--json", "--pid", &server.pid().to_string()])
+        .env("XDG_RUNTIME_DIR", &xdg)
+        .output()
+        .await
+        .expect("run spindle ps");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&xdg);
+}
+
 /// Without `--pid`, several servers (there are at least two here) are listed; `--name`
 /// picks one by the name in its status.
 #[tokio::test]

@@ -223,6 +223,16 @@ async fn readiness_tells_why_and_metrics_can_require_auth() {
         get(&format!("{}/ready", server.admin_url())).await.status,
         StatusCode::OK
     );
+    // What the workers are doing is behind the same auth.
+    let status = get(&format!("{}/status", server.admin_url())).await;
+    assert_eq!(status.status, StatusCode::UNAUTHORIZED);
+    let status = spindle_e2e::client::send_with_headers(
+        &format!("{}/status", server.admin_url()),
+        &[("authorization", "Basic cHJvbTpzM2NyZXQ=")],
+    )
+    .await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert!(status.json()["apps"].is_array(), "{}", status.text());
 
     let authorized = spindle_e2e::client::send_with_headers(
         &format!("{}/metrics", server.admin_url()),

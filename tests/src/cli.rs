@@ -51,6 +51,7 @@ pub async fn spindle_cli(args: &[&str]) -> CliOutput {
     let mut command = Command::new(spindle_bin());
     command
         .args(args)
+        .env_remove("XDG_RUNTIME_DIR")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -81,6 +82,7 @@ impl Running {
     pub fn cli_spawn(&self, args: &[&str]) -> Child {
         Command::new(spindle_bin())
             .args(args)
+            .env_remove("XDG_RUNTIME_DIR")
             .arg("--pid")
             .arg(self.pid().to_string())
             .stdin(Stdio::null())

@@ -291,7 +291,11 @@ impl TestServer {
         if let Some(node) = test_node() {
             command.arg("--node").arg(node);
         }
-        command.current_dir(dir.path()).envs(&self.process_env);
+        // Tests find the server's directory under the temp dir unless they say otherwise.
+        command
+            .env_remove("XDG_RUNTIME_DIR")
+            .current_dir(dir.path())
+            .envs(&self.process_env);
         let logs = LogBook::new();
         let child = Child::spawn(command, &logs)
             .unwrap_or_else(|err| panic!("spawn {}: {err}", bin.display()));

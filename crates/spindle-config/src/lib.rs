@@ -17,6 +17,7 @@
 //! - `edge`, `trust_proxy` — the public port's timeouts, limits and trusted proxies.
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `error` — [`ConfigError`].
+//! - `places` — where a running server keeps its sockets ([`run_base_dir`]).
 //! - `schema` — [`json_schema`], generated from the raw types.
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
 //!   schema.
@@ -42,6 +43,7 @@ mod metrics;
 mod number;
 mod object;
 mod placeholders;
+mod places;
 mod policies;
 mod raw;
 mod reference;
@@ -77,6 +79,7 @@ pub use health::{
     DEFAULT_QUEUE_TIMEOUT, DEFAULT_SAMPLE_INTERVAL, DEFAULT_STANDBY_WORKERS, MAX_STANDBY_WORKERS,
 };
 pub use load::{load, LoadOptions, CONFIG_FILE_NAMES};
+pub use places::{run_base_dir, run_base_dirs};
 pub use reference::{
     configuration_reference, markdown_reference, REFERENCE_PATH, REGENERATE_COMMAND,
 };

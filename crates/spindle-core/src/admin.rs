@@ -112,11 +112,19 @@ impl Admin {
                     serde_json::json!({"status": "not ready", "reason": reason}),
                 ),
             },
-            "/status" => json(
-                StatusCode::OK,
-                serde_json::to_value(&*status).unwrap_or_default(),
-            ),
-            path if path == self.endpoint => self.metrics(req, &status),
+            // Probes stay open for the kubelet; what the workers are doing is behind the
+            // same auth as the metrics.
+            "/status" => match self.unauthorized(req) {
+                Some(refusal) => refusal,
+                None => json(
+                    StatusCode::OK,
+                    serde_json::to_value(&*status).unwrap_or_default(),
+                ),
+            },
+            path if path == self.endpoint => match self.unauthorized(req) {
+                Some(refusal) => refusal,
+                None => self.metrics(req, &status),
+            },
             path => json(
                 StatusCode::NOT_FOUND,
                 serde_json::json!({
@@ -127,24 +135,28 @@ impl Admin {
         }
     }
 
-    fn metrics<B>(&self, req: &Request<B>, status: &Status) -> Response<Full<Bytes>> {
-        if let Some(expected) = &self.authorization {
-            let given = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            if given != Some(expected.as_str()) {
-                let mut res = json(
-                    StatusCode::UNAUTHORIZED,
-                    serde_json::json!({"error": "unauthorized"}),
-                );
-                res.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"spindle metrics\""),
-                );
-                return res;
-            }
+    /// A 401 when `metrics.auth` is set and the request does not carry it.
+    fn unauthorized<B>(&self, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+        let expected = self.authorization.as_ref()?;
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map_or(&[][..], |v| v.as_bytes());
+        if same_secret(given, expected.as_bytes()) {
+            return None;
         }
+        let mut res = json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"error": "unauthorized"}),
+        );
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"spindle metrics\""),
+        );
+        Some(res)
+    }
+
+    fn metrics<B>(&self, req: &Request<B>, status: &Status) -> Response<Full<Bytes>> {
         let accept = req
             .headers()
             .get(header::ACCEPT)
@@ -166,6 +178,16 @@ impl Admin {
         );
         res
     }
+}
+
+/// Compares a credential in time that does not depend on where the first wrong byte is,
+/// so its bytes cannot be guessed one at a time from response times.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != expected.len());
+    for (i, e) in expected.iter().enumerate() {
+        diff |= given.get(i).copied().unwrap_or(0) ^ e;
+    }
+    diff == 0
 }
 
 /// `Basic <base64(user:password)>`, the header a client sends for HTTP basic auth.
@@ -203,7 +225,16 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
 
 #[cfg(test)]
 mod tests {
-    use super::basic_authorization;
+    use super::{basic_authorization, same_secret};
+
+    #[test]
+    fn secrets_match_only_when_equal() {
+        assert!(same_secret(b"Basic YTpi", b"Basic YTpi"));
+        assert!(!same_secret(b"Basic YTpj", b"Basic YTpi"));
+        assert!(!same_secret(b"Basic YTp", b"Basic YTpi"));
+        assert!(!same_secret(b"Basic YTpiX", b"Basic YTpi"));
+        assert!(!same_secret(b"", b"Basic YTpi"));
+    }
 
     #[test]
     fn basic_auth_header_is_base64_of_user_colon_password() {

@@ -111,7 +111,7 @@ impl Core {
             None
         };
         let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
-        let base = std::env::temp_dir();
+        let base = spindle_config::run_base_dir();
         let rundir = rundir::create(&base).map_err(|source| StartError::RunDir { base, source })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -187,22 +187,14 @@ impl Core {
             timeout: config.application_timeout,
             timeouts: ingress::Edge::of(&config.server).settings.timeouts,
         });
+        let mesh_listeners = mesh::Listeners::default();
         for app in &config.applications {
-            let path = mesh::socket_path(&rundir, &app.id);
-            let listener = std::os::unix::net::UnixListener::bind(&path)
-                .and_then(|l| l.set_nonblocking(true).map(|_| l))
+            mesh_listeners
+                .listen(runtime.handle(), &mesh, &rundir, &app.id)
                 .map_err(|source| StartError::RunDir {
-                    base: path.clone(),
+                    base: mesh::socket_path(&rundir, &app.id),
                     source,
                 })?;
-            let mesh = mesh.clone();
-            let from: Arc<str> = app.id.as_str().into();
-            runtime.spawn(async move {
-                match tokio::net::UnixListener::from_std(listener) {
-                    Ok(listener) => mesh::serve(listener, mesh, from).await,
-                    Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
-                }
-            });
         }
 
         let control_socket = rundir.join(CONTROL_SOCKET);
@@ -255,6 +247,7 @@ impl Core {
                 apps: apps.clone(),
                 ready: routes_rx.clone(),
                 mesh: mesh.clone(),
+                mesh_listeners: mesh_listeners.clone(),
                 rundir: rundir.clone(),
                 runtime: runtime.handle().clone(),
                 events: events_tx.clone(),
@@ -300,6 +293,7 @@ impl Core {
         let parts = SupervisorParts {
             host: host.clone(),
             rundir: rundir.clone(),
+            mesh_listeners,
             apps: config.applications.clone(),
             entrypoint: config.entrypoint.clone(),
             logs: logs.clone(),
@@ -313,7 +307,14 @@ impl Core {
             scaling: config.scaling.clone(),
         };
         let supervisor = Supervisor::new(parts, events_tx.clone(), routes_tx, status_tx);
-        runtime.spawn(supervisor.run(events_rx));
+        let supervising = runtime.spawn(supervisor.run(events_rx));
+        runtime.spawn(watch_supervisor(supervising, |why| {
+            // Without its supervisor the process would serve on with nobody replacing a
+            // failed worker: better to exit and let the orchestrator start a new one.
+            tracing::error!(error = %why, "the supervisor panicked; exiting");
+            eprintln!("spindle: error: the supervisor panicked ({why}); exiting");
+            std::process::exit(70);
+        }));
 
         let core = Arc::new(Core {
             events: events_tx,
@@ -467,4 +468,38 @@ fn core_threads() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// Calls `on_panic` with the panic's message if the supervisor task panics.
+async fn watch_supervisor(task: tokio::task::JoinHandle<()>, on_panic: impl FnOnce(String)) {
+    if let Err(err) = task.await {
+        if err.is_panic() {
+            let payload = err.into_panic();
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            on_panic(why);
+        }
+    }
+}
+
+#[cfg(test)]
+mod supervisor_watch_tests {
+    use super::watch_supervisor;
+
+    #[tokio::test]
+    async fn a_panicking_supervisor_is_reported() {
+        let task = tokio::spawn(async { panic!("table out of step") });
+        let (tx, rx) = std::sync::mpsc::channel();
+        watch_supervisor(task, move |why| tx.send(why).unwrap()).await;
+        assert_eq!(rx.try_recv().unwrap(), "table out of step");
+    }
+
+    #[tokio::test]
+    async fn a_supervisor_that_returns_is_not() {
+        let task = tokio::spawn(async {});
+        watch_supervisor(task, |why| panic!("reported {why}")).await;
+    }
 }

@@ -28,6 +28,7 @@ pub struct HotApps {
     pub apps: Apps,
     pub ready: watch::Receiver<Arc<ReadyWorkers>>,
     pub mesh: Arc<Mesh>,
+    pub mesh_listeners: mesh::Listeners,
     pub rundir: PathBuf,
     pub runtime: tokio::runtime::Handle,
     pub events: mpsc::UnboundedSender<Event>,
@@ -76,25 +77,17 @@ impl HotApps {
                 ));
             }
         }
-        let socket = mesh::socket_path(&self.rundir, &app.id);
-        let listener = std::os::unix::net::UnixListener::bind(&socket)
-            .and_then(|l| l.set_nonblocking(true).map(|_| l))
+        self.mesh_listeners
+            .listen(&self.runtime, &self.mesh, &self.rundir, &app.id)
             .map_err(|e| {
                 self.prefixes.remove_app(&app.id);
+                let socket = mesh::socket_path(&self.rundir, &app.id);
                 Refused(
                     500,
                     "internal",
                     format!("cannot create the mesh socket {}: {e}", socket.display()),
                 )
             })?;
-        let mesh = self.mesh.clone();
-        let from: Arc<str> = app.id.as_str().into();
-        self.runtime.spawn(async move {
-            match tokio::net::UnixListener::from_std(listener) {
-                Ok(listener) => mesh::serve(listener, mesh, from).await,
-                Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
-            }
-        });
         self.apps.insert(target);
         let id = app.id.clone();
         let _ = self.events.send(Event::AddApp {
@@ -122,7 +115,7 @@ impl HotApps {
             ));
         }
         // Its mesh socket stays until the last worker is gone: draining workers may still
-        // call other apps. The supervisor removes it then.
+        // call other apps. The supervisor closes it then.
         let _ = self.events.send(Event::RemoveApp(id.into()));
         Ok(())
     }

@@ -4,12 +4,14 @@
 //! takes the same path as public traffic to the callee: worker choice, queue, retry of
 //! safe requests, and the callee's metrics.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::UnixListener;
+use tokio::sync::watch;
 
 use crate::datapath::apps::Apps;
 use crate::datapath::connection::{self, AnswerWithin, Dispatch, Route, Settings};
@@ -69,8 +71,61 @@ impl Route for MeshRoute {
     }
 }
 
-/// Serves the mesh socket of app `from` until the listener is dropped.
-pub async fn serve(listener: UnixListener, mesh: Arc<Mesh>, from: Arc<str>) {
+/// The mesh socket of each app, and how to stop serving it: a removed app's listener
+/// ends with its last worker (draining workers may still call others until then).
+#[derive(Clone, Default)]
+pub struct Listeners(Arc<Mutex<HashMap<String, watch::Sender<bool>>>>);
+
+impl Listeners {
+    /// Binds app `app`'s mesh socket and serves it on `runtime`.
+    pub fn listen(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        mesh: &Arc<Mesh>,
+        rundir: &Path,
+        app: &str,
+    ) -> std::io::Result<()> {
+        let path = socket_path(rundir, app);
+        let listener = std::os::unix::net::UnixListener::bind(&path)?;
+        listener.set_nonblocking(true)?;
+        let (stop_tx, stop) = watch::channel(false);
+        self.lock().insert(app.to_owned(), stop_tx);
+        let mesh = mesh.clone();
+        let from: Arc<str> = app.into();
+        runtime.spawn(async move {
+            match UnixListener::from_std(listener) {
+                Ok(listener) => serve(listener, mesh, from, stop).await,
+                Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops serving app `app`'s mesh socket and removes it; calls in progress finish.
+    pub fn close(&self, rundir: &Path, app: &str) {
+        if let Some(stop) = self.lock().remove(app) {
+            let _ = stop.send(true);
+        }
+        let _ = std::fs::remove_file(socket_path(rundir, app));
+    }
+
+    /// Apps whose mesh socket is served.
+    pub fn open(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Serves the mesh socket of app `from` until `stop` turns true.
+pub async fn serve(
+    listener: UnixListener,
+    mesh: Arc<Mesh>,
+    from: Arc<str>,
+    mut stop: watch::Receiver<bool>,
+) {
     let route = Arc::new(MeshRoute { mesh, from });
     // The caller is one of our apps: what it says about its own client is believed.
     let settings = Arc::new(Settings {
@@ -81,7 +136,11 @@ pub async fn serve(listener: UnixListener, mesh: Arc<Mesh>, from: Arc<str>) {
     // Mesh calls come from inside this process; the caller app is the "client".
     let peer = SocketAddr::from(([127, 0, 0, 1], 0));
     loop {
-        let stream = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = crate::ingress::stopped(&mut stop) => return,
+        };
+        let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(err) => {
                 tracing::warn!(error = %err, app = &*route.from, "mesh accept failed");
@@ -114,7 +173,40 @@ pub fn app_of(host: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::app_of;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_closed_listener_stops_serving_and_lets_go_of_the_mesh() {
+        let dir = std::env::temp_dir().join(format!("spindle-mesh-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mesh = Arc::new(Mesh {
+            apps: Apps::default(),
+            deny: Vec::new(),
+            timeout: Duration::from_secs(1),
+            timeouts: Timeouts::default(),
+        });
+        let listeners = Listeners::default();
+        let runtime = tokio::runtime::Handle::current();
+        listeners.listen(&runtime, &mesh, &dir, "gone").unwrap();
+        assert_eq!(listeners.open(), 1);
+        tokio::net::UnixStream::connect(socket_path(&dir, "gone"))
+            .await
+            .expect("served while open");
+        listeners.close(&dir, "gone");
+        assert_eq!(listeners.open(), 0);
+        assert!(!socket_path(&dir, "gone").exists());
+        // The serving task ends: it drops its share of the mesh.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&mesh) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            Arc::strong_count(&mesh),
+            1,
+            "the listener task is still running"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn host_names_an_app() {

@@ -173,6 +173,7 @@ struct AppEntry {
 
 pub struct Supervisor {
     host: Arc<dyn WorkerHost>,
+    mesh_listeners: crate::mesh::Listeners,
     rundir: PathBuf,
     apps: BTreeMap<Arc<str>, AppEntry>,
     phase: Phase,
@@ -202,6 +203,8 @@ pub struct Urls {
 pub struct SupervisorParts {
     pub host: Arc<dyn WorkerHost>,
     pub rundir: PathBuf,
+    /// Closed for a removed app once its last worker is gone.
+    pub mesh_listeners: crate::mesh::Listeners,
     pub apps: Vec<AppConfig>,
     pub entrypoint: String,
     pub logs: LogSink,
@@ -269,6 +272,7 @@ impl Supervisor {
         Supervisor {
             host: parts.host,
             rundir: parts.rundir,
+            mesh_listeners: parts.mesh_listeners,
             apps,
             phase: Phase::Starting,
             events,
@@ -639,7 +643,7 @@ impl Supervisor {
             .is_some_and(|e| e.removing && e.workers.is_empty())
         {
             self.apps.remove(app);
-            let _ = std::fs::remove_file(crate::mesh::socket_path(&self.rundir, app));
+            self.mesh_listeners.close(&self.rundir, app);
             tracing::info!(app, "app removed");
         }
     }
@@ -1201,6 +1205,7 @@ mod tests {
         let parts = SupervisorParts {
             host: Arc::new(FakeHost(calls_tx)),
             rundir: PathBuf::from("/nonexistent-rundir"),
+            mesh_listeners: crate::mesh::Listeners::default(),
             entrypoint: apps[0].id.clone(),
             apps,
             logs: LogSink::start(Format::Json, Box::new(std::io::sink())),

@@ -24,16 +24,23 @@ pub struct Wanted {
     pub name: Option<String>,
 }
 
-/// Finds the spindle `wanted` names among those running for this user under the temp dir.
+/// Finds the spindle `wanted` names among those running for this user (under
+/// `$XDG_RUNTIME_DIR` or the temp dir).
 pub fn find(wanted: &Wanted) -> Result<Endpoint, ControlError> {
-    let base = std::env::temp_dir();
-    let mut found = scan(&base, current_uid(), is_alive);
+    let bases = spindle_config::run_base_dirs();
+    let mut found: Vec<Endpoint> = bases
+        .iter()
+        .flat_map(|base| scan(base, current_uid(), is_alive))
+        .collect();
+    found.sort_by_key(Endpoint::pid);
+    found.dedup_by_key(|e| e.pid());
+    let base = &bases[0];
     // A spindle killed outright leaves its directory behind; once its pid is reused the
     // directory looks alive, but nothing listens on its socket. Among several, drop those.
     if wanted.pid.is_none() && found.len() > 1 {
         found.retain(Endpoint::accepts);
     }
-    choose(&base, found, wanted, name_of)
+    choose(base, found, wanted, name_of)
 }
 
 /// Control sockets under `base` owned by `uid` whose process `alive` says is running,

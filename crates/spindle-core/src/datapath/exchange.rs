@@ -138,7 +138,8 @@ pub async fn run(
     answer_within: Option<super::connection::AnswerWithin>,
     closing: bool,
 ) -> Next {
-    let mut deadline = req.arrived + app.queue_timeout;
+    // One deadline for the whole request: a retry does not get a second queueTimeout.
+    let deadline = req.arrived + app.queue_timeout;
     // Workers that failed this request, tried no more.
     let mut exclude: Vec<WorkerId> = Vec::new();
     let mut retries = 0;
@@ -227,7 +228,6 @@ pub async fn run(
                 app.metrics.retried();
                 retries += 1;
                 exclude.push(worker);
-                deadline = Instant::now() + app.queue_timeout;
             }
             Outcome::Unanswered(cause) => {
                 tracing::debug!(%worker, error = cause, "request failed on worker");
