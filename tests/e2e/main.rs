@@ -11,6 +11,7 @@ mod crash;
 mod datapath;
 mod dev_mode;
 mod frameworks;
+mod globals;
 mod hot_apps;
 mod install;
 mod let_it_fail;
