@@ -47,6 +47,10 @@ function spawn (spec) {
     workerData: {
       id: spec.id,
       app: spec.app,
+      index: spec.index,
+      entrypoint: spec.entrypoint,
+      basePath: spec.basePath,
+      logLevel: spec.logLevel,
       dir: spec.dir,
       entry: spec.entry,
       socket: spec.socket,

@@ -22,6 +22,17 @@ const link = vconn.connect(addon, id, () => server)
 process.on('exit', () => link.exiting())
 
 captureOutput()
+// Watt's `globalThis.platformatic`, before the app loads: apps read it at import time.
+const platformatic = require('./globals').install({
+  app,
+  index: workerData.index,
+  dir,
+  isEntrypoint: workerData.entrypoint,
+  basePath: workerData.basePath,
+  logLevel: workerData.logLevel,
+  exitOnUnhandledErrors,
+  write: (line) => link.write(1, line)
+})
 reportHeap()
 refuseProcessWideChanges()
 const mesh = require('./mesh')
@@ -171,6 +182,7 @@ async function load () {
 
 async function stop (mod) {
   try {
+    await platformatic.stopping()
     const close = mod && (mod.close ?? (mod.default && mod.default.close))
     if (typeof close === 'function') await close()
   } finally {

@@ -12,6 +12,7 @@ mod datapath;
 mod dev_mode;
 mod edge;
 mod frameworks;
+mod globals;
 mod hot_apps;
 mod install;
 mod let_it_fail;

@@ -296,6 +296,8 @@ impl Core {
             mesh_listeners,
             apps: config.applications.clone(),
             entrypoint: config.entrypoint.clone(),
+            base_paths: base_paths(&config.server.routes),
+            log_level: config.logger.level.as_str(),
             logs: logs.clone(),
             worker_logs: worker_logs.clone(),
             urls: Urls {
@@ -468,6 +470,17 @@ fn core_threads() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// Each routed app's prefix; an app under several prefixes is told the first one listed.
+fn base_paths(routes: &[spindle_config::Route]) -> HashMap<String, String> {
+    let mut paths = HashMap::new();
+    for route in routes {
+        paths
+            .entry(route.app.clone())
+            .or_insert_with(|| route.prefix.clone());
+    }
+    paths
 }
 
 /// Calls `on_panic` with the panic's message if the supervisor task panics.

@@ -18,6 +18,15 @@ pub struct WorkerSpec {
     #[serde(serialize_with = "as_string")]
     pub id: WorkerId,
     pub app: String,
+    /// The `n` of `app:n` (Watt's `workerId`).
+    pub index: u32,
+    /// Whether the app gets the public port's traffic that no route claims.
+    pub entrypoint: bool,
+    /// The `server.routes` prefix the app is mounted under, if any: it gets requests with the
+    /// prefix removed, so it needs this to build its own public URLs.
+    pub base_path: Option<String>,
+    /// The configured `logger.level`, for the logger the worker gives the app.
+    pub log_level: String,
     /// The app's directory.
     pub dir: PathBuf,
     /// The module the worker imports.

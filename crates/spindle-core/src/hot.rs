@@ -93,6 +93,7 @@ impl HotApps {
         let _ = self.events.send(Event::AddApp {
             config: Box::new(app),
             queue,
+            base_path: route.map(str::to_owned),
         });
         Ok(id)
     }

@@ -55,6 +55,8 @@ pub enum Event {
     AddApp {
         config: Box<AppConfig>,
         queue: Arc<AppQueue>,
+        /// The route prefix it was added with.
+        base_path: Option<String>,
     },
     /// An app leaves: its workers drain and stop, then it is forgotten.
     RemoveApp(Arc<str>),
@@ -100,9 +102,15 @@ struct WorkerEntry {
 }
 
 impl AppEntry {
-    fn new(config: AppConfig, entrypoint: bool, queue: Arc<AppQueue>) -> AppEntry {
+    fn new(
+        config: AppConfig,
+        entrypoint: bool,
+        base_path: Option<String>,
+        queue: Arc<AppQueue>,
+    ) -> AppEntry {
         AppEntry {
             entrypoint,
+            base_path,
             policy: policy(&config.health),
             config,
             queue,
@@ -146,6 +154,8 @@ struct AppEntry {
     config: AppConfig,
     policy: Policy,
     entrypoint: bool,
+    /// The route prefix it is mounted under.
+    base_path: Option<String>,
     queue: Arc<AppQueue>,
     next_n: u32,
     /// Crashes in a row soon after start: sets the restart delay.
@@ -182,6 +192,7 @@ pub struct Supervisor {
     status: watch::Sender<Arc<Status>>,
     logs: LogSink,
     worker_logs: WorkerLogs,
+    log_level: &'static str,
     application_grace: Duration,
     /// Where the server listens, logged once when every app first has a Ready worker.
     urls: Urls,
@@ -207,6 +218,10 @@ pub struct SupervisorParts {
     pub mesh_listeners: crate::mesh::Listeners,
     pub apps: Vec<AppConfig>,
     pub entrypoint: String,
+    /// Per app, the route prefix it is mounted under (told to its workers).
+    pub base_paths: HashMap<String, String>,
+    /// `logger.level`, for the logger each worker gives its app.
+    pub log_level: &'static str,
     pub logs: LogSink,
     pub worker_logs: WorkerLogs,
     pub urls: Urls,
@@ -266,7 +281,8 @@ impl Supervisor {
                 let id: Arc<str> = config.id.as_str().into();
                 let queue = parts.queues.remove(&config.id).unwrap_or_default();
                 let entrypoint = config.id == parts.entrypoint;
-                (id, AppEntry::new(config, entrypoint, queue))
+                let base_path = parts.base_paths.remove(&config.id);
+                (id, AppEntry::new(config, entrypoint, base_path, queue))
             })
             .collect();
         Supervisor {
@@ -280,6 +296,7 @@ impl Supervisor {
             status,
             logs: parts.logs,
             worker_logs: parts.worker_logs,
+            log_level: parts.log_level,
             application_grace: parts.application_grace,
             urls: parts.urls,
             announced: false,
@@ -349,7 +366,11 @@ impl Supervisor {
                 }
             }
             Event::Scale { app, workers } => self.scale(&app, workers),
-            Event::AddApp { config, queue } => self.add_app(*config, queue),
+            Event::AddApp {
+                config,
+                queue,
+                base_path,
+            } => self.add_app(*config, queue, base_path),
             Event::RemoveApp(app) => self.remove_app(&app),
             Event::BeginShutdown => {
                 self.phase = Phase::ShuttingDown;
@@ -373,6 +394,10 @@ impl Supervisor {
         let spec = WorkerSpec {
             id: id.clone(),
             app: app.to_string(),
+            index: n,
+            entrypoint: entry.entrypoint,
+            base_path: entry.base_path.clone(),
+            log_level: self.log_level.to_owned(),
             dir: entry.config.path.clone(),
             entry: entry.config.entry.clone(),
             socket: socket.clone(),
@@ -571,7 +596,7 @@ impl Supervisor {
         }
     }
 
-    fn add_app(&mut self, config: AppConfig, queue: Arc<AppQueue>) {
+    fn add_app(&mut self, config: AppConfig, queue: Arc<AppQueue>, base_path: Option<String>) {
         if !self.accepting() {
             return;
         }
@@ -581,7 +606,7 @@ impl Supervisor {
             return;
         }
         tracing::info!(app = &*id, workers = config.workers.get(), path = %config.path.display(), "app added");
-        let entry = AppEntry::new(config, false, queue);
+        let entry = AppEntry::new(config, false, base_path, queue);
         self.apps.insert(id.clone(), entry);
         self.fill(&id);
     }
@@ -1208,6 +1233,8 @@ mod tests {
             mesh_listeners: crate::mesh::Listeners::default(),
             entrypoint: apps[0].id.clone(),
             apps,
+            base_paths: HashMap::new(),
+            log_level: "info",
             logs: LogSink::start(Format::Json, Box::new(std::io::sink())),
             worker_logs: WorkerLogs::default(),
             urls: Urls {

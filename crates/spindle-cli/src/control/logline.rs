@@ -22,7 +22,11 @@ pub fn render(line: &str, colour: bool) -> String {
         .get("time")
         .and_then(Value::as_u64)
         .map_or_else(|| "--:--:--.---".to_string(), time_of_day);
-    let level = level_name(fields.get("level").and_then(Value::as_f64).unwrap_or(30.0));
+    let level = match fields.get("level") {
+        // What pino's `formatters.level` writes: the level's name.
+        Some(Value::String(name)) => level_label(name).unwrap_or("INFO"),
+        other => level_name(other.and_then(Value::as_f64).unwrap_or(30.0)),
+    };
     let label = ["worker", "target", "app"]
         .iter()
         .find_map(|key| fields.get(*key).and_then(Value::as_str))
@@ -56,6 +60,13 @@ fn level_name(level: f64) -> &'static str {
     }
 }
 
+/// The shown name of a level given by name, in any case; None for a name pino does not have.
+fn level_label(name: &str) -> Option<&'static str> {
+    ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+        .into_iter()
+        .find(|label| label.eq_ignore_ascii_case(name))
+}
+
 fn level_colour(name: &str) -> &'static str {
     match name {
         "TRACE" => "\x1b[90m",
@@ -79,6 +90,10 @@ fn push_message(out: &mut String, msg: &str) {
 fn push_fields(out: &mut String, fields: &Map<String, Value>, colour: bool) {
     for (key, value) in fields {
         if HIDDEN.contains(&key.as_str()) {
+            continue;
+        }
+        // `name` is the app's id on Spindle's and Watt's lines; another name is worth showing.
+        if key == "name" && value.as_str() == fields.get("app").and_then(Value::as_str) {
             continue;
         }
         if colour {
@@ -109,6 +124,17 @@ mod tests {
         assert_eq!(
             render(line, false),
             "22:13:20.123 INFO  web:1 │ plain app loaded in thread 2"
+        );
+    }
+
+    #[test]
+    fn level_names_are_read_and_the_app_name_is_not_repeated() {
+        let line = r#"{"app":"web","worker":"web:1","name":"web","pid":1,"hostname":"h","level":"warn","time":1700000000123,"msg":"slow"}"#;
+        assert_eq!(render(line, false), "22:13:20.123 WARN  web:1 │ slow");
+        let line = r#"{"app":"web","worker":"web:1","name":"billing","level":"FATAL","time":1700000000123,"msg":"x"}"#;
+        assert_eq!(
+            render(line, false),
+            "22:13:20.123 FATAL web:1 │ x name=billing"
         );
     }
 

@@ -83,6 +83,7 @@ where
         let event = render::Event {
             level: level::from_tracing(metadata.level()),
             time: (self.sink.now_ms)(),
+            origin: &self.sink.origin,
             target: metadata.target(),
             msg: collector.message.as_deref().unwrap_or(""),
             fields: &fields,
@@ -161,7 +162,7 @@ mod tests {
         assert_eq!(
             out.lines(),
             [concat!(
-                r#"{"level":40,"time":1700000000123,"target":"spindle_core::supervisor","msg":"worker web:1 exited","#,
+                r#"{"level":40,"time":1700000000123,"hostname":"testhost","target":"spindle_core::supervisor","msg":"worker web:1 exited","#,
                 r#""pid":42,"exit_code":-1,"ok":false,"ratio":0.5,"reason":"oom \"killed\"","addr":"Addr { port: 80 }","#,
                 r#""worker":"web:1","generation":3}"#
             )]
@@ -183,7 +184,7 @@ mod tests {
         assert_eq!(
             out.lines(),
             [
-                r#"{"level":30,"time":1700000000123,"target":"t","msg":"started","state":"event","worker":"web:1","pid":7,"app":"web"}"#
+                r#"{"level":30,"time":1700000000123,"hostname":"testhost","target":"t","msg":"started","state":"event","worker":"web:1","pid":7,"app":"web"}"#
             ]
         );
     }
@@ -199,8 +200,8 @@ mod tests {
         assert_eq!(
             out.lines(),
             [
-                r#"{"level":50,"time":1700000000123,"target":"t","msg":"shown"}"#,
-                r#"{"level":30,"time":1700000000123,"target":"t","msg":"","count":2}"#,
+                r#"{"level":50,"time":1700000000123,"pid":4242,"hostname":"testhost","target":"t","msg":"shown"}"#,
+                r#"{"level":30,"time":1700000000123,"pid":4242,"hostname":"testhost","target":"t","msg":"","count":2}"#,
             ]
         );
     }

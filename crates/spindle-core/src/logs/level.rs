@@ -10,6 +10,25 @@ pub(crate) const INFO: u64 = 30;
 pub(crate) const WARN: u64 = 40;
 pub(crate) const ERROR: u64 = 50;
 
+pub(crate) const FATAL: u64 = 60;
+
+/// The pino number of a level given by name, as pino writes it when an app's
+/// `formatters.level` returns `{ level: label }` (any case: some upper-case it for their
+/// log service).
+pub(crate) fn from_name(name: &str) -> Option<u64> {
+    [
+        ("trace", TRACE),
+        ("debug", DEBUG),
+        ("info", INFO),
+        ("warn", WARN),
+        ("error", ERROR),
+        ("fatal", FATAL),
+    ]
+    .into_iter()
+    .find(|(known, _)| known.eq_ignore_ascii_case(name))
+    .map(|(_, value)| value)
+}
+
 /// The pino number for a `tracing` level (tracing has no fatal).
 pub(crate) fn from_tracing(level: &tracing::Level) -> u64 {
     match *level {
@@ -53,5 +72,15 @@ mod tests {
         assert_eq!(name(60.0), "FATAL");
         assert_eq!(name(1000.0), "FATAL");
         assert_eq!(from_tracing(&tracing::Level::WARN), WARN);
+    }
+
+    #[test]
+    fn level_names_map_to_numbers_in_any_case() {
+        assert_eq!(from_name("info"), Some(INFO));
+        assert_eq!(from_name("WARN"), Some(WARN));
+        assert_eq!(from_name("Fatal"), Some(FATAL));
+        assert_eq!(from_name("trace"), Some(TRACE));
+        assert_eq!(from_name("verbose"), None);
+        assert_eq!(from_name(""), None);
     }
 }

@@ -12,8 +12,10 @@
 //! - `line_buffer`: reassembling lines from arbitrarily split chunks, 64 KiB cap.
 //! - `layer`: the `tracing` layer for coordinator events and span fields.
 //! - `render`, `json`, `pretty`: the two output formats.
-//! - `pino`: recognising lines a worker already logged with pino.
+//! - `pino`: recognising lines a worker already logged with pino (numeric or named
+//!   levels).
 //! - `tap`: recent lines and a live feed, always JSON, for the management API.
+//! - `origin`: the process's `pid` and `hostname`, on every line as pino has them.
 //! - `labels`, `field`, `level`, `escape`: small shared pieces.
 
 mod escape;
@@ -23,6 +25,7 @@ mod labels;
 mod layer;
 mod level;
 mod line_buffer;
+mod origin;
 mod pino;
 mod pretty;
 mod render;

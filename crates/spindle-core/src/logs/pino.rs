@@ -8,7 +8,10 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-/// A JSON object line with a numeric `level`: its fields in the order they were written.
+use super::level;
+
+/// A JSON object line with a pino `level` — a number, or a level name as pino's
+/// `formatters.level` writes it — and its fields in the order they were written.
 ///
 /// Order is kept (serde_json's own map sorts keys) so pretty output shows the fields the
 /// way the application logged them.
@@ -24,7 +27,16 @@ impl PinoLine {
             return None;
         }
         let parsed: PinoLine = serde_json::from_str(trimmed).ok()?;
-        parsed.get("level")?.is_number().then_some(parsed)
+        parsed.level().is_some().then_some(parsed)
+    }
+
+    /// The level as pino's number; a name is read as its standard number.
+    pub(crate) fn level(&self) -> Option<f64> {
+        match self.get("level")? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(name) => level::from_name(name).map(|l| l as f64),
+            _ => None,
+        }
     }
 
     /// The first value of `key`.
@@ -73,13 +85,23 @@ mod tests {
         assert_eq!(keys, ["level", "time", "msg", "z", "a"]);
         assert!(line.has("msg"));
         assert!(!line.has("app"));
+        assert_eq!(line.level(), Some(30.0));
+    }
+
+    #[test]
+    fn a_level_name_from_formatters_level_is_a_pino_line() {
+        let line = PinoLine::parse(r#"{"level":"warn","time":1,"msg":"hi"}"#).unwrap();
+        assert_eq!(line.level(), Some(40.0));
+        let line = PinoLine::parse(r#"{"level":"ERROR","msg":"upper case"}"#).unwrap();
+        assert_eq!(line.level(), Some(50.0));
     }
 
     #[test]
     fn other_lines_are_not() {
         for line in [
             "plain text",
-            r#"{"level":"info","msg":"string level"}"#,
+            r#"{"level":"loud","msg":"not a level name"}"#,
+            r#"{"level":true,"msg":"not a level"}"#,
             r#"{"msg":"no level"}"#,
             r#"{"level":30,"msg":"truncated"#,
             "[1,2,3]",

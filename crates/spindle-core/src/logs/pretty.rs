@@ -62,10 +62,7 @@ pub(crate) fn worker_line(
         push_message(out, line);
         return;
     };
-    let level = pino
-        .get("level")
-        .and_then(Value::as_f64)
-        .unwrap_or(level::INFO as f64);
+    let level = pino.level().unwrap_or(level::INFO as f64);
     let time = pino.get("time").and_then(Value::as_u64).unwrap_or(time);
     header(out, time, level, &labels.worker, label_colour);
     match pino.get("msg") {
@@ -75,6 +72,10 @@ pub(crate) fn worker_line(
     }
     for (key, value) in &pino.0 {
         if HIDDEN_PINO_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        // The app's name is the worker label already; another name is worth showing.
+        if key == "name" && value.as_str() == Some(&labels.app) {
             continue;
         }
         push_key(out, key, colour);
@@ -179,6 +180,7 @@ fn push_value_str(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::test_origin;
     use super::*;
 
     /// 2023-11-14 22:13:20.123 UTC.
@@ -188,7 +190,7 @@ mod tests {
         let mut out = String::new();
         worker_line(
             &mut out,
-            &Labels::new("web", "web:1"),
+            &Labels::new("web", "web:1", test_origin()),
             stream,
             line,
             T,
@@ -237,6 +239,20 @@ mod tests {
     }
 
     #[test]
+    fn level_names_and_the_app_name_are_read_like_pino_numbers() {
+        let line = r#"{"level":"warn","time":1700000000999,"name":"web","msg":"slow"}"#;
+        assert_eq!(
+            worker(Stream::Stdout, line, false),
+            "22:13:20.999 WARN  web:1 │ slow"
+        );
+        let line = r#"{"level":30,"time":1700000000999,"name":"billing","msg":"x"}"#;
+        assert_eq!(
+            worker(Stream::Stdout, line, false),
+            "22:13:20.999 INFO  web:1 │ x name=billing"
+        );
+    }
+
+    #[test]
     fn events_show_the_target_and_fields() {
         let mut out = String::new();
         let fields = [
@@ -248,6 +264,7 @@ mod tests {
             &Event {
                 level: level::WARN,
                 time: T,
+                origin: &test_origin(),
                 target: "spindle_core::supervisor",
                 msg: "worker exited",
                 fields: &fields,

@@ -6,6 +6,7 @@
 
 use super::field::FieldValue;
 use super::labels::Labels;
+use super::origin::Origin;
 use super::{json, pretty, Format, Stream};
 
 /// A coordinator log record: a `tracing` event, or the sink's own notices.
@@ -14,6 +15,8 @@ pub(crate) struct Event<'a> {
     pub(crate) level: u64,
     /// Milliseconds since the Unix epoch.
     pub(crate) time: u64,
+    /// The process's `pid` and `hostname`.
+    pub(crate) origin: &'a Origin,
     pub(crate) target: &'a str,
     pub(crate) msg: &'a str,
     pub(crate) fields: &'a [(&'static str, FieldValue)],

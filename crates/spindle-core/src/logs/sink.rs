@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::field::FieldValue;
 use super::labels::Labels;
 use super::layer::EventLayer;
+use super::origin::Origin;
 use super::render::{Event, Style};
 use super::tap::{Tap, TapLine};
 use super::worker::WorkerLog;
@@ -45,6 +46,7 @@ pub(crate) struct Shared {
     pub(crate) style: Style,
     /// Injectable so tests can assert exact `time` values.
     pub(crate) now_ms: fn() -> u64,
+    pub(crate) origin: Origin,
 }
 
 enum Msg {
@@ -59,6 +61,8 @@ pub(crate) struct Options {
     pub(crate) style: Style,
     pub(crate) capacity: usize,
     pub(crate) now_ms: fn() -> u64,
+    /// The `pid` and `hostname` on every line.
+    pub(crate) origin: Origin,
 }
 
 impl LogSink {
@@ -74,6 +78,7 @@ impl LogSink {
                 style,
                 capacity: QUEUE_CAPACITY,
                 now_ms: system_now_ms,
+                origin: Origin::current(),
             },
             out,
         )
@@ -88,6 +93,7 @@ impl LogSink {
             dropped: dropped.clone(),
             style: options.style,
             now_ms: options.now_ms,
+            origin: options.origin.clone(),
         };
         std::thread::Builder::new()
             .name("spindle-logs".into())
@@ -100,13 +106,17 @@ impl LogSink {
                 dropped,
                 style: options.style,
                 now_ms: options.now_ms,
+                origin: options.origin,
             }),
         }
     }
 
     /// Per-worker line assembler; `app`/`worker` are the labels added to every line.
     pub fn worker(&self, app: &str, worker: &str) -> WorkerLog {
-        WorkerLog::new(self.shared.clone(), Labels::new(app, worker))
+        WorkerLog::new(
+            self.shared.clone(),
+            Labels::new(app, worker, self.shared.origin.clone()),
+        )
     }
 
     /// A tracing `Layer` that formats coordinator events into this sink (install with
@@ -181,6 +191,7 @@ struct Writer {
     dropped: Arc<AtomicU64>,
     style: Style,
     now_ms: fn() -> u64,
+    origin: Origin,
 }
 
 impl Writer {
@@ -224,6 +235,7 @@ impl Writer {
         self.style.event(&Event {
             level: level::WARN,
             time: (self.now_ms)(),
+            origin: &self.origin,
             target: SINK_TARGET,
             msg: "log lines dropped",
             fields: &[("dropped", FieldValue::Uint(dropped))],
@@ -239,7 +251,7 @@ fn system_now_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{fixed_now, json_sink, SharedBuf};
+    use super::super::test_support::{fixed_now, json_sink, test_origin, SharedBuf};
     use super::super::Stream;
     use super::*;
 
@@ -284,6 +296,7 @@ mod tests {
             },
             capacity: 2,
             now_ms: fixed_now,
+            origin: test_origin(),
         };
         let sink = LogSink::start_with(options, Box::new(writer));
         let log = sink.worker("web", "web:1");
@@ -311,7 +324,7 @@ mod tests {
         );
         assert_eq!(
             out.lines()[3],
-            r#"{"level":40,"time":1700000000123,"target":"spindle_core::logs","msg":"log lines dropped","dropped":2}"#
+            r#"{"level":40,"time":1700000000123,"pid":4242,"hostname":"testhost","target":"spindle_core::logs","msg":"log lines dropped","dropped":2}"#
         );
         // The crash-report tail still saw every line.
         assert_eq!(log.tail(), ["1", "2", "3", "4", "5"]);
@@ -362,6 +375,7 @@ mod tests {
             },
             capacity: 8,
             now_ms: fixed_now,
+            origin: test_origin(),
         };
         let sink = LogSink::start_with(
             options,

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use super::origin::Origin;
 use super::render::Style;
 use super::sink::{LogSink, Options, QUEUE_CAPACITY};
 use super::Format;
@@ -10,6 +11,11 @@ use super::Format;
 /// The clock every test sink uses: 2023-11-14 22:13:20.123 UTC.
 pub(crate) fn fixed_now() -> u64 {
     1_700_000_000_123
+}
+
+/// The `pid` and `hostname` every test line carries.
+pub(crate) fn test_origin() -> Origin {
+    Origin::new(4242, "testhost")
 }
 
 /// An in-memory output the test keeps a handle to while the writer thread writes.
@@ -48,6 +54,7 @@ pub(crate) fn sink(format: Format) -> (LogSink, SharedBuf) {
         },
         capacity: QUEUE_CAPACITY,
         now_ms: fixed_now,
+        origin: test_origin(),
     };
     (LogSink::start_with(options, Box::new(out.clone())), out)
 }

@@ -113,7 +113,7 @@ mod tests {
         log.write(Stream::Stdout, "rld\nsecond\nthi");
         log.write(Stream::Stdout, "rd\n");
         sink.flush();
-        let prefix = r#"{"level":30,"time":1700000000123,"app":"web","worker":"web:1","stream":"stdout","msg":"#;
+        let prefix = r#"{"level":30,"time":1700000000123,"pid":4242,"hostname":"testhost","name":"web","app":"web","worker":"web:1","stream":"stdout","msg":"#;
         assert_eq!(
             out.lines(),
             [
@@ -135,8 +135,8 @@ mod tests {
         assert_eq!(
             out.lines(),
             [
-                r#"{"level":50,"time":1700000000123,"app":"web","worker":"web:1","stream":"stderr","msg":"err"}"#,
-                r#"{"level":30,"time":1700000000123,"app":"web","worker":"web:1","stream":"stdout","msg":"out line"}"#,
+                r#"{"level":50,"time":1700000000123,"pid":4242,"hostname":"testhost","name":"web","app":"web","worker":"web:1","stream":"stderr","msg":"err"}"#,
+                r#"{"level":30,"time":1700000000123,"pid":4242,"hostname":"testhost","name":"web","app":"web","worker":"web:1","stream":"stdout","msg":"out line"}"#,
             ]
         );
     }
@@ -154,8 +154,8 @@ mod tests {
         assert_eq!(
             out.lines(),
             [
-                r#"{"app":"api","worker":"api:2","level":30,"time":1,"msg":"a"}"#,
-                r#"{"app":"api","worker":"api:2","level":40,"time":2,"msg":"b"}"#,
+                r#"{"app":"api","worker":"api:2","name":"api","pid":4242,"hostname":"testhost","level":30,"time":1,"msg":"a"}"#,
+                r#"{"app":"api","worker":"api:2","name":"api","pid":4242,"hostname":"testhost","level":40,"time":2,"msg":"b"}"#,
             ]
         );
     }
