@@ -14,8 +14,12 @@
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
 //! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
 //!   `metrics`, `policies`, `routes` — the second layer: checks and the typed [`Config`].
+//! - `capability` — an application's own Watt config and the kind of app it names.
+//! - `execargv` — which Node options a worker thread takes.
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
-//! - `error` — [`ConfigError`].
+//! - `watt` — Watt's keys: those without effect taken out with a [`Warning`], shorthand
+//!   forms rewritten, before deserializing.
+//! - `error` — [`ConfigError`]; `warning` — [`Warning`].
 //! - `schema` — [`json_schema`], generated from the raw types.
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
 //!   schema.
@@ -24,12 +28,14 @@ mod added;
 mod apps;
 mod autoload;
 mod bytesize;
+mod capability;
 mod config;
 mod deserialize;
 mod entry;
 mod entrypoint;
 mod envfile;
 mod error;
+mod execargv;
 mod health;
 mod integer;
 mod json;
@@ -50,15 +56,19 @@ mod supervision;
 #[cfg(test)]
 mod testdir;
 mod validate;
+mod warning;
+mod watt;
 mod workers;
 
 pub use added::{resolve_app, MAX_ADDED_WORKERS};
+pub use capability::unsupported_kind;
 pub use config::{
-    AppConfig, AppDefaults, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
+    AppConfig, AppDefaults, AppKind, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
     MetricsConfig, Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN,
-    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED,
-    DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
-    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
+    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API,
+    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
+    DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_START_TIMEOUT,
+    DEFAULT_WORKERS,
 };
 pub use entry::ENTRY_CANDIDATES;
 pub use error::{ConfigError, ErrorKind};
@@ -79,3 +89,4 @@ pub use scaling::{
     DEFAULT_SCALING_COOLDOWN, DEFAULT_SCALING_GRACE_PERIOD,
 };
 pub use schema::json_schema;
+pub use warning::Warning;

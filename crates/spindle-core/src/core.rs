@@ -203,20 +203,25 @@ impl Core {
             });
         }
 
-        let control_socket = rundir.join(CONTROL_SOCKET);
-        let control_listener =
-            std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
-                StartError::RunDir {
+        // `managementApi: false`: no socket at all, so nothing can find or steer this process.
+        let control_listener = if config.management_api {
+            let control_socket = rundir.join(CONTROL_SOCKET);
+            let listener =
+                std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
+                    StartError::RunDir {
+                        base: control_socket.clone(),
+                        source,
+                    }
+                })?;
+            std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| StartError::RunDir {
                     base: control_socket.clone(),
                     source,
-                }
-            })?;
-        std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600)).map_err(
-            |source| StartError::RunDir {
-                base: control_socket.clone(),
-                source,
-            },
-        )?;
+                })?;
+            Some(listener)
+        } else {
+            None
+        };
         let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
         let prefixes = Arc::new(PrefixRoutes::new(
             config
@@ -259,7 +264,8 @@ impl Core {
                 prefixes: prefixes.clone(),
             }),
         };
-        admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
+        let control = control_listener.map(|listener| (listener, control));
+        admin::spawn(admin, control).map_err(StartError::Runtime)?;
 
         if dev {
             let apps = config
