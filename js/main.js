@@ -42,7 +42,9 @@ function spawn (spec) {
   const worker = new Worker(WORKER_JS, {
     name: spec.id,
     env: spec.env,
-    argv: [],
+    argv: spec.argv,
+    // Empty keeps Node's default (the process's own execArgv).
+    execArgv: spec.execArgv.length > 0 ? spec.execArgv : undefined,
     resourceLimits: spec.resourceLimits,
     workerData: {
       id: spec.id,
@@ -57,7 +59,8 @@ function spawn (spec) {
       meshSocket: spec.meshSocket,
       addon: addonPath,
       sampleIntervalMs: spec.sampleIntervalMs,
-      exitOnUnhandledErrors: spec.exitOnUnhandledErrors
+      exitOnUnhandledErrors: spec.exitOnUnhandledErrors,
+      startTimeoutMs: spec.startTimeoutMs
     }
   })
   let failure = null

@@ -98,7 +98,8 @@ function keepRunningOnUnhandledErrors () {
 
 // Apps like Fastify call listen() only after async setup, so a listen may come after the
 // module has loaded; this long is how long we wait for one (Watt's startTimeout).
-const LISTEN_TIMEOUT_MS = 30000
+// startTimeout: how long the app may take, from loading, to listen.
+const LISTEN_TIMEOUT_MS = workerData.startTimeoutMs || 30000
 
 let listening = null
 let onAdopt = null

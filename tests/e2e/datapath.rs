@@ -1132,16 +1132,27 @@ async fn an_upgraded_connection_is_a_tunnel_both_ways() {
     );
     assert_eq!(conn.read_bytes(11).await, b"early bytes");
 
-    // A tunnel is not a request in flight.
-    let status = server.admin_json("/status").await;
-    let in_flight: u64 = status["apps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|a| a["workers"].as_array().cloned().unwrap_or_default())
-        .map(|w| w["inFlight"].as_u64().unwrap_or(0))
-        .sum();
-    assert_eq!(in_flight, 0, "{status}");
+    // A tunnel is not a request in flight. /status is a snapshot the supervisor publishes
+    // every tick, so one taken during the upgrade request may still count it: wait for
+    // a later one (a tunnel that counted would never get there).
+    let in_flight = |status: &Value| -> u64 {
+        status["apps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a["workers"].as_array().cloned().unwrap_or_default())
+            .map(|w| w["inFlight"].as_u64().unwrap_or(0))
+            .sum()
+    };
+    let idle = poll(Duration::from_secs(5), || async {
+        let status = server.admin_json("/status").await;
+        (in_flight(&status) == 0).then_some(())
+    })
+    .await;
+    if idle.is_none() {
+        let status = server.admin_json("/status").await;
+        server.fail(&format!("the tunnel counts as a request in flight: {status}"));
+    }
 
     for (i, len) in [1usize, 1000, 200 * KIB].into_iter().enumerate() {
         let payload: Vec<u8> = (0..len).map(|j| ((i * 7 + j) % 256) as u8).collect();

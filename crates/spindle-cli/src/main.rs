@@ -92,8 +92,8 @@ fn main() -> ExitCode {
                 Ok(o) => o,
                 Err(code) => return code,
             };
-            if let Err(err) = spindle_config::load(&opts) {
-                return fail(EXIT_CONFIG, &err.to_string());
+            if let Err(code) = check_startable(&opts) {
+                return code;
             }
             let node = node.unwrap_or_else(|| PathBuf::from("node"));
             if let Err(err) = node::check(&node) {
@@ -113,8 +113,8 @@ fn main() -> ExitCode {
                 Ok(o) => o,
                 Err(code) => return code,
             };
-            if let Err(err) = spindle_config::load(&opts) {
-                return fail(EXIT_CONFIG, &err.to_string());
+            if let Err(code) = check_startable(&opts) {
+                return code;
             }
             let node = node.unwrap_or_else(|| PathBuf::from("node"));
             if let Err(err) = node::check(&node) {
@@ -130,6 +130,7 @@ fn main() -> ExitCode {
             };
             match spindle_config::load(&opts) {
                 Ok(mut config) => {
+                    print_warnings(&config);
                     for app in &mut config.applications {
                         redact_env(&mut app.env, &opts.env);
                     }
@@ -178,6 +179,27 @@ fn load_options(
         dir,
         env,
     })
+}
+
+/// Loads the config as start does, prints its warnings (once: the core, loading it again,
+/// does not), and refuses apps that cannot be served yet.
+fn check_startable(opts: &spindle_config::LoadOptions) -> Result<(), ExitCode> {
+    let config = spindle_config::load(opts).map_err(|err| fail(EXIT_CONFIG, &err.to_string()))?;
+    print_warnings(&config);
+    if let Some(why) = config
+        .applications
+        .iter()
+        .find_map(spindle_config::unsupported_kind)
+    {
+        return Err(fail(EXIT_UNAVAILABLE, &why));
+    }
+    Ok(())
+}
+
+fn print_warnings(config: &spindle_config::Config) {
+    for warning in &config.warnings {
+        eprintln!("spindle: warning: {warning}");
+    }
 }
 
 fn fail(code: u8, message: &str) -> ExitCode {

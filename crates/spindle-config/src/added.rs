@@ -1,6 +1,7 @@
 //! Applications added to a running server (`spindle apps add`): one [`AppConfig`] built the
 //! way a configured application is, for an already-loaded [`Config`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -69,11 +70,14 @@ pub fn resolve_app(
     }
 
     let root_dotenv = envfile::read_optional(&config.root.join(".env"))?;
+    let warnings = RefCell::new(Vec::new());
     let cx = Context {
         root: &config.root,
         env,
         root_dotenv: &root_dotenv,
         report: Reporter::new(path, None),
+        defaults: &config.app_defaults,
+        warnings: &warnings,
     };
     let app = Declared {
         id,
@@ -86,6 +90,9 @@ pub fn resolve_app(
         health: config.app_defaults.health.clone(),
         faults: config.app_defaults.faults.clone(),
         origin: Origin::Configured(KeyPath::root()),
+        config_file: None,
+        arguments: Vec::new(),
+        exec_argv: config.app_defaults.worker_options(),
     };
     apps::finish(app, config.server.port, &cx)
 }
@@ -213,7 +220,7 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::NotFound);
         assert!(
             error.message.starts_with(&format!(
-                "no entry file for \"empty\" in {} (looked for package.json \"main\", index.js",
+                "no entry file for \"empty\" in {} (looked for node.main in its watt.json",
                 path.display()
             )),
             "{}",

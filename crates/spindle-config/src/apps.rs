@@ -9,10 +9,12 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use crate::autoload;
-use crate::config::{AppConfig, DEFAULT_WORKERS};
-use crate::entry::{self, EntryError, ENTRY_CANDIDATES};
+use crate::capability::{self, Capability, OwnConfig};
+use crate::config::{AppConfig, AppKind};
+use crate::entry::{self, EntryError, ENTRY_NAMES};
 use crate::envfile::{self, ReadError};
 use crate::error::{io_message, ConfigError, ErrorKind};
+use crate::execargv;
 use crate::health::{FaultConfig, HealthConfig};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
@@ -43,6 +45,12 @@ pub(crate) struct Declared {
     pub(crate) health: HealthConfig,
     pub(crate) faults: FaultConfig,
     pub(crate) origin: Origin,
+    /// The application's own config file (`config`), relative to its directory.
+    pub(crate) config_file: Option<String>,
+    /// Extra `process.argv` of its workers.
+    pub(crate) arguments: Vec<String>,
+    /// Node options of its workers, all of them per-thread.
+    pub(crate) exec_argv: Vec<String>,
 }
 
 /// Where errors about an application point.
@@ -93,23 +101,28 @@ pub(crate) fn declared(
 ) -> Result<Vec<Declared>, ConfigError> {
     let mut out: Vec<Declared> = Vec::with_capacity(raw.len());
     for (index, Object(app)) in raw.into_iter().enumerate() {
-        let declared = declare(app, list, index, &out, top, scaling, cx)?;
+        if !app.enabled {
+            continue;
+        }
+        let at = list.index(index);
+        let declared = declare(app, &at, None, &out, top, scaling, cx)?;
         out.push(declared);
     }
     Ok(out)
 }
 
-/// Checks entry `index` of the list against the rules and the entries before it.
+/// Checks the application written at `at` against the rules and the entries before it.
+/// `dir` is the directory of an `autoload.mappings` entry, which has no `path` of its own.
 fn declare(
-    app: RawApplication,
-    list: &KeyPath,
-    index: usize,
+    mut app: RawApplication,
+    at: &KeyPath,
+    dir: Option<PathBuf>,
     earlier: &[Declared],
     top: &Layer,
     scaling: &Scaling,
     cx: &Context<'_>,
 ) -> Result<Declared, ConfigError> {
-    let at = list.index(index);
+    let at = at.clone();
     let fail = |key: &str, kind: ErrorKind, message: String| {
         Err(cx.report.at_value(&at.key(key), kind, message))
     };
@@ -121,14 +134,18 @@ fn declare(
         );
     }
     if let Some(first) = earlier.iter().position(|d| d.id == app.id) {
-        let message = format!(
-            "duplicate id {:?} (already used by {})",
-            app.id,
-            list.index(first)
-        );
+        let message = match &earlier[first].origin {
+            Origin::Configured(path) => {
+                format!("duplicate id {:?} (already used by {path})", app.id)
+            }
+            Origin::Autoloaded(_) => format!("duplicate id {:?}", app.id),
+        };
         return fail("id", ErrorKind::DuplicateId, message);
     }
-    let (workers, scaling) = scaling.application(app.workers, &at.key("workers"), cx)?;
+    let (workers, scaling) = match app.workers.take() {
+        Some(workers) => scaling.application(workers, &at.key("workers"), cx)?,
+        None => scaling.plain(scaling.default_workers),
+    };
     let faults = RawFaults {
         max_failed_starts: app.max_failed_starts,
         max_in_flight_per_worker: app.max_in_flight_per_worker,
@@ -137,17 +154,21 @@ fn declare(
         standby_workers: app.standby_workers,
         response_timeout: app.response_timeout,
     };
-    let health = app.health.map(|Object(health)| health);
+    let health = app.health.take().map(|Object(health)| health);
     let own = Layer::read(health, faults, &at, Level::Application, cx)?;
     let (health, faults) = supervision::resolve(top, &own, cx)?;
-    if app.path.is_empty() {
-        return fail(
-            "path",
-            ErrorKind::InvalidValue,
-            "expected a path, got \"\"".into(),
-        );
-    }
-    let path = entry::clean(&cx.root.join(&app.path));
+    let path = match (dir, app.path.as_deref()) {
+        (Some(dir), _) => dir,
+        (None, None) => return fail("path", ErrorKind::MissingKey, "missing required key".into()),
+        (None, Some("")) => {
+            return fail(
+                "path",
+                ErrorKind::InvalidValue,
+                "expected a path, got \"\"".into(),
+            )
+        }
+        (None, Some(path)) => entry::clean(&cx.root.join(path)),
+    };
     if !path.exists() {
         return fail(
             "path",
@@ -162,6 +183,12 @@ fn declare(
             "expected a path, got \"\"".into(),
         );
     }
+    let app_dir = if path.is_file() {
+        path.parent().unwrap_or(cx.root).to_owned()
+    } else {
+        path.clone()
+    };
+    let exec_argv = worker_options(&app, &app_dir, &at, cx);
     Ok(Declared {
         id: app.id,
         path,
@@ -173,14 +200,72 @@ fn declare(
         health,
         faults,
         origin: Origin::Configured(at),
+        config_file: app.config,
+        arguments: app.arguments,
+        exec_argv,
     })
+}
+
+/// The Node options of an application's workers: the top-level `preload`, then its own
+/// (as `--import`), `--enable-source-maps` when `sourceMaps` is on (its own value, else the
+/// top-level one), then what `execArgv` and `nodeOptions` give that a worker thread takes;
+/// the rest is named in a warning.
+fn worker_options(
+    app: &RawApplication,
+    app_dir: &std::path::Path,
+    at: &KeyPath,
+    cx: &Context<'_>,
+) -> Vec<String> {
+    let mut options = cx.defaults.preload.clone();
+    options.extend(preload_options(&app.preload, app_dir));
+    if app.source_maps.unwrap_or(cx.defaults.source_maps) {
+        options.push("--enable-source-maps".to_owned());
+    }
+    let given = [
+        (
+            "execArgv",
+            app.exec_argv.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+        (
+            "nodeOptions",
+            app.node_options
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect(),
+        ),
+    ];
+    for (key, words) in given {
+        let sorted = execargv::sort(words);
+        if !sorted.refused.is_empty() {
+            let warning = cx
+                .report
+                .warn(&at.key(key), execargv::refused_message(&sorted.refused));
+            cx.warnings.borrow_mut().push(warning);
+        }
+        for option in sorted.kept {
+            if !options.contains(&option) {
+                options.push(option);
+            }
+        }
+    }
+    options
+}
+
+/// `--import` options for `preload` entries, paths relative to `dir` (Watt resolves them
+/// as paths, never as package names).
+pub(crate) fn preload_options(preload: &[String], dir: &std::path::Path) -> Vec<String> {
+    preload
+        .iter()
+        .map(|module| format!("--import={}", entry::clean(&dir.join(module)).display()))
+        .collect()
 }
 
 /// The applications found by `autoload`, sorted by id; an id already configured is an error.
 /// They take the top-level health and fault values (`top`), having none of their own, and run
 /// the default number of workers (scaled when the top-level `workers.dynamic` is true).
 pub(crate) fn autoloaded(
-    raw: &RawAutoload,
+    raw: RawAutoload,
     configured: &[Declared],
     top: &Layer,
     scaling: &Scaling,
@@ -198,14 +283,51 @@ pub(crate) fn autoloaded(
             .report
             .at_value(&at, kind, format!("{} {problem}", dir.display())));
     }
-    let found = autoload::discover(&dir, &raw.exclude).map_err(|error| {
+    let mappings_at = KeyPath::root().key("autoload").key("mappings");
+    for name in raw.mappings.keys() {
+        if !dir.join(name).is_dir() {
+            let message = format!("no directory {name:?} in {}", dir.display());
+            return Err(cx
+                .report
+                .at_key(&mappings_at.key(name), ErrorKind::NotFound, message));
+        }
+    }
+    let RawAutoload {
+        exclude,
+        mut mappings,
+        ..
+    } = raw;
+    let found = autoload::discover(&dir, &exclude).map_err(|error| {
         let message = format!("cannot list {}: {}", dir.display(), io_message(&error));
         cx.report.at_value(&at, ErrorKind::Io, message)
     })?;
     let (health, faults) = supervision::resolve(top, &Layer::default(), cx)?;
-    let (workers, scaling) = scaling.plain(DEFAULT_WORKERS);
-    let mut out = Vec::with_capacity(found.len());
+    let (workers, app_scaling) = scaling.plain(scaling.default_workers);
+    let mut out: Vec<Declared> = Vec::with_capacity(found.len());
     for autoload::Found { name, path } in found {
+        if let Some(Object(mapped)) = mappings.remove(&name) {
+            if !mapped.enabled {
+                continue;
+            }
+            let at = mappings_at.key(&name);
+            let taken = configured
+                .iter()
+                .chain(out.iter())
+                .any(|d| d.id == mapped.id);
+            if taken {
+                let message = format!(
+                    "duplicate id {:?}: {} is mapped to the id of another application",
+                    mapped.id,
+                    path.display()
+                );
+                return Err(cx
+                    .report
+                    .at_value(&at.key("id"), ErrorKind::DuplicateId, message));
+            }
+            let declared = declare(mapped, &at, Some(path), &[], top, scaling, cx)?;
+            out.push(declared);
+            continue;
+        }
         if !is_valid_id(&name) {
             let message = format!(
                 "directory {name:?} in {} is not a valid application id ({ID_RULE}); \
@@ -230,15 +352,19 @@ pub(crate) fn autoloaded(
             id: name,
             path,
             workers,
-            scaling,
+            scaling: app_scaling,
             env: BTreeMap::new(),
             envfile: None,
             entrypoint: false,
             health: health.clone(),
             faults: faults.clone(),
             origin: Origin::Autoloaded(at.clone()),
+            config_file: None,
+            arguments: Vec::new(),
+            exec_argv: cx.defaults.worker_options(),
         });
     }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
 }
 
@@ -248,7 +374,6 @@ pub(crate) fn autoloaded(
 /// the process environment, the config's `env`; then `PORT` if none of them set it, so apps
 /// that read `process.env.PORT` listen where the public server expects.
 pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppConfig, ConfigError> {
-    let entry = entry::resolve(&app.path).map_err(|error| entry_error(&app, error, cx))?;
     let dir = if app.path.is_file() {
         app.path
             .parent()
@@ -256,8 +381,41 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
     } else {
         app.path.clone()
     };
+    let own = if app.path.is_dir() {
+        capability::read(&dir, app.config_file.as_deref())?
+    } else {
+        None
+    };
+    let (kind, entry) = match own {
+        Some(own) => match &own.capability {
+            Capability::Node => {
+                let field = format!("node.main of {}", own.file.display());
+                let main = own.main.as_deref().map(|main| (main, field));
+                let entry = entry::resolve(&app.path, main)
+                    .map_err(|error| entry_error(&app, error, cx))?;
+                (AppKind::Node, entry)
+            }
+            Capability::Next => next_app(own, &dir),
+            Capability::Other(module) => {
+                let message = format!(
+                    "application {:?} is a {module} app ({}), which Spindle does not run: {}",
+                    app.id,
+                    own.file.display(),
+                    capability::advice(module)
+                );
+                let at = app.origin.key("path");
+                return Err(cx.report.at_value(&at, ErrorKind::InvalidValue, message));
+            }
+        },
+        None => {
+            let entry =
+                entry::resolve(&app.path, None).map_err(|error| entry_error(&app, error, cx))?;
+            (AppKind::Node, entry)
+        }
+    };
 
     let mut env = cx.root_dotenv.clone();
+    env.extend(cx.defaults.envfile.clone());
     if dir != cx.root {
         env.extend(envfile::read_optional(&dir.join(".env"))?);
     }
@@ -278,6 +436,7 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
         env.extend(vars);
     }
     env.extend(cx.env.clone());
+    env.extend(cx.defaults.env.clone());
     env.extend(app.env);
     env.entry("PORT".to_owned())
         .or_insert_with(|| port.to_string());
@@ -291,7 +450,33 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
         env,
         health: app.health,
         faults: app.faults,
+        kind,
+        exec_argv: app.exec_argv,
+        arguments: app.arguments,
+        start_timeout: cx.defaults.start_timeout,
     })
+}
+
+/// A `@platformatic/next` application: its `next` options and `application.basePath` as
+/// written. There is no entry file; the directory stands in for one.
+fn next_app(own: OwnConfig, dir: &std::path::Path) -> (AppKind, PathBuf) {
+    let options = own
+        .document
+        .get("next")
+        .cloned()
+        .unwrap_or(serde_json::Value::Object(Default::default()));
+    let base_path = own
+        .document
+        .get("application")
+        .and_then(|application| application.get("basePath"))
+        .and_then(serde_json::Value::as_str)
+        .map(ToOwned::to_owned);
+    let kind = AppKind::Next {
+        config: own.file,
+        options,
+        base_path,
+    };
+    (kind, dir.to_owned())
 }
 
 fn entry_error(app: &Declared, error: EntryError, cx: &Context<'_>) -> ConfigError {
@@ -299,13 +484,17 @@ fn entry_error(app: &Declared, error: EntryError, cx: &Context<'_>) -> ConfigErr
     let message = match error {
         EntryError::PackageJson(error) => return error,
         EntryError::NotFound => format!(
-            "no entry file for {:?} in {} (looked for package.json \"main\", {})",
+            "no entry file for {:?} in {} (looked for node.main in its watt.json, \
+             package.json \"main\" and \"exports\", then {ENTRY_NAMES} as .js, .mjs or .cjs)",
             app.id,
             app.path.display(),
-            ENTRY_CANDIDATES.join(", ")
         ),
-        EntryError::BadMain { main, resolved } => format!(
-            "no entry file for {:?}: package.json \"main\" is {main:?} and {} does not exist",
+        EntryError::BadMain {
+            field,
+            main,
+            resolved,
+        } => format!(
+            "no entry file for {:?}: {field} is {main:?} and {} does not exist",
             app.id,
             resolved.display()
         ),

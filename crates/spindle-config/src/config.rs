@@ -38,6 +38,11 @@ pub const DEFAULT_METRICS_HOSTNAME: &str = "127.0.0.1";
 pub const DEFAULT_METRICS_PORT: u16 = 9090;
 /// Path of the Prometheus endpoint on the admin server (Watt's default).
 pub const DEFAULT_METRICS_ENDPOINT: &str = "/metrics";
+/// Whether the management API socket is served when `managementApi` is not set (Watt's
+/// default).
+pub const DEFAULT_MANAGEMENT_API: bool = true;
+/// How long a worker may take to start when `startTimeout` is not set (Watt's default).
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Log level when `logger.level` is not set.
 pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Info;
 
@@ -68,19 +73,63 @@ pub struct Config {
     pub policies: Policies,
     /// The dynamic scaler's settings (the top-level `workers`).
     pub scaling: ScalingConfig,
+    /// Whether the management API socket is served (`managementApi`).
+    pub management_api: bool,
+    /// Whether applications are restarted when their files change (`watch`), as in dev mode.
+    pub watch: bool,
+    /// Keys accepted for compatibility with Watt that have no effect, one warning each; the
+    /// CLI prints them once at start.
+    #[serde(skip)]
+    pub warnings: Vec<crate::Warning>,
     /// The top-level health and fault values merged over the defaults: what an application
     /// with none of its own gets (autoloaded ones, and apps added at run time).
     #[serde(skip)]
     pub app_defaults: AppDefaults,
 }
 
-/// Settings of an application that has none of its own (see [`Config::app_defaults`]).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Settings of an application that has none of its own (see [`Config::app_defaults`]), and
+/// what every application takes from the top level.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AppDefaults {
     /// The top-level `health` over the defaults.
     pub health: HealthConfig,
     /// The top-level fault keys over the defaults.
     pub faults: FaultConfig,
+    /// The top-level `env`: over every source but an application's own `env`.
+    pub env: BTreeMap<String, String>,
+    /// The variables of the top-level `envfile`: over the root `.env`, under the rest.
+    pub envfile: BTreeMap<String, String>,
+    /// The top-level `preload`, as `--import` options.
+    pub preload: Vec<String>,
+    /// The top-level `sourceMaps`.
+    pub source_maps: bool,
+    /// `startTimeout`.
+    pub start_timeout: Duration,
+}
+
+impl Default for AppDefaults {
+    fn default() -> Self {
+        Self {
+            health: HealthConfig::default(),
+            faults: FaultConfig::default(),
+            env: BTreeMap::new(),
+            envfile: BTreeMap::new(),
+            preload: Vec::new(),
+            source_maps: false,
+            start_timeout: DEFAULT_START_TIMEOUT,
+        }
+    }
+}
+
+impl AppDefaults {
+    /// The Node options of a worker whose application sets none of its own.
+    pub fn worker_options(&self) -> Vec<String> {
+        let mut options = self.preload.clone();
+        if self.source_maps {
+            options.push("--enable-source-maps".to_owned());
+        }
+        options
+    }
 }
 
 impl Config {
@@ -118,6 +167,36 @@ pub struct AppConfig {
     /// Crash and overload handling: each key from the application, else the top level, else
     /// the default.
     pub faults: FaultConfig,
+    /// What the application is, as its own Watt config says (a plain Node.js app unless it
+    /// names another capability).
+    pub kind: AppKind,
+    /// Node options given to each worker thread (`preload`, `sourceMaps`, `execArgv`,
+    /// `nodeOptions`), only those a worker thread accepts.
+    pub exec_argv: Vec<String>,
+    /// Extra `process.argv` of each worker (`arguments`).
+    pub arguments: Vec<String>,
+    /// How long a worker may take, from the start of its thread, to listen (`startTimeout`).
+    #[serde(serialize_with = "as_millis")]
+    pub start_timeout: Duration,
+}
+
+/// What kind of application Spindle runs: Watt's capability, as named by the `$schema` or
+/// `module` of the application's own config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "type")]
+pub enum AppKind {
+    /// A Node.js program (`@platformatic/node`, or no config of its own): its entry file is
+    /// loaded as-is.
+    Node,
+    /// A Next.js project (`@platformatic/next`), served from its build.
+    Next {
+        /// The application's own config file.
+        config: PathBuf,
+        /// Its `next` options, as written.
+        options: serde_json::Value,
+        /// Its `application.basePath`, if any.
+        base_path: Option<String>,
+    },
 }
 
 /// The public server.
@@ -127,6 +206,8 @@ pub struct ServerConfig {
     pub hostname: String,
     /// Port to listen on; 0 picks a free one.
     pub port: u16,
+    /// `listen(2)`'s backlog; `None` for the system's default.
+    pub backlog: Option<u32>,
     /// Applications mounted by path prefix, longest prefix first (so the first route that
     /// matches is the most specific); paths no route matches go to the entrypoint. Empty by
     /// default.
@@ -142,6 +223,7 @@ impl Default for ServerConfig {
             edge: EdgeConfig::default(),
             hostname: DEFAULT_HOSTNAME.to_owned(),
             port: DEFAULT_PORT,
+            backlog: None,
             routes: Vec::new(),
         }
     }
@@ -166,6 +248,8 @@ pub struct GracefulShutdown {
     /// Deadline for one application's workers to stop before they are terminated.
     #[serde(serialize_with = "as_millis")]
     pub application: Duration,
+    /// Whether clients are asked to close their connections once the server is stopping.
+    pub close_connections: bool,
 }
 
 impl Default for GracefulShutdown {
@@ -173,6 +257,7 @@ impl Default for GracefulShutdown {
         Self {
             runtime: DEFAULT_RUNTIME_SHUTDOWN,
             application: DEFAULT_APPLICATION_SHUTDOWN,
+            close_connections: true,
         }
     }
 }
@@ -289,6 +374,8 @@ pub enum LogLevel {
     Error,
     /// The process cannot go on.
     Fatal,
+    /// Nothing at all.
+    Silent,
 }
 
 impl LogLevel {
@@ -301,6 +388,7 @@ impl LogLevel {
             Self::Warn => "warn",
             Self::Error => "error",
             Self::Fatal => "fatal",
+            Self::Silent => "silent",
         }
     }
 }

@@ -183,8 +183,8 @@ mod tests {
     fn rewrites_serde_messages() {
         assert_eq!(
             error(json!({"server": {"prot": 1}})),
-            "unknown key (expected one of: hostname, port, routes, headersTimeout, keepAliveTimeout, \
-             bodyTimeout, maxConnections, maxBodySize, trustProxy)"
+            "unknown key (expected one of: hostname, port, backlog, routes, headersTimeout, \
+             keepAliveTimeout, bodyTimeout, maxConnections, maxBodySize, trustProxy)"
         );
         assert_eq!(
             error(json!({"applications": [{"path": "."}]})),
@@ -192,7 +192,7 @@ mod tests {
         );
         assert_eq!(
             error(json!({"logger": {"level": "verbose"}})),
-            r#"unknown value "verbose" (expected one of: trace, debug, info, warn, error, fatal)"#
+            r#"unknown value "verbose" (expected one of: trace, debug, info, warn, error, fatal, silent)"#
         );
         assert_eq!(
             error(json!({"server": []})),

@@ -10,17 +10,41 @@ use crate::json;
 use crate::keypath::KeyPath;
 use crate::locate::Locator;
 
-/// Files tried, in order, in a directory whose `package.json` has no `main`.
-pub const ENTRY_CANDIDATES: [&str; 8] = [
+/// Files tried, in order, in a directory whose configs name no entry: Watt's names, each
+/// with Watt's extensions.
+pub const ENTRY_CANDIDATES: [&str; 27] = [
     "index.js",
     "index.mjs",
     "index.cjs",
-    "server.js",
-    "server.mjs",
+    "main.js",
+    "main.mjs",
+    "main.cjs",
     "app.js",
     "app.mjs",
-    "main.js",
+    "app.cjs",
+    "application.js",
+    "application.mjs",
+    "application.cjs",
+    "server.js",
+    "server.mjs",
+    "server.cjs",
+    "start.js",
+    "start.mjs",
+    "start.cjs",
+    "bundle.js",
+    "bundle.mjs",
+    "bundle.cjs",
+    "run.js",
+    "run.mjs",
+    "run.cjs",
+    "entrypoint.js",
+    "entrypoint.mjs",
+    "entrypoint.cjs",
 ];
+
+/// [`ENTRY_CANDIDATES`]' names without extensions, as said in messages.
+pub(crate) const ENTRY_NAMES: &str =
+    "index, main, app, application, server, start, bundle, run, entrypoint";
 
 /// Extensions Node tries after a `main` without one.
 const MAIN_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
@@ -30,21 +54,39 @@ const MAIN_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
 pub(crate) enum EntryError {
     /// Neither `package.json` `main` nor any of [`ENTRY_CANDIDATES`].
     NotFound,
-    /// `package.json` names a `main` that does not exist.
-    BadMain { main: String, resolved: PathBuf },
+    /// A config names an entry (`main`, `exports`, `node.main`) that does not exist; `field`
+    /// says which, as in messages (`package.json "main"`).
+    BadMain {
+        field: String,
+        main: String,
+        resolved: PathBuf,
+    },
     /// `package.json` itself is broken; the error names it.
     PackageJson(ConfigError),
 }
 
-/// The entry of an application at `path`: the path itself if it is a file, else what its
-/// directory's `package.json` `main` names, else the first of [`ENTRY_CANDIDATES`] present.
-pub(crate) fn resolve(path: &Path) -> Result<PathBuf, EntryError> {
+/// The entry of an application at `path`, as Watt finds it: the path itself if it is a file,
+/// else `node_main` (`node.main` of the application's own config, described by `node_field`),
+/// else its `package.json`'s `main`, else its `exports`, else the first of
+/// [`ENTRY_CANDIDATES`] present.
+pub(crate) fn resolve(
+    path: &Path,
+    node_main: Option<(&str, String)>,
+) -> Result<PathBuf, EntryError> {
     if path.is_file() {
         return Ok(path.to_owned());
     }
-    if let Some(main) = package_main(path).map_err(EntryError::PackageJson)? {
+    let named = match node_main {
+        Some((main, field)) => Some((main.to_owned(), field)),
+        None => package_entry(path).map_err(EntryError::PackageJson)?,
+    };
+    if let Some((main, field)) = named {
         let resolved = clean(&path.join(&main));
-        return main_file(&resolved).ok_or(EntryError::BadMain { main, resolved });
+        return main_file(&resolved).ok_or(EntryError::BadMain {
+            field,
+            main,
+            resolved,
+        });
     }
     ENTRY_CANDIDATES
         .iter()
@@ -70,8 +112,9 @@ fn main_file(resolved: &Path) -> Option<PathBuf> {
     with_extension.chain(index).find(|p| p.is_file())
 }
 
-/// The `main` field of `dir/package.json`, if the file exists and has one.
-fn package_main(dir: &Path) -> Result<Option<String>, ConfigError> {
+/// What `dir/package.json` names as the entry, and where: its `main`, else its `exports`
+/// (a path, or the `.` entry's `import`, `require`, `node` or `default` path).
+fn package_entry(dir: &Path) -> Result<Option<(String, String)>, ConfigError> {
     let file = dir.join("package.json");
     let text = match fs::read_to_string(&file) {
         Ok(text) => text,
@@ -84,18 +127,40 @@ fn package_main(dir: &Path) -> Result<Option<String>, ConfigError> {
     let text = json::strip_bom(&text);
     let document = json::parse(&file, text)?;
     match document.get("main") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(main)) if !main.is_empty() => Ok(Some(main.clone())),
+        None | Some(Value::Null) => {}
+        Some(Value::String(main)) if !main.is_empty() => {
+            return Ok(Some((main.clone(), "package.json \"main\"".to_owned())))
+        }
         Some(other) => {
             let locator = Locator::new(text).ok();
             let report = Reporter::new(&file, locator.as_ref());
             let found = crate::deserialize::describe(Some(other));
-            Err(report.at_value(
+            return Err(report.at_value(
                 &KeyPath::root().key("main"),
                 ErrorKind::InvalidType,
                 format!("expected a file path, got {found}"),
-            ))
+            ));
         }
+    }
+    Ok(document
+        .get("exports")
+        .and_then(export_path)
+        .map(|path| (path, "package.json \"exports\"".to_owned())))
+}
+
+/// The path an `exports` value gives for the package itself.
+fn export_path(exports: &Value) -> Option<String> {
+    match exports {
+        Value::String(path) if !path.is_empty() => Some(path.clone()),
+        Value::Object(map) => {
+            if let Some(dot) = map.get(".") {
+                return export_path(dot);
+            }
+            ["import", "require", "node", "default"]
+                .iter()
+                .find_map(|condition| map.get(*condition).and_then(export_path))
+        }
+        _ => None,
     }
 }
 
@@ -112,14 +177,49 @@ mod tests {
     #[test]
     fn prefers_package_main_then_candidates_in_order() {
         let dir = TestDir::new("entry-order");
-        dir.write("app.js", "");
-        dir.write("server.mjs", "");
-        assert_eq!(resolve(dir.path()).unwrap(), dir.path().join("server.mjs"));
+        dir.write("server.js", "");
+        dir.write("app.mjs", "");
+        assert_eq!(
+            resolve(dir.path(), None).unwrap(),
+            dir.path().join("app.mjs")
+        );
+        dir.write("main.js", "");
+        assert_eq!(
+            resolve(dir.path(), None).unwrap(),
+            dir.path().join("main.js")
+        );
         dir.write("package.json", r#"{"main": "./lib/start"}"#);
         dir.write("lib/start.cjs", "");
         assert_eq!(
-            resolve(dir.path()).unwrap(),
+            resolve(dir.path(), None).unwrap(),
             dir.path().join("lib/start.cjs")
+        );
+    }
+
+    #[test]
+    fn node_main_then_main_then_exports() {
+        let dir = TestDir::new("entry-watt-order");
+        dir.write("index.js", "");
+        dir.write(
+            "package.json",
+            r#"{"exports": {".": {"import": "./lib/esm.mjs"}}}"#,
+        );
+        dir.write("lib/esm.mjs", "");
+        assert_eq!(
+            resolve(dir.path(), None).unwrap(),
+            dir.path().join("lib/esm.mjs")
+        );
+        dir.write(
+            "package.json",
+            r#"{"main": "m.js", "exports": "./lib/esm.mjs"}"#,
+        );
+        dir.write("m.js", "");
+        assert_eq!(resolve(dir.path(), None).unwrap(), dir.path().join("m.js"));
+        dir.write("own.cjs", "");
+        let field = "node.main of watt.json".to_owned();
+        assert_eq!(
+            resolve(dir.path(), Some(("own.cjs", field))).unwrap(),
+            dir.path().join("own.cjs")
         );
     }
 
@@ -129,7 +229,7 @@ mod tests {
         dir.write("package.json", r#"{"main": "dist"}"#);
         dir.write("dist/index.mjs", "");
         assert_eq!(
-            resolve(dir.path()).unwrap(),
+            resolve(dir.path(), None).unwrap(),
             dir.path().join("dist/index.mjs")
         );
     }
@@ -139,16 +239,19 @@ mod tests {
         let dir = TestDir::new("entry-file");
         dir.write("run.js", "");
         let file = dir.path().join("run.js");
-        assert_eq!(resolve(&file).unwrap(), file);
+        assert_eq!(resolve(&file, None).unwrap(), file);
     }
 
     #[test]
     fn reports_missing_entries() {
         let dir = TestDir::new("entry-missing");
-        assert!(matches!(resolve(dir.path()), Err(EntryError::NotFound)));
+        assert!(matches!(
+            resolve(dir.path(), None),
+            Err(EntryError::NotFound)
+        ));
         dir.write("package.json", r#"{"main": "gone.js"}"#);
-        match resolve(dir.path()) {
-            Err(EntryError::BadMain { main, resolved }) => {
+        match resolve(dir.path(), None) {
+            Err(EntryError::BadMain { main, resolved, .. }) => {
                 assert_eq!(main, "gone.js");
                 assert_eq!(resolved, dir.path().join("gone.js"));
             }
@@ -160,7 +263,7 @@ mod tests {
     fn reports_broken_package_json() {
         let dir = TestDir::new("entry-bad-package");
         dir.write("package.json", "{\n  \"main\": 5\n}");
-        let Err(EntryError::PackageJson(error)) = resolve(dir.path()) else {
+        let Err(EntryError::PackageJson(error)) = resolve(dir.path(), None) else {
             panic!("expected a package.json error");
         };
         let file = dir.path().join("package.json");

@@ -117,11 +117,33 @@ impl ConfigError {
 pub(crate) struct Reporter<'a> {
     file: &'a Path,
     locator: Option<&'a Locator>,
+    /// Where the config read sits in the file: the `runtime` key of an application's own
+    /// config (Watt's wrapped form), else the root.
+    prefix: Option<&'a KeyPath>,
 }
 
 impl<'a> Reporter<'a> {
     pub(crate) fn new(file: &'a Path, locator: Option<&'a Locator>) -> Self {
-        Self { file, locator }
+        Self {
+            file,
+            locator,
+            prefix: None,
+        }
+    }
+
+    /// The same reporter for a config found at `prefix` in the file.
+    pub(crate) fn within(self, prefix: &'a KeyPath) -> Self {
+        Self {
+            prefix: Some(prefix),
+            ..self
+        }
+    }
+
+    fn full(&self, path: &KeyPath) -> KeyPath {
+        match self.prefix {
+            Some(prefix) => prefix.join(path),
+            None => path.clone(),
+        }
     }
 
     /// An error about the value at `path`.
@@ -144,6 +166,19 @@ impl<'a> Reporter<'a> {
         self.build(path, kind, message.into(), Locator::key)
     }
 
+    /// A warning about the key of `path`.
+    pub(crate) fn warn(&self, path: &KeyPath, message: impl Into<String>) -> crate::Warning {
+        let path = &self.full(path);
+        let at = self.locator.map(|locator| locator.key(path));
+        crate::Warning {
+            file: self.file.to_owned(),
+            line: at.map(|at| at.line),
+            column: at.map(|at| at.column),
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+
     fn build(
         &self,
         path: &KeyPath,
@@ -151,6 +186,7 @@ impl<'a> Reporter<'a> {
         message: String,
         find: fn(&Locator, &KeyPath) -> Position,
     ) -> ConfigError {
+        let path = &self.full(path);
         let error = ConfigError::file(self.file, kind, message);
         match self.locator {
             Some(locator) => ConfigError {

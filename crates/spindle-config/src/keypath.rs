@@ -28,6 +28,13 @@ impl KeyPath {
         Self(segments)
     }
 
+    /// `other` taken from this path rather than the root.
+    pub(crate) fn join(&self, other: &KeyPath) -> Self {
+        let mut segments = self.0.clone();
+        segments.extend(other.0.iter().cloned());
+        Self(segments)
+    }
+
     /// This path extended by an array index.
     pub(crate) fn index(&self, index: usize) -> Self {
         let mut segments = self.0.clone();

@@ -14,9 +14,13 @@
 //! - `deserialize` — from JSON value to raw types, rewording serde's errors.
 //! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
 //!   `metrics`, `policies`, `routes` — the second layer: checks and the typed [`Config`].
-//! - `edge`, `trust_proxy` — the public port's timeouts, limits and trusted proxies.
+//! - `capability` — an application's own Watt config and the kind of app it names.
+//! - `execargv` — which Node options a worker thread takes.
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
-//! - `error` — [`ConfigError`].
+//! - `watt` — Watt's keys: those without effect taken out with a [`Warning`], shorthand
+//!   forms rewritten, before deserializing.
+//! - `error` — [`ConfigError`]; `warning` — [`Warning`].
+//! - `edge`, `trust_proxy` — the public port's timeouts, limits and trusted proxies.
 //! - `places` — where a running server keeps its sockets ([`run_base_dir`]).
 //! - `schema` — [`json_schema`], generated from the raw types.
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
@@ -26,6 +30,7 @@ mod added;
 mod apps;
 mod autoload;
 mod bytesize;
+mod capability;
 mod config;
 mod deserialize;
 mod edge;
@@ -33,6 +38,7 @@ mod entry;
 mod entrypoint;
 mod envfile;
 mod error;
+mod execargv;
 mod health;
 mod integer;
 mod json;
@@ -55,15 +61,19 @@ mod supervision;
 mod testdir;
 mod trust_proxy;
 mod validate;
+mod warning;
+mod watt;
 mod workers;
 
 pub use added::{resolve_app, MAX_ADDED_WORKERS};
+pub use capability::unsupported_kind;
 pub use config::{
-    AppConfig, AppDefaults, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
+    AppConfig, AppDefaults, AppKind, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
     MetricsConfig, Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN,
-    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED,
-    DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
-    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
+    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API,
+    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
+    DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_START_TIMEOUT,
+    DEFAULT_WORKERS,
 };
 pub use edge::{
     EdgeConfig, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
@@ -90,3 +100,4 @@ pub use scaling::{
 };
 pub use schema::json_schema;
 pub use trust_proxy::{Network, TrustProxy};
+pub use warning::Warning;

@@ -1,6 +1,7 @@
 //! Finding the config and running the pipeline: read → parse → locate → expand placeholders →
 //! deserialize → validate.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use serde_json::Value;
 use crate::apps::{self, Declared, Origin};
 use crate::config::{
     AppDefaults, Config, GracefulShutdown, LoggerConfig, MetricsConfig, Policies, ServerConfig,
-    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_PORT, DEFAULT_WORKERS,
+    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_MANAGEMENT_API, DEFAULT_PORT, DEFAULT_WORKERS,
 };
 use crate::deserialize::{self, APPLICATION_KEYS};
 use crate::envfile;
@@ -22,16 +23,28 @@ use crate::locate::Locator;
 use crate::placeholders::{self, Variables};
 use crate::scaling::{AppScaling, ScalingConfig};
 use crate::validate::{self, Context};
+use crate::watt;
 
-/// Config file names looked for in the served directory, in order.
-pub const CONFIG_FILE_NAMES: [&str; 2] = ["spindle.json", "watt.json"];
+/// Config file names looked for in the served directory, in order: Spindle's, then Watt's.
+pub const CONFIG_FILE_NAMES: [&str; 5] = [
+    "spindle.json",
+    "watt.json",
+    "platformatic.json",
+    "watt.runtime.json",
+    "platformatic.runtime.json",
+];
+
+/// Watt's other config formats. No crate reads them with the positions every error here
+/// gives (serde_yaml is unmaintained, and json5's and toml's values forget where they
+/// were), so they are named in an error instead of half-read.
+const OTHER_FORMATS: [&str; 5] = ["json5", "yaml", "yml", "toml", "tml"];
 
 /// Where and how to load the configuration from.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Explicit config file (`-c`); a relative path starts from the current directory. When
-    /// `None`: look in `dir` for `spindle.json`, then `watt.json`; if neither exists, serve
-    /// `dir` itself as a single app (id = its sanitized name).
+    /// `None`: look in `dir` for each of [`CONFIG_FILE_NAMES`]; if none exists, serve `dir`
+    /// itself as a single app (id = its sanitized name).
     pub config: Option<PathBuf>,
     /// The directory given to `spindle start [DIR]` (default: the current directory), absolute.
     pub dir: PathBuf,
@@ -56,6 +69,7 @@ fn find_config(opts: &LoadOptions) -> Result<Option<PathBuf>, ConfigError> {
             let message = format!("cannot resolve config path: {}", io_message(&error));
             ConfigError::file(config, ErrorKind::Io, message)
         })?;
+        not_json(&file)?;
         return Ok(Some(file));
     }
     if !opts.dir.is_dir() {
@@ -66,10 +80,41 @@ fn find_config(opts: &LoadOptions) -> Result<Option<PathBuf>, ConfigError> {
         };
         return Err(ConfigError::file(&opts.dir, ErrorKind::NotFound, message));
     }
-    Ok(CONFIG_FILE_NAMES
+    let found = CONFIG_FILE_NAMES
         .iter()
         .map(|name| opts.dir.join(name))
-        .find(|file| file.is_file()))
+        .find(|file| file.is_file());
+    if found.is_none() {
+        for stem in [
+            "watt",
+            "platformatic",
+            "watt.runtime",
+            "platformatic.runtime",
+        ] {
+            for ext in OTHER_FORMATS {
+                not_json(&opts.dir.join(format!("{stem}.{ext}")))?;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// An error for a config file in one of Watt's formats other than JSON.
+fn not_json(file: &Path) -> Result<(), ConfigError> {
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !OTHER_FORMATS.contains(&ext) || !file.is_file() {
+        return Ok(());
+    }
+    let format = match ext {
+        "json5" => "JSON5",
+        "toml" | "tml" => "TOML",
+        _ => "YAML",
+    };
+    let message = format!(
+        "{format} config files are not read by Spindle; convert it to JSON (same keys) as {}",
+        file.with_extension("json").display()
+    );
+    Err(ConfigError::file(file, ErrorKind::Syntax, message))
 }
 
 fn from_file(file: &Path, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
@@ -107,18 +152,31 @@ fn from_file(file: &Path, env: &BTreeMap<String, String>) -> Result<Config, Conf
         root,
     };
     placeholders::expand(&mut document, &vars, report)?;
+    let wrapped_at = KeyPath::root().key("runtime");
+    let (mut document, report) = match watt::unwrap(&document, file, root) {
+        Some(runtime) => (runtime, report.within(&wrapped_at)),
+        None => (document, report),
+    };
+    let warnings = watt::adapt(&mut document, report);
 
     let list = KeyPath::root().key(application_key(&document));
     let raw = deserialize::raw_config(&document, report)?;
+    let defaults = AppDefaults::default();
+    let found = RefCell::new(Vec::new());
     let cx = Context {
         root,
         env,
         root_dotenv: &root_dotenv,
         report,
+        defaults: &defaults,
+        warnings: &found,
     };
     let config = validate::validate(raw, &list, &cx)?;
+    let mut warnings = warnings;
+    warnings.extend(found.into_inner());
     Ok(Config {
         source: Some(file.to_owned()),
+        warnings,
         ..config
     })
 }
@@ -134,11 +192,15 @@ fn application_key(document: &Value) -> &'static str {
 /// No config file: `dir` is one application with every default.
 fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
     let root_dotenv = envfile::read_optional(&dir.join(".env"))?;
+    let defaults = AppDefaults::default();
+    let warnings = RefCell::new(Vec::new());
     let cx = Context {
         root: dir,
         env,
         root_dotenv: &root_dotenv,
         report: Reporter::new(dir, None),
+        defaults: &defaults,
+        warnings: &warnings,
     };
     let id = app_id_from_dir(dir);
     let app = Declared {
@@ -152,6 +214,9 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         health: HealthConfig::default(),
         faults: FaultConfig::default(),
         origin: Origin::Configured(KeyPath::root()),
+        config_file: None,
+        arguments: Vec::new(),
+        exec_argv: Vec::new(),
     };
     let app = apps::finish(app, DEFAULT_PORT, &cx)?;
     Ok(Config {
@@ -166,6 +231,9 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         application_timeout: DEFAULT_APPLICATION_TIMEOUT,
         policies: Policies::default(),
         scaling: ScalingConfig::default(),
+        management_api: DEFAULT_MANAGEMENT_API,
+        watch: false,
+        warnings: warnings.into_inner(),
         app_defaults: AppDefaults::default(),
     })
 }

@@ -14,8 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::bytesize::ByteSize;
 use crate::config::{
     LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME,
-    DEFAULT_LOG_LEVEL, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
-    DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_WORKERS,
+    DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
+    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
+    DEFAULT_START_TIMEOUT,
 };
 use crate::edge::{
     RawTrustProxy, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
@@ -47,6 +48,9 @@ pub(crate) struct RawConfig {
     /// URL or path of this JSON Schema, for editors. Ignored by Spindle.
     #[serde(rename = "$schema")]
     pub _schema: Option<String>,
+    /// The kind of config, as Watt names it (`@platformatic/runtime`). Ignored by Spindle.
+    #[serde(rename = "module")]
+    pub _module: Option<String>,
     /// Id of the application that receives public traffic. Optional when there is a single
     /// application or one is marked `"entrypoint": true`.
     pub entrypoint: Option<String>,
@@ -121,6 +125,34 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     #[schemars(default = "default_scaling")]
     pub workers: Object<RawWorkers>,
+    /// Environment variables for every application's workers; an application's own `env`
+    /// overrides them key by key.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// An env file, relative to this file, read for every application after the `.env` next
+    /// to this file (and before the application's own files).
+    pub envfile: Option<String>,
+    /// Restart an application (replace-before-stop) when its files change, as `spindle dev`
+    /// does. Watt writes `true` in new projects.
+    #[serde(default)]
+    pub watch: bool,
+    /// Whether the management API (the Unix socket `spindle ps`, `logs`, `restart`, `apps`
+    /// and the other operator commands use) is served.
+    #[serde(default = "default_management_api")]
+    pub management_api: bool,
+    /// Milliseconds a worker has, from the start of its thread, to listen (or to export a
+    /// server, a handler or `create()`) before it counts as a failed start.
+    #[serde(default = "default_start_timeout")]
+    #[schemars(range(min = 1))]
+    pub start_timeout: Integer,
+    /// Modules every worker imports before its application (as `node --import`); paths are
+    /// relative to this file, or package names. An application's own `preload` comes after.
+    #[serde(default)]
+    pub preload: Vec<String>,
+    /// Whether stack traces in every worker are mapped through source maps
+    /// (`--enable-source-maps`). An application's own value overrides this one.
+    #[serde(default)]
+    pub source_maps: bool,
 }
 
 /// One application: a Node.js app run in its own worker threads.
@@ -131,16 +163,42 @@ pub(crate) struct RawApplication {
     /// Unique id: letters, digits, `-` and `_`, starting with a letter or digit, at most 63
     /// characters. Other applications reach it at `http://<id>.plt.local`.
     pub id: String,
-    /// The application's directory (or its entry file), relative to this file. In a
-    /// directory the entry is `package.json`'s `main`, else the first of `index.js`,
-    /// `index.mjs`, `index.cjs`, `server.js`, `server.mjs`, `app.js`, `app.mjs`, `main.js`.
-    pub path: String,
+    /// The application's directory (or its entry file), relative to this file. Required
+    /// (except in `autoload.mappings`, where the directory is the mapping's). In a directory
+    /// the entry is, as in Watt: `node.main` of the application's own `watt.json` (or
+    /// `platformatic.json`), else `package.json`'s `main`, else its `exports`, else the first
+    /// of `index`, `main`, `app`, `application`, `server`, `start`, `bundle`, `run`,
+    /// `entrypoint`, each as `.js`, `.mjs`, `.cjs`.
+    pub path: Option<String>,
+    /// The application's own config file, relative to its directory, instead of `watt.json`
+    /// or `platformatic.json`.
+    pub config: Option<String>,
+    /// Whether the application runs at all; `false` skips it as if it were not listed.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+    /// Extra command-line arguments of the application's workers (`process.argv`).
+    #[serde(default)]
+    pub arguments: Vec<String>,
+    /// Modules each worker imports before the application, after the top-level `preload`;
+    /// paths are relative to the application's directory, or package names.
+    #[serde(default)]
+    pub preload: Vec<String>,
+    /// Overrides the top-level `sourceMaps` for this application.
+    pub source_maps: Option<bool>,
+    /// Node options for the application's workers, space-separated, as in `NODE_OPTIONS`.
+    /// Those a worker thread takes (`--import`, `--require`, `--conditions`,
+    /// `--enable-source-maps`, `--experimental-*`, warning flags...) are applied; the rest are
+    /// process-wide in Node and named in a warning at start.
+    pub node_options: Option<String>,
+    /// Node options for the application's workers, one per item; applied as `nodeOptions`.
+    #[serde(default)]
+    pub exec_argv: Vec<String>,
     /// Number of workers (threads) running the application: a number for a fixed count, or an
     /// object, `{"static": 4}` for a fixed count or `{"minimum": 2, "maximum": 8}` for a range
     /// the dynamic scaler moves the count in (starting at `minimum`). A number scales too when
     /// the top-level `workers.dynamic` is true: it is then the count to start with.
-    #[serde(default = "default_workers")]
-    pub workers: RawAppWorkers,
+    #[schemars(with = "RawAppWorkers")]
+    pub workers: Option<RawAppWorkers>,
     /// Environment variables for the application's workers; they override every other
     /// source.
     #[serde(default)]
@@ -185,6 +243,10 @@ pub(crate) struct RawAutoload {
     /// Names of subdirectories to skip.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Settings of some of the subdirectories, by directory name: an application entry
+    /// without `path` (its `id` replaces the directory's name).
+    #[serde(default)]
+    pub mappings: BTreeMap<String, Object<RawApplication>>,
 }
 
 /// The public HTTP server.
@@ -200,6 +262,10 @@ pub(crate) struct RawServer {
     #[serde(default = "default_port")]
     #[schemars(range(min = 0, max = 65535))]
     pub port: Integer,
+    /// The longest queue of connections not yet accepted (`listen(2)`'s backlog); the
+    /// system's default when not given.
+    #[schemars(range(min = 1))]
+    pub backlog: Option<Integer>,
     /// Applications mounted on this port by path prefix, so several can be public without a
     /// gateway: `{"/api": "api"}` sends `/api` and `/api/...` to application `api`, with the
     /// prefix removed. The longest matching prefix wins; paths no route matches go to the
@@ -248,6 +314,7 @@ impl Default for RawServer {
         Self {
             hostname: default_hostname(),
             port: default_port(),
+            backlog: None,
             routes: BTreeMap::new(),
             headers_timeout: default_headers_timeout(),
             keep_alive_timeout: default_keep_alive_timeout(),
@@ -294,6 +361,10 @@ pub(crate) struct RawGracefulShutdown {
     #[serde(default = "default_application_shutdown")]
     #[schemars(range(min = 0))]
     pub application: Integer,
+    /// Whether clients are told to close their connections (`Connection: close`) once the
+    /// server is stopping. Spindle always does: its ingress owns the client connections.
+    #[serde(default = "default_close_connections")]
+    pub close_connections: bool,
 }
 
 impl Default for RawGracefulShutdown {
@@ -301,6 +372,7 @@ impl Default for RawGracefulShutdown {
         Self {
             runtime: default_runtime_shutdown(),
             application: default_application_shutdown(),
+            close_connections: default_close_connections(),
         }
     }
 }
@@ -402,6 +474,7 @@ pub(crate) struct RawPolicies {
     /// Applications that may not call each other, in either direction: `{"web": ["admin"]}`
     /// forbids web → admin and admin → web. Every id is one of the applications (configured
     /// or autoloaded), and none lists itself.
+    /// A single id may be written as a string.
     #[serde(default)]
     pub deny: BTreeMap<String, Vec<String>>,
 }
@@ -589,6 +662,11 @@ pub(crate) struct RawWorkerRange {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Workers")]
 pub(crate) struct RawWorkers {
+    /// Workers of an application whose own `workers` is not given (Watt's top-level
+    /// `workers` as a number is read as this).
+    #[serde(rename = "static", skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub fixed: Option<Integer>,
     /// Whether applications whose `workers` is a number (or not given) scale dynamically,
     /// between `minimum` and `maximum`, starting at their number kept within that range.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -630,8 +708,20 @@ pub(crate) struct RawWorkers {
 
 // serde's `default = "..."` wants functions; each one only restates a `DEFAULT_*` constant.
 
-fn default_workers() -> RawAppWorkers {
-    RawAppWorkers::Count(DEFAULT_WORKERS.get().into())
+fn default_enabled() -> bool {
+    true
+}
+
+fn default_close_connections() -> bool {
+    true
+}
+
+fn default_management_api() -> bool {
+    DEFAULT_MANAGEMENT_API
+}
+
+fn default_start_timeout() -> Integer {
+    millis(DEFAULT_START_TIMEOUT)
 }
 
 fn default_hostname() -> String {
@@ -716,6 +806,7 @@ fn default_application_timeout() -> Integer {
 /// and `maximum` depend on the machine). As for `health`, deserializing starts empty.
 fn default_scaling() -> Object<RawWorkers> {
     Object(RawWorkers {
+        fixed: None,
         dynamic: Some(DEFAULT_DYNAMIC_WORKERS),
         total: None,
         scale_up_elu: Some(DEFAULT_SCALE_UP_ELU.into()),

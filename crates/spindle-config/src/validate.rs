@@ -1,5 +1,6 @@
 //! The second layer: raw values checked and turned into the typed [`Config`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use crate::config::{
 };
 use crate::edge::{self, RawEdge};
 use crate::entrypoint;
-use crate::envfile::EnvVars;
-use crate::error::{ConfigError, ErrorKind, Reporter};
+use crate::envfile::{self, EnvVars};
+use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::metrics;
@@ -20,9 +21,11 @@ use crate::policies;
 use crate::raw::RawConfig;
 use crate::routes;
 use crate::supervision::{self, Layer, Level, RawFaults};
+use crate::warning::Warning;
 use crate::workers::Scaling;
 
 /// What validation needs besides the raw config.
+#[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
     /// Directory relative paths start from.
     pub(crate) root: &'a Path,
@@ -31,6 +34,10 @@ pub(crate) struct Context<'a> {
     /// Variables of the root `.env` file.
     pub(crate) root_dotenv: &'a EnvVars,
     pub(crate) report: Reporter<'a>,
+    /// What every application takes from the top level.
+    pub(crate) defaults: &'a AppDefaults,
+    /// Warnings found while validating, for [`Config::warnings`].
+    pub(crate) warnings: &'a RefCell<Vec<Warning>>,
 }
 
 /// Checks `raw` and builds the [`Config`] (with `source` left for the caller to set).
@@ -43,6 +50,7 @@ pub(crate) fn validate(
 ) -> Result<Config, ConfigError> {
     let RawConfig {
         _schema: _,
+        _module: _,
         entrypoint: top_level_entrypoint,
         applications,
         autoload,
@@ -60,6 +68,13 @@ pub(crate) fn validate(
         application_timeout,
         policies: Object(policies),
         workers: Object(workers),
+        env: top_env,
+        envfile: top_envfile,
+        watch,
+        management_api,
+        start_timeout,
+        preload,
+        source_maps,
     } = raw;
 
     let server_routes = std::mem::take(&mut server.routes);
@@ -75,6 +90,10 @@ pub(crate) fn validate(
     let mut server = ServerConfig {
         hostname: hostname(server.hostname, &server_at.key("hostname"), cx)?,
         port: port(server.port, &server_at.key("port"), cx)?,
+        backlog: server
+            .backlog
+            .map(|value| backlog(value, &server_at.key("backlog"), cx))
+            .transpose()?,
         // Filled in once the applications are known.
         routes: Vec::new(),
         edge: edge::read(edge, &server_at, cx)?,
@@ -83,6 +102,7 @@ pub(crate) fn validate(
     let graceful_shutdown = GracefulShutdown {
         runtime: millis(shutdown.runtime, &shutdown_at.key("runtime"), cx)?,
         application: millis(shutdown.application, &shutdown_at.key("application"), cx)?,
+        close_connections: shutdown.close_connections,
     };
     let metrics_at = KeyPath::root().key("metrics");
     let metrics = metrics::read(metrics, cx)?;
@@ -111,13 +131,39 @@ pub(crate) fn validate(
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
     let scaling = Scaling::read(workers, cx)?;
     let (health, faults) = supervision::resolve(&top, &Layer::default(), cx)?;
-    let app_defaults = AppDefaults { health, faults };
+    let envfile = match top_envfile {
+        Some(name) => {
+            let file = crate::entry::clean(&cx.root.join(&name));
+            envfile::read_required(&file).map_err(|error| match error {
+                envfile::ReadError::Parse(error) => error,
+                envfile::ReadError::Io(error) => {
+                    let message = format!("cannot read {}: {}", file.display(), io_message(&error));
+                    let at = KeyPath::root().key("envfile");
+                    cx.report.at_value(&at, ErrorKind::NotFound, message)
+                }
+            })?
+        }
+        None => BTreeMap::new(),
+    };
+    let app_defaults = AppDefaults {
+        health,
+        faults,
+        env: top_env,
+        envfile,
+        preload: crate::apps::preload_options(&preload, cx.root),
+        source_maps,
+        start_timeout: positive_millis(start_timeout, &KeyPath::root().key("startTimeout"), cx)?,
+    };
+    let cx = &Context {
+        defaults: &app_defaults,
+        ..*cx
+    };
 
     let mut declared = apps::declared(applications, list, &top, &scaling, cx)?;
-    if let Some(Object(autoload)) = &autoload {
+    if let Some(Object(autoload)) = autoload {
+        let dir = crate::entry::clean(&cx.root.join(&autoload.path));
         let found = apps::autoloaded(autoload, &declared, &top, &scaling, cx)?;
         if declared.is_empty() && found.is_empty() {
-            let dir = crate::entry::clean(&cx.root.join(&autoload.path));
             let message = format!("no applications found in {}", dir.display());
             let at = KeyPath::root().key("autoload").key("path");
             return Err(cx.report.at_value(&at, ErrorKind::NotFound, message));
@@ -149,7 +195,10 @@ pub(crate) fn validate(
         application_timeout,
         policies,
         scaling: scaling.config,
-        app_defaults,
+        management_api,
+        watch,
+        warnings: Vec::new(),
+        app_defaults: app_defaults.clone(),
     })
 }
 
@@ -174,6 +223,17 @@ pub(crate) fn hostname(
         return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
     }
     Ok(value)
+}
+
+/// `listen(2)`'s backlog: at least 1; the kernel caps it at `somaxconn`.
+fn backlog(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32, ConfigError> {
+    match u32::try_from(value.0) {
+        Ok(n) if n >= 1 && n <= i32::MAX as u32 => Ok(n),
+        _ => {
+            let message = format!("expected a positive integer, got {value}");
+            Err(cx.report.at_value(at, ErrorKind::InvalidValue, message))
+        }
+    }
 }
 
 pub(crate) fn port(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u16, ConfigError> {

@@ -49,6 +49,8 @@ pub(crate) struct Scaling {
     maximum: Bound,
     /// Whether `total` was written (else it is the available parallelism).
     total_given: bool,
+    /// Workers of an application that does not say (`static`, or Watt's `workers: N`).
+    pub(crate) default_workers: NonZeroU32,
 }
 
 impl Scaling {
@@ -56,6 +58,10 @@ impl Scaling {
     pub(crate) fn read(raw: RawWorkers, cx: &Context<'_>) -> Result<Self, ConfigError> {
         let at = KeyPath::root().key("workers");
         let total_given = raw.total.is_some();
+        let default_workers = match raw.fixed {
+            Some(fixed) => positive(fixed, &at.key("static"), cx)?,
+            None => DEFAULT_WORKERS,
+        };
         let total = match raw.total {
             Some(total) => positive(total, &at.key("total"), cx)?,
             None => NonZeroU32::new(default_total_workers()).unwrap_or(NonZeroU32::MIN),
@@ -120,6 +126,7 @@ impl Scaling {
             minimum,
             maximum,
             total_given,
+            default_workers,
         })
     }
 

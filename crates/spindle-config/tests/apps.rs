@@ -43,7 +43,7 @@ fn entry_candidates_are_tried_in_order() {
         .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
     assert_eq!(
         project.config_ok().applications[0].entry,
-        project.path("api/server.js")
+        project.path("api/main.js")
     );
 }
 

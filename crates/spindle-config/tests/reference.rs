@@ -40,7 +40,7 @@ fn reference_lists_every_key_path_with_its_default() {
         "| `applications[].id` | string | required |",
         "| `applications[].workers.static` | integer (at least 1) | — |",
         "| `metrics.auth.password` | string (not empty) | required |",
-        "| `logger.level` | one of `\"trace\"`, `\"debug\"`, `\"info\"`, `\"warn\"`, `\"error\"`, `\"fatal\"` | `\"info\"` |",
+        "| `logger.level` | one of `\"trace\"`, `\"debug\"`, `\"info\"`, `\"warn\"`, `\"error\"`, `\"fatal\"`, `\"silent\"` | `\"info\"` |",
         "| `workers.scaleUpELU` | number (above 0, at most 1) | `0.8` |",
         "| `autoload.exclude` | array of string | `[]` |",
         "| `standbyWorkers` | integer (0 to 8) | `0` |",

@@ -85,7 +85,8 @@ fn schema_documents_keys_defaults_and_aliases() {
     assert_eq!(workers["default"]["cooldown"], 20_000);
     assert_eq!(schema["$defs"]["Workers"]["additionalProperties"], false);
     let app_workers = &app["workers"];
-    assert_eq!(app_workers["default"], 1);
+    // Not given, an application's count is the top-level `workers.static` (default 1).
+    assert_eq!(app_workers["default"], serde_json::Value::Null);
     assert_eq!(app_workers["anyOf"][0]["minimum"], 1);
     assert_eq!(
         app_workers["anyOf"][1]["$ref"],

@@ -33,12 +33,14 @@ pub struct Admin {
 /// thread named `spindle-admin`, with its own runtime, until the process ends.
 pub fn spawn(
     admin: Option<(std::net::TcpListener, Admin)>,
-    control: (std::os::unix::net::UnixListener, crate::control::Control),
+    control: Option<(std::os::unix::net::UnixListener, crate::control::Control)>,
 ) -> std::io::Result<()> {
     if let Some((listener, _)) = &admin {
         listener.set_nonblocking(true)?;
     }
-    control.0.set_nonblocking(true)?;
+    if let Some((socket, _)) = &control {
+        socket.set_nonblocking(true)?;
+    }
     std::thread::Builder::new()
         .name("spindle-admin".into())
         .spawn(move || {
@@ -47,12 +49,13 @@ pub fn spawn(
                 .build()
                 .expect("admin runtime");
             runtime.block_on(async move {
-                let (socket, control) = control;
-                match tokio::net::UnixListener::from_std(socket) {
-                    Ok(socket) => {
-                        tokio::spawn(crate::control::serve(socket, Arc::new(control)));
+                if let Some((socket, control)) = control {
+                    match tokio::net::UnixListener::from_std(socket) {
+                        Ok(socket) => {
+                            tokio::spawn(crate::control::serve(socket, Arc::new(control)));
+                        }
+                        Err(err) => tracing::error!(error = %err, "management socket unusable"),
                     }
-                    Err(err) => tracing::error!(error = %err, "management socket unusable"),
                 }
                 match admin {
                     Some((listener, admin)) => serve(listener, Arc::new(admin)).await,

@@ -99,13 +99,19 @@ impl Core {
         options: CoreOptions,
     ) -> Result<Arc<Core>, StartError> {
         let CoreOptions { node_version, dev } = options;
-        let ingress = bind("server", &config.server.hostname, config.server.port)?;
+        let ingress = bind(
+            "server",
+            &config.server.hostname,
+            config.server.port,
+            config.server.backlog,
+        )?;
         let ingress_addr = ingress.local_addr().map_err(StartError::Runtime)?;
         let admin = if config.metrics.enabled {
             Some(bind(
                 "admin",
                 &config.metrics.hostname,
                 config.metrics.port,
+                None,
             )?)
         } else {
             None
@@ -197,20 +203,25 @@ impl Core {
                 })?;
         }
 
-        let control_socket = rundir.join(CONTROL_SOCKET);
-        let control_listener =
-            std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
-                StartError::RunDir {
+        // `managementApi: false`: no socket at all, so nothing can find or steer this process.
+        let control_listener = if config.management_api {
+            let control_socket = rundir.join(CONTROL_SOCKET);
+            let listener =
+                std::os::unix::net::UnixListener::bind(&control_socket).map_err(|source| {
+                    StartError::RunDir {
+                        base: control_socket.clone(),
+                        source,
+                    }
+                })?;
+            std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| StartError::RunDir {
                     base: control_socket.clone(),
                     source,
-                }
-            })?;
-        std::fs::set_permissions(&control_socket, std::fs::Permissions::from_mode(0o600)).map_err(
-            |source| StartError::RunDir {
-                base: control_socket.clone(),
-                source,
-            },
-        )?;
+                })?;
+            Some(listener)
+        } else {
+            None
+        };
         let (stop_tx, mut stop_rx) = mpsc::unbounded_channel();
         let prefixes = Arc::new(PrefixRoutes::new(
             config
@@ -254,7 +265,8 @@ impl Core {
                 prefixes: prefixes.clone(),
             }),
         };
-        admin::spawn(admin, (control_listener, control)).map_err(StartError::Runtime)?;
+        let control = control_listener.map(|listener| (listener, control));
+        admin::spawn(admin, control).map_err(StartError::Runtime)?;
 
         if dev {
             let apps = config
@@ -449,7 +461,13 @@ impl Core {
     }
 }
 
-fn bind(what: &'static str, host: &str, port: u16) -> Result<TcpListener, StartError> {
+/// Binds `host:port`; `backlog` is `listen(2)`'s, else the standard library's (128).
+fn bind(
+    what: &'static str,
+    host: &str,
+    port: u16,
+    backlog: Option<u32>,
+) -> Result<TcpListener, StartError> {
     let resolve = |source| StartError::Resolve {
         what,
         host: host.into(),
@@ -461,7 +479,22 @@ fn bind(what: &'static str, host: &str, port: u16) -> Result<TcpListener, StartE
         .map_err(resolve)?
         .next()
         .ok_or_else(|| resolve(std::io::Error::other("no address")))?;
-    TcpListener::bind(addr).map_err(|source| StartError::Bind { what, addr, source })
+    let Some(backlog) = backlog else {
+        return TcpListener::bind(addr).map_err(|source| StartError::Bind { what, addr, source });
+    };
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        // As the standard library's bind does: a restart can take the port at once.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+        Ok(socket.into())
+    };
+    listen().map_err(|source| StartError::Bind { what, addr, source })
 }
 
 /// Threads for the data plane. SPINDLE_CORE_THREADS overrides (for measurements).
@@ -495,6 +528,34 @@ async fn watch_supervisor(task: tokio::task::JoinHandle<()>, on_panic: impl FnOn
                 .unwrap_or_else(|| "no message".to_owned());
             on_panic(why);
         }
+    }
+}
+
+#[cfg(test)]
+mod bind_tests {
+    use super::bind;
+
+    /// `ss` shows a listening socket's backlog as its Send-Q.
+    #[test]
+    fn the_backlog_given_is_the_listen_queue() {
+        let listener = bind("server", "127.0.0.1", 0, Some(7)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let out = std::process::Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output();
+        let Ok(out) = out else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must have ss (iproute2)"
+            );
+            eprintln!("SKIPPED: ss not installed");
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let send_q: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(send_q.get(2), Some(&"7"), "{text}");
+        let default = bind("server", "127.0.0.1", 0, None).unwrap();
+        assert!(default.local_addr().is_ok());
     }
 }
 

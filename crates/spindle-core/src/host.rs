@@ -45,6 +45,12 @@ pub struct WorkerSpec {
     pub sample_interval_ms: u64,
     /// Whether an uncaught exception or unhandled rejection ends the worker.
     pub exit_on_unhandled_errors: bool,
+    /// Node options of the worker thread (`Worker`'s `execArgv`); empty keeps Node's default.
+    pub exec_argv: Vec<String>,
+    /// Extra `process.argv` of the worker.
+    pub argv: Vec<String>,
+    /// How long the app has, from loading, to listen before its start fails.
+    pub start_timeout_ms: u64,
 }
 
 /// Node's `Worker` `resourceLimits`, in MiB.

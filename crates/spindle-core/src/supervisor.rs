@@ -409,6 +409,10 @@ impl Supervisor {
             ),
             sample_interval_ms: health.sample_interval.as_millis() as u64,
             exit_on_unhandled_errors: entry.config.faults.exit_on_unhandled_errors,
+            exec_argv: entry.config.exec_argv.clone(),
+            argv: entry.config.arguments.clone(),
+            start_timeout_ms: u64::try_from(entry.config.start_timeout.as_millis())
+                .unwrap_or(u64::MAX),
         };
         entry.workers.insert(
             n,
@@ -1212,6 +1216,10 @@ mod tests {
             health: spindle_config::HealthConfig::default(),
             faults: spindle_config::FaultConfig::default(),
             scaling: spindle_config::AppScaling::fixed(NonZeroU32::new(workers).unwrap()),
+            kind: spindle_config::AppKind::Node,
+            exec_argv: Vec::new(),
+            arguments: Vec::new(),
+            start_timeout: spindle_config::DEFAULT_START_TIMEOUT,
         }
     }
 

@@ -80,6 +80,14 @@ pub fn start(
         env,
     })
     .map_err(|e| Error::from_reason(e.to_string()))?;
+    // Recognised so that `spindle check` shows it, but nothing can serve it yet.
+    if let Some(why) = config
+        .applications
+        .iter()
+        .find_map(spindle_config::unsupported_kind)
+    {
+        return Err(Error::from_reason(why));
+    }
 
     let format = if options.pretty.unwrap_or(false) {
         Format::Pretty
@@ -94,7 +102,7 @@ pub fn start(
 
     let core_options = CoreOptions {
         node_version: options.node_version,
-        dev: options.dev.unwrap_or(false),
+        dev: options.dev.unwrap_or(false) || config.watch,
     };
     let core = Core::start(
         &config,
@@ -111,14 +119,16 @@ pub fn start(
     Ok(started)
 }
 
-fn log_level(config: &spindle_config::Config) -> tracing::Level {
+fn log_level(config: &spindle_config::Config) -> tracing_subscriber::filter::LevelFilter {
     use spindle_config::LogLevel;
+    use tracing_subscriber::filter::LevelFilter;
     match config.logger.level {
-        LogLevel::Trace => tracing::Level::TRACE,
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Error | LogLevel::Fatal => tracing::Level::ERROR,
+        LogLevel::Trace => LevelFilter::TRACE,
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Error | LogLevel::Fatal => LevelFilter::ERROR,
+        LogLevel::Silent => LevelFilter::OFF,
     }
 }
 

@@ -127,12 +127,10 @@ impl LogSink {
     /// like the per-worker span, at least the lowest level that is logged.
     pub fn tracing_layer(
         &self,
-        max_level: tracing::Level,
+        max_level: impl Into<tracing_subscriber::filter::LevelFilter>,
     ) -> impl tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync {
         use tracing_subscriber::Layer as _;
-        EventLayer::new(self.shared.clone()).with_filter(
-            tracing_subscriber::filter::LevelFilter::from_level(max_level),
-        )
+        EventLayer::new(self.shared.clone()).with_filter(max_level.into())
     }
 
     /// The last `n` lines (of `app` when given, as JSON) and a feed of every later one.

@@ -1,0 +1,38 @@
+//! Warnings: what a config says that Spindle accepts but does not do.
+//!
+//! Watt configs must start unchanged, so a Watt key Spindle has no use for is not an error;
+//! but silently ignoring it would let a user believe it works. Each one becomes a
+//! [`Warning`] that the CLI prints once at start.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One key accepted without effect, or with less effect than in Watt.
+///
+/// Displays as `<file>:<line>:<col>: <key path>: <message>`, as a [`crate::ConfigError`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The config file the key is in.
+    pub file: PathBuf,
+    /// 1-based line of the key.
+    pub line: Option<usize>,
+    /// 1-based column of the key, in characters.
+    pub column: Option<usize>,
+    /// Key path such as `applications[0].telemetry`.
+    pub path: String,
+    /// Why the key has no effect, and what to do instead when there is something.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, ":{line}:{column}")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
