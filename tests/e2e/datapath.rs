@@ -1151,7 +1151,9 @@ async fn an_upgraded_connection_is_a_tunnel_both_ways() {
     .await;
     if idle.is_none() {
         let status = server.admin_json("/status").await;
-        server.fail(&format!("the tunnel counts as a request in flight: {status}"));
+        server.fail(&format!(
+            "the tunnel counts as a request in flight: {status}"
+        ));
     }
 
     for (i, len) in [1usize, 1000, 200 * KIB].into_iter().enumerate() {
