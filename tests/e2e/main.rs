@@ -15,6 +15,7 @@ mod frameworks;
 mod globals;
 mod hot_apps;
 mod install;
+mod js_units;
 mod let_it_fail;
 mod mesh;
 mod no_config;
