@@ -24,4 +24,5 @@ mod routes;
 mod scaling;
 mod shutdown;
 mod streaming;
+mod watt_projects;
 mod websocket;
