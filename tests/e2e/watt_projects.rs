@@ -85,7 +85,9 @@ async fn the_project_wattpm_create_writes_starts_unchanged_without_a_warning() {
     // Tests of this suite that take it run one at a time; another program may hold it for
     // a while (another checkout's tests).
     let free = poll(READY_TIMEOUT, || async {
-        TcpListener::bind(("127.0.0.1", DEFAULT_ADMIN_PORT)).ok().map(drop)
+        TcpListener::bind(("127.0.0.1", DEFAULT_ADMIN_PORT))
+            .ok()
+            .map(drop)
     })
     .await;
     if free.is_none() {
@@ -186,10 +188,19 @@ async fn a_multi_app_watt_project_serves_calls_over_the_mesh_and_warns_once() {
         .await;
     assert_eq!(listing.str("app"), Some("catalogue"), "{}", listing.text);
     assert_eq!(listing.str("name"), Some("catalogue"), "{}", listing.text);
-    assert_eq!(listing.str("worker"), Some(worker.as_str()), "{}", listing.text);
+    assert_eq!(
+        listing.str("worker"),
+        Some(worker.as_str()),
+        "{}",
+        listing.text
+    );
     assert_eq!(listing.field("count"), Some(&json!(2)), "{}", listing.text);
     let request_id = listing.str("reqId").map(str::to_owned);
-    assert!(request_id.is_some(), "Fastify's request id: {}", listing.text);
+    assert!(
+        request_id.is_some(),
+        "Fastify's request id: {}",
+        listing.text
+    );
     let incoming = server
         .wait_log_since(
             mark,
@@ -227,7 +238,11 @@ async fn a_multi_app_watt_project_serves_calls_over_the_mesh_and_warns_once() {
     );
 
     // Metrics on the admin port the environment gave, for both apps.
-    assert!(!server.admin_url().ends_with(":9090"), "{}", server.admin_url());
+    assert!(
+        !server.admin_url().ends_with(":9090"),
+        "{}",
+        server.admin_url()
+    );
     assert!(gets_ok_reaching(&server, "front", 1.0).await >= 1.0);
     assert!(gets_ok_reaching(&server, "catalogue", 1.0).await >= 1.0);
     let res = get(&format!("{}/ready", server.admin_url())).await;
