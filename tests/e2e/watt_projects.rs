@@ -6,8 +6,10 @@
 //!   with `watch`, `managementApi`, `autoload`, `logger` and `server` from `.env`
 //!   placeholders, npm workspaces, and one `@platformatic/node` app under `web/` whose
 //!   `index.js` exports `create()` and logs through `getLogger()` of the real
-//!   `@platformatic/globals`. Its apps depend on `@platformatic/globals` instead of
-//!   `@platformatic/node`, which Spindle replaces.
+//!   `@platformatic/globals`. Only its dependencies differ from what `wattpm create` writes,
+//!   since Spindle runs neither and they would install hundreds of packages: the root
+//!   `package.json` leaves out `wattpm`, `platformatic` and `@platformatic/runtime`, and the
+//!   app depends on `@platformatic/globals` instead of `@platformatic/node`.
 //! - `watt-multi` grows it into two apps: a Fastify app given its id by
 //!   `autoload.mappings`, logging through `getLogger()`, and an entrypoint named only by
 //!   `node.main` that calls it over `http://catalogue.plt.local`; a `metrics` section from
