@@ -18,6 +18,7 @@ mod install;
 mod js_units;
 mod let_it_fail;
 mod mesh;
+mod next_watt;
 mod no_config;
 mod observability;
 mod routes;
