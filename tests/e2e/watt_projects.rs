@@ -82,6 +82,23 @@ async fn gets_ok_reaching(server: &Running, app: &str, want: f64) -> f64 {
     }
 }
 
+/// `managementApi: "{PLT_MANAGEMENT_API}"` (`true` in the `.env`) opens the management
+/// socket: `spindle ps` finds this server and lists its apps as `(id, entrypoint)`, and
+/// the project's config file.
+async fn apps_listed_by_ps(server: &Running) -> (Vec<(String, bool)>, String) {
+    let ps = server.cli(&["ps", "--json"]).await.assert_ok().json();
+    let apps = ps["apps"]
+        .as_array()
+        .unwrap_or_else(|| server.fail(&format!("no apps in ps --json: {ps}")))
+        .iter()
+        .map(|app| {
+            let id = app["id"].as_str().unwrap_or_default().to_owned();
+            (id, app["entrypoint"] == json!(true))
+        })
+        .collect();
+    (apps, ps["config"].as_str().unwrap_or_default().to_owned())
+}
+
 #[tokio::test]
 async fn the_project_wattpm_create_writes_starts_unchanged_without_a_warning() {
     // Tests of this suite that take it run one at a time; another program may hold it for
@@ -144,6 +161,9 @@ async fn the_project_wattpm_create_writes_starts_unchanged_without_a_warning() {
         )
         .await;
     assert!(gets_ok_reaching(&server, "hello", 1.0).await >= 1.0);
+    let (apps, config) = apps_listed_by_ps(&server).await;
+    assert_eq!(apps, [("hello".to_owned(), true)]);
+    assert_eq!(config, dir.join("watt.json").display().to_string());
     assert_eq!(
         warnings(&server),
         Vec::<String>::new(),
@@ -247,6 +267,12 @@ async fn a_multi_app_watt_project_serves_calls_over_the_mesh_and_warns_once() {
     );
     assert!(gets_ok_reaching(&server, "front", 1.0).await >= 1.0);
     assert!(gets_ok_reaching(&server, "catalogue", 1.0).await >= 1.0);
+    let (apps, config) = apps_listed_by_ps(&server).await;
+    assert_eq!(
+        apps,
+        [("catalogue".to_owned(), false), ("front".to_owned(), true)]
+    );
+    assert_eq!(config, dir.join("watt.json").display().to_string());
     let res = get(&format!("{}/ready", server.admin_url())).await;
     assert_eq!(res.status, StatusCode::OK, "/ready: {}", res.text());
 
