@@ -179,6 +179,10 @@ pub(crate) struct RawApplication {
     /// Extra command-line arguments of the application's workers (`process.argv`).
     #[serde(default)]
     pub arguments: Vec<String>,
+    /// Ids of applications this one needs: its workers start once all of theirs are ready
+    /// (as Watt orders its start). A cycle or an unknown id is an error.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
     /// Modules each worker imports before the application, after the top-level `preload`;
     /// paths are relative to the application's directory, or package names.
     #[serde(default)]
