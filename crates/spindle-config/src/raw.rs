@@ -41,6 +41,7 @@ use crate::scaling::{
 ///
 /// Every string may contain `{VAR}` or `{{VAR}}` placeholders, replaced by environment
 /// variables (or the `.env` file next to this file); `PLT_ROOT` is this file's directory.
+/// A backslash before one keeps it as text: `"\\{id}"` in JSON is the string `{id}`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "Spindle configuration")]
