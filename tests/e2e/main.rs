@@ -10,6 +10,7 @@ mod control_cli;
 mod crash;
 mod datapath;
 mod dev_mode;
+mod docs;
 mod edge;
 mod frameworks;
 mod globals;

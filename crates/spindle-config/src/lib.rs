@@ -28,6 +28,8 @@
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
 //!   schema.
 
+#![forbid(unsafe_code)]
+
 mod added;
 mod apps;
 mod autoload;

@@ -11,6 +11,9 @@
 //! The addon installs no signal handler; Node owns signals and the main thread calls
 //! [`shutdown`].
 
+// Node-API is a C interface: calling it, and what napi-derive generates, is unsafe code.
+#![allow(unsafe_code)]
+
 mod host;
 mod thread_name;
 mod uv;
@@ -34,8 +37,7 @@ use tracing_subscriber::layer::SubscriberExt;
 static CORE: Mutex<Option<Arc<Core>>> = Mutex::new(None);
 
 fn core() -> Result<Arc<Core>> {
-    CORE.lock()
-        .expect("core slot")
+    spindle_core::sync::lock(&CORE)
         .clone()
         .ok_or_else(|| Error::from_reason("spindle core is not running in this process"))
 }
@@ -67,7 +69,7 @@ pub fn start(
     options: StartOptions,
     host: ThreadsafeFunction<String, (), String, Status, false>,
 ) -> Result<Started> {
-    let mut slot = CORE.lock().expect("core slot");
+    let mut slot = spindle_core::sync::lock(&CORE);
     if slot.is_some() {
         return Err(Error::from_reason(
             "spindle core already started in this process",
@@ -98,6 +100,12 @@ pub fn start(
     let core_options = CoreOptions {
         node_version: options.node_version,
         dev: options.dev.unwrap_or(false) || config.watch,
+        // For measurements (bench/cpu-per-request): the default is one per four CPUs.
+        core_threads: std::env::var("SPINDLE_CORE_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0),
+        env: std::env::vars().collect(),
     };
     let core = Core::start(
         &config,
@@ -137,7 +145,7 @@ pub fn shutdown() -> Result<()> {
 /// Stops the core's threads. The main thread calls this right before `process.exit`.
 #[napi(catch_unwind)]
 pub fn close() -> Result<()> {
-    if let Some(core) = CORE.lock().expect("core slot").take() {
+    if let Some(core) = spindle_core::sync::lock(&CORE).take() {
         core.close();
     }
     Ok(())
