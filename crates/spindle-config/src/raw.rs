@@ -410,15 +410,28 @@ pub(crate) struct RawMetrics {
     /// Static labels added to every metric, such as `{"region": "eu-west-1"}`. Names are
     /// Prometheus label names (letters, digits and `_`, not starting with a digit or `__`)
     /// other than those Spindle sets: `app`, `worker`, `state`, `reason`, `method`,
-    /// `code_class`, `le`, `version`, `major`, `minor`, `patch` and `direction`.
+    /// `code_class`, `status_code`, `route`, `le`, `quantile`, `version`, `major`, `minor`,
+    /// `patch`, `direction`, `kind`, `type` and `space`, and other than the application and
+    /// worker labels as named by `applicationLabel` and `workerLabel`.
     #[serde(default)]
     #[schemars(extend("propertyNames" = {
         "pattern": "^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$",
         "not": {
-            "enum": ["app", "worker", "state", "reason", "method", "code_class", "le", "version", "major", "minor", "patch", "direction"]
+            "enum": ["app", "worker", "state", "reason", "method", "code_class", "status_code", "route", "le", "quantile", "version", "major", "minor", "patch", "direction", "kind", "type", "space"]
         }
     }))]
     pub labels: BTreeMap<String, String>,
+    /// Name of the label that carries the application's id on every per-application and
+    /// per-worker series: `app` by default, `applicationId` for Watt's dashboards. A
+    /// Prometheus label name that none of Spindle's other labels uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"))]
+    pub application_label: Option<String>,
+    /// Name of the label that carries the worker's id (`app:n`): `worker` by default,
+    /// `workerId` for Watt's dashboards. Differs from the application label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"))]
+    pub worker_label: Option<String>,
 }
 
 impl Default for RawMetrics {
@@ -430,6 +443,8 @@ impl Default for RawMetrics {
             endpoint: default_metrics_endpoint(),
             auth: None,
             labels: BTreeMap::new(),
+            application_label: None,
+            worker_label: None,
         }
     }
 }
