@@ -1151,7 +1151,9 @@ async fn an_upgraded_connection_is_a_tunnel_both_ways() {
     .await;
     if idle.is_none() {
         let status = server.admin_json("/status").await;
-        server.fail(&format!("the tunnel counts as a request in flight: {status}"));
+        server.fail(&format!(
+            "the tunnel counts as a request in flight: {status}"
+        ));
     }
 
     for (i, len) in [1usize, 1000, 200 * KIB].into_iter().enumerate() {
@@ -1217,4 +1219,88 @@ async fn a_cpu_bound_worker_under_load_is_not_taken_for_stuck() {
         app["workers"][0]["id"], worker,
         "the same worker served throughout: {after}"
     );
+}
+
+// ---- 11. Requests caught on a stuck worker ----
+
+/// A request waiting on a worker whose loop turns out to be stuck does not wait for the
+/// worker to be replaced and terminated: at the stall verdict it goes to a free worker.
+/// Workers here take 1.5 s to listen, so a request that waited for the successor and the
+/// termination would be answered well after one moved at the verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waiting_on_a_stuck_worker_moves_at_the_verdict() {
+    let server = TestServer::new()
+        .app("web", fixture("datapath"))
+        .workers(2)
+        .app_config(serde_json::json!({
+            "health": {"maxStall": 500},
+            "env": {"DATAPATH_LISTEN_DELAY_MS": "1500"},
+        }))
+        .start()
+        .await;
+    let url = server.url().to_string();
+    let in_flight = |status: &Value| -> Vec<u64> {
+        status["apps"][0]["workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| w["inFlight"].as_u64().unwrap_or(0))
+            .collect()
+    };
+    let wait_in_flight = |total: u64| {
+        let server = &server;
+        async move {
+            let reached = poll(STEP_TIMEOUT, || async {
+                let now = in_flight(&server.admin_json("/status").await);
+                (now.iter().sum::<u64>() >= total).then_some(now)
+            })
+            .await;
+            reached.unwrap_or_else(|| server.fail(&format!("never {total} requests in flight")))
+        }
+    };
+    // One worker spins for 6 s; the other, the least loaded, gets a request it holds.
+    let spin = tokio::spawn({
+        let url = url.clone();
+        async move { client::try_get(&format!("{url}/spin?ms=6000")).await }
+    });
+    wait_in_flight(1).await;
+    let mut held = RawConn::connect(server.addr()).await;
+    held.send(get("/hold?tag=held")).await;
+    assert_eq!(
+        wait_in_flight(2).await,
+        vec![1, 1],
+        "one request on each worker"
+    );
+    // One in flight on each: of two slow requests sent together, one lands on the
+    // spinning worker (the first takes one worker, the second the other). DELETE: not
+    // idempotent, so it may move only because the stuck worker never took it.
+    let probes: Vec<_> = (0..2)
+        .map(|i| {
+            let uri = format!("{url}/slow?ms=300&probe={i}");
+            tokio::spawn(async move {
+                client::try_request(&uri, http::Method::DELETE, client::empty(), STEP_TIMEOUT).await
+            })
+        })
+        .collect();
+    for probe in probes {
+        let response = probe.await.expect("probe task").expect("an answer");
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    }
+    // Both answered before the stuck worker's successor could be ready: the one caught on
+    // it was moved at the verdict, not failed by the termination and retried after it.
+    let logs = server.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.is_msg("requests the stuck worker never took moved to another worker")),
+        "no request was moved off the stuck worker"
+    );
+    assert!(
+        !logs.iter().any(
+            |l| l.is_msg("terminating the stuck worker: its successor is ready")
+                || l.is_msg("terminating the stuck worker before its successor is ready")
+        ),
+        "the answers waited for the stuck worker's termination"
+    );
+    drop(held);
+    drop(spin);
 }

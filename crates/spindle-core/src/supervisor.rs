@@ -960,6 +960,15 @@ impl Supervisor {
                             entry.restarts.unhealthy += 1;
                             if stalled {
                                 entry.stalls += 1;
+                                // Requests queued behind the stall would wait for the
+                                // successor and the termination: those the worker never
+                                // took go to another worker now.
+                                if let Some(endpoint) = &w.endpoint {
+                                    let moved = endpoint.pipe.withdraw_untaken();
+                                    if moved > 0 {
+                                        tracing::info!(worker = %id(), requests = moved, "requests the stuck worker never took moved to another worker");
+                                    }
+                                }
                             }
                             tracing::warn!(worker = %id(), reason = reason.kind(), detail = %reason, "worker unhealthy");
                             w.retire = Some(Retire::AwaitSuccessor {

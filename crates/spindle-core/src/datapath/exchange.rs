@@ -19,6 +19,7 @@ use super::app::App;
 use super::client::{self, Client};
 use super::http1::{self, Framing, Rejection};
 use super::reply::{self, Reply};
+use super::vconn::Closed;
 use super::vconn::VConn;
 use super::watchdog::{Timeouts, Watchdog};
 use crate::WorkerId;
@@ -188,7 +189,8 @@ pub async fn run(
             answer.begin(req, app, claim, closing);
             answer.body_sent = body.is_done();
         }
-        let sent = vconn.send_request(conn.peer, &conn.answer, |out| {
+        let movable = req.framing == Framing::None && !req.upgrade;
+        let sent = vconn.send_request(conn.peer, &conn.answer, movable, |out| {
             out.extend_from_slice(&req.head);
             out.extend_from_slice(&conn.inbuf[..n]);
         });
@@ -196,7 +198,7 @@ pub async fn run(
         if sent.is_err() {
             // Gone since the checkout: as if it had died a moment later.
             let mut fx = Effects::default();
-            answer::lock(&conn.answer).on_end(super::vconn::Closed::WorkerGone.describe(), &mut fx);
+            answer::lock(&conn.answer).on_end(Closed::WorkerGone.describe(), &mut fx);
             vconn.apply(fx);
         }
         let now = Instant::now();
@@ -216,9 +218,11 @@ pub async fn run(
         let body_left = !trip.body.is_done();
         match outcome {
             Outcome::Done(next) => return next,
+            // A withdrawn request never reached the app: safe to send again, whatever its
+            // method.
             Outcome::Unanswered(cause)
                 if retries < MAX_RETRIES
-                    && req.idempotent
+                    && (req.idempotent || cause == Closed::Withdrawn.describe())
                     && req.framing == Framing::None
                     && !req.upgrade =>
             {

@@ -338,6 +338,40 @@ impl Pipe {
         }
     }
 
+    /// The worker's event loop is stuck: the requests it has not taken from its inbox
+    /// are withdrawn (see [`VConn::withdraw_if_untaken`]), so that they go to another
+    /// worker now instead of waiting for this one's successor and termination. Returns
+    /// how many.
+    pub fn withdraw_untaken(&self) -> usize {
+        let conns: Vec<Arc<VConn>> = self
+            .open
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        conns.iter().filter(|c| c.withdraw_if_untaken()).count()
+    }
+
+    /// Removes connection `id`'s records from the inbox if the worker has not taken the
+    /// inbox since `since`: None when it has (or is gone), else whether those records
+    /// opened the connection (then the worker never heard of it).
+    pub(super) fn withdraw(&self, id: u32, since: u64) -> Option<bool> {
+        let mut inbox = self.inbox();
+        // `take` bumps the generation under this lock: the check and the removal are one.
+        if inbox.detached || self.generation() != since {
+            return None;
+        }
+        let opened = wire::strip(&mut inbox.records, id);
+        if inbox.records.is_empty() {
+            self.queued.store(false, Ordering::Relaxed);
+        }
+        let _ = self
+            .requests
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        Some(opened)
+    }
+
     /// The worker's thread is ending: every connection fails, nothing more is sent, and
     /// the wake-up handle is dropped here, on the worker's own thread.
     pub fn detach(&self) {

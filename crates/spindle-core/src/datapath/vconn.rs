@@ -37,6 +37,10 @@ struct State {
     opened: bool,
     /// The client of the last request sent on this connection.
     peer: Option<SocketAddr>,
+    /// The inbox generation the current request's start was queued under.
+    request_at: u64,
+    /// The current request can be sent again whole (it has no body and is no upgrade).
+    movable: bool,
     /// Data bytes queued in the inbox under generation `queued_at`.
     queued: usize,
     queued_at: u64,
@@ -53,6 +57,8 @@ pub enum Closed {
     ByCore,
     /// The app ended its side (`socket.end()`).
     AppEnded,
+    /// The worker's event loop was found stuck before it took the request.
+    Withdrawn,
 }
 
 impl Closed {
@@ -62,6 +68,7 @@ impl Closed {
             Closed::WorkerGone => "the worker exited",
             Closed::ByCore => "the connection was closed",
             Closed::AppEnded => "the app ended the connection",
+            Closed::Withdrawn => "the worker's event loop is stuck and never took the request",
         }
     }
 }
@@ -93,11 +100,13 @@ impl VConn {
     }
 
     /// Starts a request from `peer`: the bytes `fill` writes (its head, and what of its
-    /// body is at hand) go to the worker, whose answer goes to `answer`.
+    /// body is at hand) go to the worker, whose answer goes to `answer`. `movable`: the
+    /// bytes are the whole request (no body follows), so it could be sent again.
     pub fn send_request(
         &self,
         peer: SocketAddr,
         answer: &Shared,
+        movable: bool,
         fill: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), Gone> {
         let mut state = self.state();
@@ -115,6 +124,8 @@ impl VConn {
         })?;
         state.peer = Some(peer);
         state.opened = true;
+        state.request_at = generation;
+        state.movable = movable;
         Self::count_queued(&mut state, generation, written);
         Ok(())
     }
@@ -254,6 +265,42 @@ impl VConn {
         self.ended(Closed::WorkerGone, false);
     }
 
+    /// The worker was found stuck: a whole request it has not taken from its inbox is
+    /// taken back (the app never saw it, so it may go to another worker whatever its
+    /// method) and its answer fails as withdrawn. True when it was. A request the worker
+    /// took stays: it may be the one that holds the loop, and moving it would stall the
+    /// next worker too.
+    pub(super) fn withdraw_if_untaken(self: &Arc<Self>) -> bool {
+        let (answer, writer) = {
+            let mut state = self.state();
+            if state.closed.is_some() || state.end || !state.movable {
+                return false;
+            }
+            let Some(answer) = state.answer.clone() else {
+                return false;
+            };
+            let Some(opened_now) = self.pipe.withdraw(self.id, state.request_at) else {
+                return false;
+            };
+            state.closed = Some(Closed::Withdrawn);
+            state.answer = None;
+            if !opened_now {
+                // The worker knows the connection from an earlier request: it closes it
+                // should its loop come back.
+                let _ = self.pipe.push(self.id, Kind::Close, &[]);
+            }
+            (answer, state.writer.take())
+        };
+        self.pipe.forget(self.id);
+        if let Some(w) = writer {
+            w.wake();
+        }
+        let mut fx = Effects::default();
+        answer::lock(&answer).on_end(Closed::Withdrawn.describe(), &mut fx);
+        self.apply(fx);
+        true
+    }
+
     fn ended(self: &Arc<Self>, why: Closed, end_only: bool) {
         let (answer, writer) = {
             let mut state = self.state();
@@ -313,7 +360,7 @@ mod tests {
     fn opened(pipe: &Arc<Pipe>) -> Arc<VConn> {
         let conn = pipe.checkout().unwrap();
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        conn.send_request(peer, &answer(), |_| {}).unwrap();
+        conn.send_request(peer, &answer(), true, |_| {}).unwrap();
         records(pipe);
         conn
     }
@@ -324,7 +371,7 @@ mod tests {
         let conn = pipe.checkout().unwrap();
         let answer = answer();
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        conn.send_request(peer, &answer, |o| {
+        conn.send_request(peer, &answer, true, |o| {
             o.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n")
         })
         .unwrap();
@@ -341,13 +388,65 @@ mod tests {
             (conn.id(), Kind::Data, b"GET / HTTP/1.1\r\n\r\n".to_vec())
         );
         assert_eq!(got.len(), 2);
-        conn.send_request(peer, &answer, |o| o.extend_from_slice(b"x"))
+        conn.send_request(peer, &answer, true, |o| o.extend_from_slice(b"x"))
             .unwrap();
         assert_eq!(records(&pipe).len(), 1, "same client: no peer record");
         let other: SocketAddr = "127.0.0.1:6000".parse().unwrap();
-        conn.send_request(other, &answer, |o| o.extend_from_slice(b"y"))
+        conn.send_request(other, &answer, true, |o| o.extend_from_slice(b"y"))
             .unwrap();
         assert_eq!(records(&pipe)[0].1, Kind::Peer);
+    }
+
+    #[test]
+    fn a_request_the_worker_never_took_is_withdrawn_whole() {
+        let (pipe, _) = pipe();
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        // A pooled connection: its second request is withdrawn; the worker closes it.
+        let pooled = opened(&pipe);
+        let answer_b = answer();
+        pooled
+            .send_request(peer, &answer_b, true, |o| o.extend_from_slice(b"GET /b"))
+            .unwrap();
+        // New connection, request untaken: its records leave the inbox, and the worker,
+        // which never heard of the connection, gets nothing at all.
+        let fresh = pipe.checkout().unwrap();
+        let answer_a = answer();
+        fresh
+            .send_request(peer, &answer_a, true, |o| o.extend_from_slice(b"GET /a"))
+            .unwrap();
+        assert_eq!(pipe.withdraw_untaken(), 2);
+        assert!(fresh.is_closed() && pooled.is_closed());
+        assert_eq!(
+            records(&pipe),
+            vec![(pooled.id(), Kind::Close, vec![])],
+            "only the pooled connection's close is left"
+        );
+        assert_eq!(pipe.open(), 0);
+        for answer in [&answer_a, &answer_b] {
+            assert!(!answer::lock(answer).started());
+        }
+    }
+
+    #[test]
+    fn a_request_the_worker_took_or_one_with_a_body_stays() {
+        let (pipe, _) = pipe();
+        let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let taken = pipe.checkout().unwrap();
+        taken
+            .send_request(peer, &answer(), true, |o| o.extend_from_slice(b"GET /"))
+            .unwrap();
+        records(&pipe);
+        let with_body = pipe.checkout().unwrap();
+        with_body
+            .send_request(peer, &answer(), false, |o| o.extend_from_slice(b"POST /"))
+            .unwrap();
+        assert_eq!(pipe.withdraw_untaken(), 0);
+        assert!(!taken.is_closed() && !with_body.is_closed());
+        assert_eq!(
+            records(&pipe).len(),
+            2,
+            "the body's request is still queued"
+        );
     }
 
     #[test]

@@ -59,6 +59,28 @@ pub fn peer(addr: SocketAddr, out: &mut Vec<u8>) {
     let _ = write!(out, "{}", addr.ip());
 }
 
+/// Removes every record of connection `id` from `buf` (well-formed records, as
+/// [`write_record`] writes them). Returns whether one of them opened the connection: then
+/// the worker has never heard of it.
+pub fn strip(buf: &mut Vec<u8>, id: u32) -> bool {
+    let mut opened = false;
+    let mut read = 0;
+    let mut kept = 0;
+    while read + HEADER_LEN <= buf.len() {
+        let len = u32::from_le_bytes(buf[read + 5..read + 9].try_into().expect("4 bytes")) as usize;
+        let end = (read + HEADER_LEN + len).min(buf.len());
+        if u32::from_le_bytes(buf[read..read + 4].try_into().expect("4 bytes")) == id {
+            opened |= buf[read + 4] == Kind::Open as u8;
+        } else {
+            buf.copy_within(read..end, kept);
+            kept += end - read;
+        }
+        read = end;
+    }
+    buf.truncate(kept);
+    opened
+}
+
 /// Decodes an inbox (tests, and the reference for the JS reader).
 pub fn read_records(mut buf: &[u8]) -> Result<Vec<(u32, Kind, Vec<u8>)>, String> {
     let mut records = Vec::new();
@@ -98,6 +120,28 @@ mod tests {
         want.extend_from_slice(b"::1");
         assert_eq!(got[1], (7, Kind::Peer, want));
         assert_eq!(got[2], (u32::MAX, Kind::Data, b"GET /".to_vec()));
+    }
+
+    #[test]
+    fn strip_removes_one_connections_records() {
+        let mut buf = Vec::new();
+        write_record(&mut buf, 1, Kind::Data, |o| o.extend_from_slice(b"one"));
+        write_record(&mut buf, 2, Kind::Open, |_| {});
+        write_record(&mut buf, 2, Kind::Data, |o| o.extend_from_slice(b"two"));
+        write_record(&mut buf, 3, Kind::Data, |o| o.extend_from_slice(b"three"));
+        assert!(strip(&mut buf, 2), "2 was opened by the stripped records");
+        let got = read_records(&buf).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (1, Kind::Data, b"one".to_vec()),
+                (3, Kind::Data, b"three".to_vec())
+            ]
+        );
+        assert!(!strip(&mut buf, 3), "3 was opened earlier");
+        assert_eq!(read_records(&buf).unwrap().len(), 1);
+        assert!(!strip(&mut buf, 9));
+        assert_eq!(read_records(&buf).unwrap().len(), 1);
     }
 
     #[test]
