@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{
-    MetricsAuth, MetricsConfig, DEFAULT_APPLICATION_LABEL, DEFAULT_WORKER_LABEL,
-};
+use crate::config::{MetricsAuth, MetricsConfig, DEFAULT_APPLICATION_LABEL, DEFAULT_WORKER_LABEL};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
 use crate::object::Object;
@@ -62,12 +60,12 @@ pub(crate) fn read(raw: RawMetrics, cx: &Context<'_>) -> Result<MetricsConfig, C
         cx,
     )?;
     if worker_label == application_label {
-        let message = format!("label {worker_label:?} is already the application label (metrics.applicationLabel)");
-        return Err(cx.report.at_value(
-            &at.key("workerLabel"),
-            ErrorKind::InvalidValue,
-            message,
-        ));
+        let message = format!(
+            "label {worker_label:?} is already the application label (metrics.applicationLabel)"
+        );
+        return Err(cx
+            .report
+            .at_value(&at.key("workerLabel"), ErrorKind::InvalidValue, message));
     }
     let labels = labels(raw.labels, &at.key("labels"), cx)?;
     for (name, key) in [
@@ -97,14 +95,11 @@ pub(crate) fn read(raw: RawMetrics, cx: &Context<'_>) -> Result<MetricsConfig, C
 
 /// `applicationLabel` or `workerLabel`: a label name no other label of Spindle's uses.
 fn label_name(
-    value: Option<String>,
+    name: String,
     default: &str,
     at: &KeyPath,
     cx: &Context<'_>,
 ) -> Result<String, ConfigError> {
-    let Some(name) = value else {
-        return Ok(default.to_owned());
-    };
     let fail = |message: String| Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
     if !is_label_name(&name) {
         return fail(format!("invalid label name {name:?} ({LABEL_RULE})"));

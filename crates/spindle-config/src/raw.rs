@@ -13,10 +13,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::bytesize::ByteSize;
 use crate::config::{
-    LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME,
-    DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
-    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
-    DEFAULT_START_TIMEOUT,
+    LogLevel, DEFAULT_APPLICATION_LABEL, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
+    DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED,
+    DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
+    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_START_TIMEOUT, DEFAULT_WORKER_LABEL,
 };
 use crate::edge::{
     RawTrustProxy, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
@@ -424,14 +424,18 @@ pub(crate) struct RawMetrics {
     /// Name of the label that carries the application's id on every per-application and
     /// per-worker series: `app` by default, `applicationId` for Watt's dashboards. A
     /// Prometheus label name that none of Spindle's other labels uses.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"))]
-    pub application_label: Option<String>,
+    #[serde(default = "default_application_label")]
+    #[schemars(pattern(
+        r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"
+    ))]
+    pub application_label: String,
     /// Name of the label that carries the worker's id (`app:n`): `worker` by default,
     /// `workerId` for Watt's dashboards. Differs from the application label.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"))]
-    pub worker_label: Option<String>,
+    #[serde(default = "default_worker_label")]
+    #[schemars(pattern(
+        r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"
+    ))]
+    pub worker_label: String,
 }
 
 impl Default for RawMetrics {
@@ -443,8 +447,8 @@ impl Default for RawMetrics {
             endpoint: default_metrics_endpoint(),
             auth: None,
             labels: BTreeMap::new(),
-            application_label: None,
-            worker_label: None,
+            application_label: default_application_label(),
+            worker_label: default_worker_label(),
         }
     }
 }
@@ -769,6 +773,14 @@ fn default_metrics_port() -> Integer {
 
 fn default_metrics_endpoint() -> String {
     DEFAULT_METRICS_ENDPOINT.to_owned()
+}
+
+fn default_application_label() -> String {
+    DEFAULT_APPLICATION_LABEL.to_owned()
+}
+
+fn default_worker_label() -> String {
+    DEFAULT_WORKER_LABEL.to_owned()
 }
 
 fn default_log_level() -> LogLevel {

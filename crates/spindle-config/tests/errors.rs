@@ -379,7 +379,7 @@ fn unknown_metrics_key() {
     assert_eq!(
         error("metrics-key", config),
         "/x/spindle.json:3:16: metrics.path: unknown key (expected one of: enabled, hostname, \
-         port, endpoint, auth, labels)"
+         port, endpoint, auth, labels, applicationLabel, workerLabel)"
     );
 }
 
@@ -491,7 +491,7 @@ fn metrics_application_label_taken_by_another_label() {
 }"#;
     assert_eq!(
         error("application-label-reserved", config),
-        "/x/spindle.json:3:35: metrics.applicationLabel: label \"method\" is already used by \
+        "/x/spindle.json:3:36: metrics.applicationLabel: label \"method\" is already used by \
          Spindle (reserved: app, worker, state, reason, method, code_class, status_code, route, le, \
          quantile, version, major, minor, patch, direction, kind, type, space)"
     );
@@ -505,7 +505,7 @@ fn metrics_worker_label_same_as_the_application_label() {
 }"#;
     assert_eq!(
         error("worker-label-same", config),
-        "/x/spindle.json:3:56: metrics.workerLabel: label \"id\" is already the application \
+        "/x/spindle.json:3:57: metrics.workerLabel: label \"id\" is already the application \
          label (metrics.applicationLabel)"
     );
 }
@@ -531,7 +531,7 @@ fn metrics_application_label_not_a_label_name() {
 }"#;
     assert_eq!(
         error("application-label-invalid", config),
-        "/x/spindle.json:3:35: metrics.applicationLabel: invalid label name \"application-id\" \
+        "/x/spindle.json:3:36: metrics.applicationLabel: invalid label name \"application-id\" \
          (expected letters, digits and \"_\", not starting with a digit or \"__\")"
     );
 }

@@ -92,7 +92,10 @@ fn the_application_and_worker_labels_can_take_watts_names() {
     assert_eq!(config.metrics.worker_label, "workerId");
     let defaults = MetricsConfig::default();
     assert_eq!(
-        (defaults.application_label.as_str(), defaults.worker_label.as_str()),
+        (
+            defaults.application_label.as_str(),
+            defaults.worker_label.as_str()
+        ),
         ("app", "worker")
     );
 }
@@ -160,7 +163,9 @@ fn the_password_is_redacted_when_serialized_or_debug_printed() {
             "port": 9090,
             "endpoint": "/metrics",
             "auth": { "username": "prom", "password": "***" },
-            "labels": { "region": "eu" }
+            "labels": { "region": "eu" },
+            "application_label": "app",
+            "worker_label": "worker"
         })
     );
     let text = serde_json::to_string(&config).unwrap();

@@ -174,10 +174,13 @@ fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
         r#"{ "applications": [{ "id": "api", "path": "api" }],
   "metrics": { "applicationLabel": "applicationId", "timeout": 1000 } }"#,
     );
-    assert_eq!(project.config_ok().metrics.application_label, "applicationId");
+    assert_eq!(
+        project.config_ok().metrics.application_label,
+        "applicationId"
+    );
     assert_eq!(
         warnings(&project),
-        ["/x/spindle.json:2:58: metrics.timeout: has no effect in Spindle: a scrape never waits \
+        ["/x/spindle.json:2:53: metrics.timeout: has no effect in Spindle: a scrape never waits \
           on a worker"]
     );
 }
