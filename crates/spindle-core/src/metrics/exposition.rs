@@ -115,8 +115,11 @@ fn kind_of(name: &str) -> Kind {
     }
 }
 
+/// Label names and values, in the order written.
+type Labels = Vec<(String, String)>;
+
 /// `name{labels} value [timestamp] [# exemplar]`.
-fn sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn sample(line: &str) -> Option<(&str, Labels, f64)> {
     let end = line
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
         .unwrap_or(line.len());
@@ -135,7 +138,7 @@ fn sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
 }
 
 /// The labels up to the closing `}`, and what follows it.
-fn label_set(mut s: &str) -> Option<(Vec<(String, String)>, &str)> {
+fn label_set(mut s: &str) -> Option<(Labels, &str)> {
     let mut labels = Vec::new();
     loop {
         s = s.trim_start();
@@ -146,9 +149,7 @@ fn label_set(mut s: &str) -> Option<(Vec<(String, String)>, &str)> {
         let name = name.trim();
         if name.is_empty()
             || name.starts_with(|c: char| c.is_ascii_digit())
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return None;
         }
@@ -233,7 +234,10 @@ mod tests {
         );
         assert_eq!(f[0].kind, Kind::Counter);
         assert_eq!(f[0].help, "Jobs done.");
-        assert_eq!(f[0].samples[0].labels, labels(&[("queue", "a \"b\"\\c\nd")]));
+        assert_eq!(
+            f[0].samples[0].labels,
+            labels(&[("queue", "a \"b\"\\c\nd")])
+        );
         assert_eq!(f[0].samples[1].labels, labels(&[("queue", "e")]));
         assert_eq!(f[0].samples[1].value, 4.0);
         assert_eq!(f[1].kind, Kind::Histogram);

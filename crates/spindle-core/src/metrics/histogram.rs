@@ -120,11 +120,23 @@ mod tests {
         }
         let s = h.snapshot();
         // Rank 10 of 20 is the top of the first filled bucket.
-        assert!((s.quantile(0.5) - 0.025).abs() < 1e-12, "{}", s.quantile(0.5));
+        assert!(
+            (s.quantile(0.5) - 0.025).abs() < 1e-12,
+            "{}",
+            s.quantile(0.5)
+        );
         // Rank 19 is 9/10 of the way through (0.05, 0.1].
-        assert!((s.quantile(0.95) - 0.095).abs() < 1e-12, "{}", s.quantile(0.95));
+        assert!(
+            (s.quantile(0.95) - 0.095).abs() < 1e-12,
+            "{}",
+            s.quantile(0.95)
+        );
         // Rank 2 is 2/10 of the way through (0.01, 0.025].
-        assert!((s.quantile(0.1) - 0.013).abs() < 1e-12, "{}", s.quantile(0.1));
+        assert!(
+            (s.quantile(0.1) - 0.013).abs() < 1e-12,
+            "{}",
+            s.quantile(0.1)
+        );
         assert!(HistogramSnapshot {
             cumulative: vec![0; BUCKETS.len()],
             count: 0,

@@ -2,8 +2,9 @@
 //! its app and worker, and merged by family across workers, with one HELP and TYPE each.
 //!
 //! Rules, so that the result stays one valid exposition:
-//! - a family whose name Spindle already wrote is left out: Spindle's own figures of the
-//!   same name (`process_*`, `nodejs_*` from prom-client's default metrics) are the ones
+//! - a family whose name Spindle already wrote (or that one of them could be mistaken for,
+//!   like `x_count` next to Spindle's histogram `x`) is left out: Spindle's own figures of
+//!   the same name (`process_*`, `nodejs_*` from prom-client's default metrics) are the ones
 //!   measured from outside, and one name cannot hold two families;
 //! - the first worker to declare a family sets its type and help; a later worker's family
 //!   of the same name but another type is left out;
@@ -14,7 +15,7 @@
 
 use super::exposition::{self, Family};
 use super::render::LabelNames;
-use super::text::{Format, Kind, Writer};
+use super::text::{confusable, Format, Kind, Writer};
 
 /// One worker's registry text, with the values of its app and worker labels.
 pub struct AppText<'a> {
@@ -36,16 +37,22 @@ pub fn write(w: &mut Writer, names: &LabelNames, texts: &[AppText<'_>]) {
     for t in texts {
         for family in exposition::parse(t.text) {
             let family = normalize(family);
-            if family.samples.is_empty() || w.has_family(&family.name) {
+            if family.samples.is_empty() || w.clashes(&family.name) {
                 continue;
             }
-            match merged.iter_mut().find(|m| m.family.name == family.name) {
-                Some(m) if m.family.kind == family.kind => {
+            match merged.iter().position(|m| m.family.name == family.name) {
+                Some(i) if merged[i].family.kind == family.kind => {
+                    let m = &mut merged[i];
                     m.from
                         .extend(std::iter::repeat_n((t.app, t.worker), family.samples.len()));
                     m.family.samples.extend(family.samples);
                 }
+                // Same name, another type: the first worker's stays.
                 Some(_) => {}
+                // Another app family one could mistake for this one: the first stays.
+                None if merged
+                    .iter()
+                    .any(|m| confusable(&m.family.name, &family.name)) => {}
                 None => merged.push(Merged {
                     from: vec![(t.app, t.worker); family.samples.len()],
                     family,
@@ -129,8 +136,16 @@ mod tests {
             &mut w,
             &names(),
             &[
-                AppText { app: "web", worker: "web:0", text: a },
-                AppText { app: "web", worker: "web:1", text: b },
+                AppText {
+                    app: "web",
+                    worker: "web:0",
+                    text: a,
+                },
+                AppText {
+                    app: "web",
+                    worker: "web:1",
+                    text: b,
+                },
             ],
         );
         assert_eq!(
@@ -143,6 +158,79 @@ mod tests {
              # TYPE depth gauge\n\
              depth{app=\"web\",worker=\"web:1\"} 7\n"
         );
+    }
+
+    #[test]
+    fn two_workers_histograms_merge_with_every_bucket_under_one_help_and_type() {
+        let registry = |le_01: u64, all: u64, sum: f64| {
+            format!(
+                "# HELP job_seconds How long a job took.\n\
+                 # TYPE job_seconds histogram\n\
+                 job_seconds_bucket{{le=\"0.1\",queue=\"mail\"}} {le_01}\n\
+                 job_seconds_bucket{{le=\"+Inf\",queue=\"mail\"}} {all}\n\
+                 job_seconds_sum{{queue=\"mail\"}} {sum}\n\
+                 job_seconds_count{{queue=\"mail\"}} {all}\n"
+            )
+        };
+        let (a, b) = (registry(1, 2, 0.35), registry(0, 5, 2.5));
+        let mut w = Writer::new(Format::Prometheus, &[]);
+        write(
+            &mut w,
+            &names(),
+            &[
+                AppText {
+                    app: "jobs",
+                    worker: "jobs:0",
+                    text: &a,
+                },
+                AppText {
+                    app: "jobs",
+                    worker: "jobs:1",
+                    text: &b,
+                },
+            ],
+        );
+        assert_eq!(
+            w.finish(),
+            "# HELP job_seconds How long a job took.\n\
+             # TYPE job_seconds histogram\n\
+             job_seconds_bucket{app=\"jobs\",worker=\"jobs:0\",le=\"0.1\",queue=\"mail\"} 1\n\
+             job_seconds_bucket{app=\"jobs\",worker=\"jobs:0\",le=\"+Inf\",queue=\"mail\"} 2\n\
+             job_seconds_sum{app=\"jobs\",worker=\"jobs:0\",queue=\"mail\"} 0.35\n\
+             job_seconds_count{app=\"jobs\",worker=\"jobs:0\",queue=\"mail\"} 2\n\
+             job_seconds_bucket{app=\"jobs\",worker=\"jobs:1\",le=\"0.1\",queue=\"mail\"} 0\n\
+             job_seconds_bucket{app=\"jobs\",worker=\"jobs:1\",le=\"+Inf\",queue=\"mail\"} 5\n\
+             job_seconds_sum{app=\"jobs\",worker=\"jobs:1\",queue=\"mail\"} 2.5\n\
+             job_seconds_count{app=\"jobs\",worker=\"jobs:1\",queue=\"mail\"} 5\n"
+        );
+    }
+
+    #[test]
+    fn families_one_could_mistake_for_another_are_left_out() {
+        let mut w = Writer::new(Format::Prometheus, &[]);
+        w.family("nodejs_gc_duration_seconds", Kind::Histogram, "GC.");
+        w.sample("_count", &[], 1.0);
+        // Named like a sample of Spindle's histogram, and like one of another app family.
+        let text =
+            "# TYPE nodejs_gc_duration_seconds_count gauge\nnodejs_gc_duration_seconds_count 4\n\
+                    # TYPE orders counter\norders 1\n\
+                    # TYPE orders_total gauge\norders_total 2\n";
+        write(
+            &mut w,
+            &names(),
+            &[AppText {
+                app: "web",
+                worker: "web:0",
+                text,
+            }],
+        );
+        let out = w.finish();
+        assert!(!out.contains(" 4\n"), "{out}");
+        assert!(
+            out.contains("orders{app=\"web\",worker=\"web:0\"} 1\n"),
+            "{out}"
+        );
+        assert!(!out.contains("orders_total"), "{out}");
     }
 
     #[test]
@@ -161,18 +249,33 @@ mod tests {
             &mut w,
             &names,
             &[
-                AppText { app: "web", worker: "web:0", text: a },
-                AppText { app: "api", worker: "api:0", text: b },
+                AppText {
+                    app: "web",
+                    worker: "web:0",
+                    text: a,
+                },
+                AppText {
+                    app: "api",
+                    worker: "api:0",
+                    text: b,
+                },
             ],
         );
         let out = w.finish();
-        assert_eq!(out.matches("# TYPE process_cpu_seconds_total").count(), 1, "{out}");
+        assert_eq!(
+            out.matches("# TYPE process_cpu_seconds_total").count(),
+            1,
+            "{out}"
+        );
         assert!(!out.contains(" 9\n"), "{out}");
         assert!(
             out.contains("x{region=\"eu\",applicationId=\"web\",workerId=\"web:0\",app=\"mine\",exported_region=\"us\",le=\"1\"} 1\n"),
             "{out}"
         );
-        assert!(!out.contains("api:0"), "a counter named like a gauge is left out: {out}");
+        assert!(
+            !out.contains("api:0"),
+            "a counter named like a gauge is left out: {out}"
+        );
     }
 
     #[test]
@@ -183,7 +286,11 @@ mod tests {
         write(
             &mut w,
             &names(),
-            &[AppText { app: "web", worker: "web:0", text }],
+            &[AppText {
+                app: "web",
+                worker: "web:0",
+                text,
+            }],
         );
         assert_eq!(
             w.finish(),
@@ -204,7 +311,11 @@ mod tests {
         write(
             &mut w,
             &names(),
-            &[AppText { app: "web", worker: "web:0", text }],
+            &[AppText {
+                app: "web",
+                worker: "web:0",
+                text,
+            }],
         );
         assert_eq!(
             w.finish(),

@@ -234,7 +234,7 @@ mod tests {
         let figures = WorkerFigures::new();
         figures.publish_runtime(REPORT).unwrap();
         let read = figures.read(Instant::now());
-        let report = read.runtime.unwrap();
+        let report = read.runtime.clone().unwrap();
         assert_eq!(report.gc["minor"].buckets, [2, 3, 3, 3, 3, 3]);
         assert_eq!(report.resources["TTYWrap"], 2);
         assert_eq!(report.spaces[0].space, "new");

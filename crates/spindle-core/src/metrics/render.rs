@@ -78,7 +78,11 @@ pub fn render(input: &Input<'_>, format: Format) -> String {
         .status
         .apps
         .iter()
-        .flat_map(|a| a.workers.iter().map(move |wk| (a.id.as_str(), wk.id.as_str())))
+        .flat_map(|a| {
+            a.workers
+                .iter()
+                .map(move |wk| (a.id.as_str(), wk.id.as_str()))
+        })
         .filter_map(|(app, worker)| {
             input.figures.get(worker).map(|figures| WorkerView {
                 app,
@@ -282,7 +286,11 @@ fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
             .map_or("unknown", |(_, n)| n);
         w.sample(
             "",
-            &[(app_label, app), (worker_label, &worker.id), ("state", state)],
+            &[
+                (app_label, app),
+                (worker_label, &worker.id),
+                ("state", state),
+            ],
             1.0,
         );
     }
@@ -326,7 +334,11 @@ fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
         w.family(name, Kind::Gauge, help);
         for (app, worker) in all() {
             if let Some(h) = &worker.heap {
-                w.sample("", &[(app_label, app), (worker_label, &worker.id)], field(h) as f64);
+                w.sample(
+                    "",
+                    &[(app_label, app), (worker_label, &worker.id)],
+                    field(h) as f64,
+                );
             }
         }
     }
@@ -530,27 +542,71 @@ mod tests {
 
     #[test]
     fn http_families_under_prom_client_and_watt_names_with_status_codes_and_route() {
-        let out = scrape(&status(Some("/shop")), &LabelNames::default(), &HashMap::new());
-        for name in ["http_request_duration_seconds", "http_request_all_duration_seconds"] {
+        let out = scrape(
+            &status(Some("/shop")),
+            &LabelNames::default(),
+            &HashMap::new(),
+        );
+        for name in [
+            "http_request_duration_seconds",
+            "http_request_all_duration_seconds",
+        ] {
             has(&out, &format!("# TYPE {name} histogram"));
-            has(&out, &format!(r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="0.025"}} 1"#));
-            has(&out, &format!(r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="+Inf"}} 2"#));
-            has(&out, &format!(r#"{name}_count{{app="web",method="POST",status_code="503",route="/shop"}} 1"#));
+            has(
+                &out,
+                &format!(
+                    r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="0.025"}} 1"#
+                ),
+            );
+            has(
+                &out,
+                &format!(
+                    r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="+Inf"}} 2"#
+                ),
+            );
+            has(
+                &out,
+                &format!(
+                    r#"{name}_count{{app="web",method="POST",status_code="503",route="/shop"}} 1"#
+                ),
+            );
         }
-        for name in ["http_request_summary_seconds", "http_request_all_summary_seconds"] {
+        for name in [
+            "http_request_summary_seconds",
+            "http_request_all_summary_seconds",
+        ] {
             has(&out, &format!("# TYPE {name} summary"));
-            has(&out, &format!(r#"{name}{{app="web",method="GET",status_code="200",route="/shop",quantile="0.5"}} 0.025"#));
-            has(&out, &format!(r#"{name}_count{{app="web",method="GET",status_code="200",route="/shop"}} 2"#));
+            has(
+                &out,
+                &format!(
+                    r#"{name}{{app="web",method="GET",status_code="200",route="/shop",quantile="0.5"}} 0.025"#
+                ),
+            );
+            has(
+                &out,
+                &format!(
+                    r#"{name}_count{{app="web",method="GET",status_code="200",route="/shop"}} 2"#
+                ),
+            );
         }
         // Spindle's own families are sums over the same series.
-        has(&out, r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"} 2"#);
-        has(&out, r#"spindle_http_request_duration_seconds_count{app="web",code_class="5xx"} 1"#);
+        has(
+            &out,
+            r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"} 2"#,
+        );
+        has(
+            &out,
+            r#"spindle_http_request_duration_seconds_count{app="web",code_class="5xx"} 1"#,
+        );
     }
 
     #[test]
     fn without_a_route_prefix_there_is_no_route_label() {
         let out = scrape(&status(None), &LabelNames::default(), &HashMap::new());
-        has(&out, r#"http_request_duration_seconds_count{app="web",method="GET",status_code="200"} 2"#);
+        has(
+            &out,
+            r#"http_request_duration_seconds_count{app="web",method="GET",status_code="200"} 2"#,
+        );
     }
 
     #[test]
@@ -562,16 +618,34 @@ mod tests {
         let figures = HashMap::from([(
             "web:0".to_string(),
             Figures {
-                app: Some("# HELP orders_total Orders.\n# TYPE orders_total counter\norders_total 4\n".into()),
+                app: Some(
+                    "# HELP orders_total Orders.\n# TYPE orders_total counter\norders_total 4\n"
+                        .into(),
+                ),
                 ..Figures::default()
             },
         )]);
         let out = scrape(&status(None), &names, &figures);
-        has(&out, r#"spindle_workers{applicationId="web",state="ready"} 1"#);
-        has(&out, r#"nodejs_eventloop_utilization{applicationId="web",workerId="web:0"} 0.5"#);
-        has(&out, r#"http_request_duration_seconds_count{applicationId="web",method="GET",status_code="200"} 2"#);
-        has(&out, r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:0"} 0"#);
-        has(&out, r#"orders_total{applicationId="web",workerId="web:0"} 4"#);
+        has(
+            &out,
+            r#"spindle_workers{applicationId="web",state="ready"} 1"#,
+        );
+        has(
+            &out,
+            r#"nodejs_eventloop_utilization{applicationId="web",workerId="web:0"} 0.5"#,
+        );
+        has(
+            &out,
+            r#"http_request_duration_seconds_count{applicationId="web",method="GET",status_code="200"} 2"#,
+        );
+        has(
+            &out,
+            r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:0"} 0"#,
+        );
+        has(
+            &out,
+            r#"orders_total{applicationId="web",workerId="web:0"} 4"#,
+        );
         assert!(!out.contains("app=\""), "{out}");
         assert!(!out.contains("worker=\""), "{out}");
         // Every family once.

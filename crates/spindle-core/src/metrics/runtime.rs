@@ -38,7 +38,11 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
         ),
     );
     for f in workers {
-        w.sample("", &ids(names, f), if f.figures.stale() { 1.0 } else { 0.0 });
+        w.sample(
+            "",
+            &ids(names, f),
+            if f.figures.stale() { 1.0 } else { 0.0 },
+        );
     }
 
     w.family(
@@ -89,7 +93,11 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
                 );
             }
             let kind = kind.as_str();
-            w.sample("_bucket", &[a, b, ("kind", kind), ("le", "+Inf")], gc.count as f64);
+            w.sample(
+                "_bucket",
+                &[a, b, ("kind", kind), ("le", "+Inf")],
+                gc.count as f64,
+            );
             w.sample("_sum", &[a, b, ("kind", kind)], gc.sum);
             w.sample("_count", &[a, b, ("kind", kind)], gc.count as f64);
         }
@@ -124,8 +132,14 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
                 w.sample("", &[a, b, ("type", kind.as_str())], *n as f64);
             }
         }
-        // prom-client's name: a gauge with a `_total` suffix, which promtool's lint flags.
-        w.family(&format!("nodejs_active_{name}_total"), Kind::Gauge, total_help);
+        // prom-client's name, which dashboards query: a gauge named like a counter. Declared
+        // untyped (Prometheus stores and queries both alike), since a gauge or counter type
+        // on it would be wrong and promtool flags a `_total` gauge.
+        w.family(
+            &format!("nodejs_active_{name}_total"),
+            Kind::Untyped,
+            total_help,
+        );
         for (f, r) in reports() {
             w.sample("", &ids(names, f), field(r).values().sum::<u64>() as f64);
         }
@@ -143,7 +157,9 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
     let spaces: [(&str, &str, SpaceField); 3] = [
         ("total", "Process heap space size total", |s| s.total),
         ("used", "Process heap space size used", |s| s.used),
-        ("available", "Process heap space size available", |s| s.available),
+        ("available", "Process heap space size available", |s| {
+            s.available
+        }),
     ];
     for (name, help, field) in spaces {
         w.family(
@@ -161,11 +177,7 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
 
     // Watt's names (packages/metrics): `thread_cpu_user_system_seconds_total` holds the
     // user time only, as there.
-    let cpus = || {
-        workers
-            .iter()
-            .filter_map(|f| f.figures.cpu.map(|c| (f, c)))
-    };
+    let cpus = || workers.iter().filter_map(|f| f.figures.cpu.map(|c| (f, c)));
     w.family(
         "thread_cpu_user_system_seconds_total",
         Kind::Counter,
@@ -204,7 +216,10 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
 
 /// The app and worker labels of `f`.
 fn ids<'n>(names: &'n LabelNames, f: &WorkerView<'n>) -> [(&'n str, &'n str); 2] {
-    [(names.app.as_str(), f.app), (names.worker.as_str(), f.worker)]
+    [
+        (names.app.as_str(), f.app),
+        (names.worker.as_str(), f.worker),
+    ]
 }
 
 #[cfg(test)]
@@ -275,26 +290,43 @@ mod tests {
             &mut w,
             &names,
             &[
-                WorkerView { app: "web", worker: "web:0", figures: &fresh },
-                WorkerView { app: "web", worker: "web:1", figures: &stuck },
+                WorkerView {
+                    app: "web",
+                    worker: "web:0",
+                    figures: &fresh,
+                },
+                WorkerView {
+                    app: "web",
+                    worker: "web:1",
+                    figures: &stuck,
+                },
             ],
         );
         let out = w.finish();
-        let has = |line: &str| assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+        let has =
+            |line: &str| assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
         let l = r#"applicationId="web",workerId="web:0""#;
         has(&format!("spindle_worker_metrics_age_seconds{{{l}}} 0.4"));
         has(&format!("spindle_worker_metrics_stale{{{l}}} 0"));
         has(r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:1"} 1"#);
         has(&format!("nodejs_eventloop_lag_seconds{{{l}}} 0.002"));
         has(&format!("nodejs_eventloop_lag_p99_seconds{{{l}}} 0.03"));
-        has(&format!(r#"nodejs_gc_duration_seconds_bucket{{{l},kind="minor",le="0.001"}} 2"#));
-        has(&format!(r#"nodejs_gc_duration_seconds_bucket{{{l},kind="minor",le="+Inf"}} 3"#));
-        has(&format!(r#"nodejs_gc_duration_seconds_count{{{l},kind="minor"}} 3"#));
+        has(&format!(
+            r#"nodejs_gc_duration_seconds_bucket{{{l},kind="minor",le="0.001"}} 2"#
+        ));
+        has(&format!(
+            r#"nodejs_gc_duration_seconds_bucket{{{l},kind="minor",le="+Inf"}} 3"#
+        ));
+        has(&format!(
+            r#"nodejs_gc_duration_seconds_count{{{l},kind="minor"}} 3"#
+        ));
         has(&format!(r#"nodejs_active_handles{{{l},type="Timeout"}} 2"#));
         has(&format!("nodejs_active_handles_total{{{l}}} 3"));
         has(&format!("nodejs_active_requests_total{{{l}}} 0"));
         has(&format!("nodejs_external_memory_bytes{{{l}}} 1024"));
-        has(&format!(r#"nodejs_heap_space_size_used_bytes{{{l},space="new"}} 5000"#));
+        has(&format!(
+            r#"nodejs_heap_space_size_used_bytes{{{l},space="new"}} 5000"#
+        ));
         has(&format!("thread_cpu_user_system_seconds_total{{{l}}} 1.5"));
         has(&format!("thread_cpu_seconds_total{{{l}}} 1.75"));
         has(&format!("thread_cpu_percent_usage{{{l}}} 12.5"));

@@ -76,9 +76,10 @@ impl Writer {
         self.static_names.clone()
     }
 
-    /// Whether a family of that name was written already.
-    pub fn has_family(&self, name: &str) -> bool {
-        self.declared.contains(name)
+    /// Whether a family written already could be confused with one named `name`
+    /// ([`confusable`]).
+    pub fn clashes(&self, name: &str) -> bool {
+        self.declared.iter().any(|d| confusable(d, name))
     }
 
     /// Starts a family. `name` is the sample name as Prometheus text spells it (counters
@@ -130,6 +131,18 @@ impl Writer {
         }
         self.out
     }
+}
+
+/// Whether families named `a` and `b` cannot both be in one exposition: the same name, or
+/// one named like a sample of the other (`x` and `x_bucket`, `x_sum`, `x_count`, `x_total`,
+/// `x_created`, `x_info`).
+pub fn confusable(a: &str, b: &str) -> bool {
+    const SUFFIXES: [&str; 6] = ["_bucket", "_sum", "_count", "_total", "_created", "_info"];
+    let sample_of = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|suffix| SUFFIXES.contains(&suffix))
+    };
+    a == b || sample_of(a, b) || sample_of(b, a)
 }
 
 fn push_label(out: &mut String, key: &str, value: &str) {
