@@ -80,7 +80,10 @@ async fn an_apps_prom_client_counter_reaches_metrics_and_stays_while_its_worker_
         None => panic!("no {orders} 3 in:\n{}", fast_scrape(&server).await),
     };
     assert_eq!(value(&before, &visits), Some(1.0), "{before}");
-    assert_eq!(before.matches("# TYPE shop_orders_total counter").count(), 1);
+    assert_eq!(
+        before.matches("# TYPE shop_orders_total counter").count(),
+        1
+    );
     assert!(before.contains("# HELP shop_orders_total Orders placed.\n"));
     assert_eq!(
         value(&before, &format!("spindle_worker_metrics_stale{{{ids}}}")),
@@ -96,7 +99,10 @@ async fn an_apps_prom_client_counter_reaches_metrics_and_stays_while_its_worker_
         format!(r#"nodejs_heap_space_size_used_bytes{{{ids},space="old"}}"#),
         format!("thread_cpu_seconds_total{{{ids}}}"),
     ] {
-        assert!(value(&before, &series).is_some(), "no {series} in:\n{before}");
+        assert!(
+            value(&before, &series).is_some(),
+            "no {series} in:\n{before}"
+        );
     }
     let cpu_before = value(&before, &format!("thread_cpu_seconds_total{{{ids}}}")).unwrap();
 
@@ -119,7 +125,11 @@ async fn an_apps_prom_client_counter_reaches_metrics_and_stays_while_its_worker_
         Some(3.0),
         "the stuck worker's last app metrics stay:\n{stuck}"
     );
-    let age = value(&stuck, &format!("spindle_worker_metrics_age_seconds{{{ids}}}")).unwrap();
+    let age = value(
+        &stuck,
+        &format!("spindle_worker_metrics_age_seconds{{{ids}}}"),
+    )
+    .unwrap();
     assert!(age > 3.0, "age {age}");
     // Its CPU time is read from /proc, not published: it keeps counting while stuck.
     let cpu_stuck = value(&stuck, &format!("thread_cpu_seconds_total{{{ids}}}")).unwrap();
