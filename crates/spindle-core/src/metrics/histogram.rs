@@ -25,7 +25,28 @@ pub struct HistogramSnapshot {
     pub sum_seconds: f64,
 }
 
+impl Default for HistogramSnapshot {
+    /// No observations.
+    fn default() -> Self {
+        HistogramSnapshot {
+            cumulative: vec![0; BUCKETS.len()],
+            count: 0,
+            sum_seconds: 0.0,
+        }
+    }
+}
+
 impl HistogramSnapshot {
+    /// Takes away `earlier`'s observations, a copy of the same histogram taken before:
+    /// what remains is what it observed since.
+    pub fn subtract(&mut self, earlier: &HistogramSnapshot) {
+        for (mine, theirs) in self.cumulative.iter_mut().zip(&earlier.cumulative) {
+            *mine = mine.saturating_sub(*theirs);
+        }
+        self.count = self.count.saturating_sub(earlier.count);
+        self.sum_seconds = (self.sum_seconds - earlier.sum_seconds).max(0.0);
+    }
+
     /// Adds `other`'s observations (same buckets) to these.
     pub fn add(&mut self, other: &HistogramSnapshot) {
         for (mine, theirs) in self.cumulative.iter_mut().zip(&other.cumulative) {

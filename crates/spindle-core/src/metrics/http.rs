@@ -6,9 +6,10 @@
 //! over these, computed when scraped, so recording a request costs what it did with
 //! coarser counters (one slot lookup, two atomic adds).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use super::histogram::{Histogram, HistogramSnapshot};
 
@@ -26,12 +27,24 @@ pub const REJECT_REASONS: [&str; 3] = ["no_ready_worker", "overloaded", "app_fai
 const CODES: usize = 500;
 const FIRST_CODE: u16 = 100;
 
+/// The summaries' quantiles are over the requests of about the last minute: the difference
+/// between the histogram now and as it was at least this long ago.
+pub const QUANTILE_WINDOW: Duration = Duration::from_secs(60);
+/// How far apart the kept copies of the histograms are: the window is between
+/// [`QUANTILE_WINDOW`] and this much longer (or since the previous scrape, when scrapes are
+/// further apart than the window).
+const WINDOW_STEP: Duration = Duration::from_secs(10);
+
 pub struct HttpMetrics {
     /// `[method][code - 100]`, each histogram allocated on its first request: an app sees
     /// a handful of codes, and a full table of histograms would be ~0.5 MB per app.
     latency: Box<[OnceLock<Box<Histogram>>]>,
     rejected: [AtomicU64; REJECT_REASONS.len()],
     retried: AtomicU64,
+    /// Copies of the histograms taken by earlier snapshots (scrapes), oldest first, at
+    /// least [`WINDOW_STEP`] apart: the start of the quantiles' window. Only snapshots
+    /// touch it, never a request.
+    window: Mutex<VecDeque<(Instant, Vec<Series>)>>,
 }
 
 impl Default for HttpMetrics {
@@ -42,6 +55,7 @@ impl Default for HttpMetrics {
                 .collect(),
             rejected: Default::default(),
             retried: AtomicU64::new(0),
+            window: Mutex::new(VecDeque::new()),
         }
     }
 }
@@ -77,7 +91,11 @@ impl std::fmt::Display for StatusCode {
 pub struct Series {
     pub method: &'static str,
     pub status: StatusCode,
+    /// Every request since the start.
     pub latency: HistogramSnapshot,
+    /// The requests of about the last [`QUANTILE_WINDOW`] (since the start while the
+    /// process is younger), which the summaries' quantiles are estimated from.
+    pub recent: HistogramSnapshot,
 }
 
 pub struct HttpSnapshot {
@@ -155,6 +173,11 @@ impl HttpMetrics {
     }
 
     pub fn snapshot(&self) -> HttpSnapshot {
+        self.snapshot_at(Instant::now())
+    }
+
+    /// The counters as of `now`, the quantiles' window ending then.
+    pub fn snapshot_at(&self, now: Instant) -> HttpSnapshot {
         let mut series = Vec::new();
         for (i, slot) in self.latency.iter().enumerate() {
             let Some(h) = slot.get() else { continue };
@@ -171,9 +194,11 @@ impl HttpMetrics {
             series.push(Series {
                 method: METHODS[m],
                 status,
+                recent: latency.clone(),
                 latency,
             });
         }
+        self.window_into(now, &mut series);
         let rejected = REJECT_REASONS
             .iter()
             .zip(&self.rejected)
@@ -183,6 +208,42 @@ impl HttpMetrics {
             series,
             rejected,
             retried: self.retried.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sets each series' `recent` to what it counted since the newest kept copy at least
+    /// [`QUANTILE_WINDOW`] old (since the start when there is none), keeps a copy of
+    /// `series` when the newest is [`WINDOW_STEP`] old, and drops copies older than the
+    /// one used.
+    fn window_into(&self, now: Instant, series: &mut [Series]) {
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let age = |at: &Instant| now.saturating_duration_since(*at);
+        if let Some(base) = window
+            .iter()
+            .rposition(|(at, _)| age(at) >= QUANTILE_WINDOW)
+        {
+            window.drain(..base);
+            let then = &window[0].1;
+            for s in series.iter_mut() {
+                if let Some(old) = then
+                    .iter()
+                    .find(|o| o.method == s.method && o.status == s.status)
+                {
+                    s.recent.subtract(&old.latency);
+                }
+            }
+        }
+        if window.back().is_none_or(|(at, _)| age(at) >= WINDOW_STEP) {
+            let copy = series
+                .iter()
+                .map(|s| Series {
+                    method: s.method,
+                    status: s.status,
+                    latency: s.latency.clone(),
+                    recent: HistogramSnapshot::default(),
+                })
+                .collect();
+            window.push_back((now, copy));
         }
     }
 }
@@ -240,6 +301,51 @@ mod tests {
         assert_eq!(StatusCode::Other.class(), "5xx");
         assert_eq!(StatusCode::Code(599).class(), "5xx");
         assert_eq!(StatusCode::Code(101).class(), "1xx");
+    }
+
+    #[test]
+    fn quantiles_are_over_the_last_minute_and_counts_since_the_start() {
+        let m = HttpMetrics::default();
+        let start = Instant::now();
+        let recent = |at: Duration| {
+            let s = m.snapshot_at(start + at);
+            let series = &s.series[0];
+            (
+                series.latency.count,
+                series.recent.count,
+                series.recent.quantile(0.5),
+            )
+        };
+        // A first scrape before any request keeps an empty copy.
+        assert!(m.snapshot_at(start).series.is_empty());
+        // Slow requests at first; before a minute has passed, the window is since the start.
+        for _ in 0..10 {
+            m.record("GET", 200, Duration::from_millis(800));
+        }
+        let (total, window, p50) = recent(Duration::from_secs(15));
+        assert_eq!((total, window), (10, 10));
+        assert!(p50 > 0.5, "{p50}");
+        // Scrapes every 15 s keep copies; fast requests from then on.
+        for at in [30, 45] {
+            recent(Duration::from_secs(at));
+        }
+        for _ in 0..10 {
+            m.record("GET", 200, Duration::from_millis(2));
+        }
+        // At 61 s the window starts at the (empty) copy taken at 0 s: both kinds are in it.
+        let (total, window, _) = recent(Duration::from_secs(61));
+        assert_eq!((total, window), (20, 20));
+        // At 76 s it starts at the copy of 15 s, after the slow requests.
+        let (total, window, p50) = recent(Duration::from_secs(76));
+        assert_eq!((total, window), (20, 10));
+        assert!(p50 <= 0.0025, "{p50}");
+        // A minute without requests: nothing in the window, no quantile.
+        recent(Duration::from_secs(100));
+        let (total, window, p50) = recent(Duration::from_secs(140));
+        assert_eq!((total, window), (20, 0));
+        assert!(p50.is_nan());
+        let kept = m.window.lock().unwrap().len();
+        assert!(kept <= 8, "old copies are dropped: {kept}");
     }
 
     #[test]

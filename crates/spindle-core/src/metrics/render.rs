@@ -394,7 +394,8 @@ fn http(w: &mut Writer, names: &LabelNames, http: &[(String, HttpSnapshot)]) {
 /// `http-metrics` (and `fastify-metrics`) and for Watt query: per app, method and status
 /// code, with the app's `server.routes` prefix as `route` when it has one. Cumulative, like
 /// every Spindle counter; the summaries' quantiles are estimated from the histogram's
-/// buckets over the process's life (prom-client's summaries keep every observation).
+/// buckets over about the last minute (as a prom-client summary with `maxAgeSeconds`),
+/// their `_sum` and `_count` cumulative.
 fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
     let a = names.app.as_str();
     let route = |app: &str| {
@@ -440,7 +441,7 @@ fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
         w.family(
             summary_name,
             Kind::Summary,
-            &format!("{what}: a summary from the ingress, by method and status code."),
+            &format!("{what}: a summary from the ingress, by method and status code; quantiles over the last minute."),
         );
         for (app, s) in input.http {
             for series in &s.series {
@@ -457,7 +458,7 @@ fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
                     let q_text = q.to_string();
                     let mut with_q = labels.clone();
                     with_q.push(("quantile", q_text.as_str()));
-                    w.sample("", &with_q, series.latency.quantile(q));
+                    w.sample("", &with_q, series.recent.quantile(q));
                 }
                 w.sample("_sum", &labels, series.latency.sum_seconds);
                 w.sample("_count", &labels, series.latency.count as f64);
