@@ -90,7 +90,7 @@ async fn a_crash_counts_as_a_restart_and_a_busy_worker_shows_high_elu() {
     server
         .wait_log_since(
             mark,
-            |l| l.is_msg("worker ready") && l.str("worker") == Some("web:1"),
+            |l| l.is_serving_start() && l.str("worker") == Some("web:1"),
             STEP_TIMEOUT,
         )
         .await;

@@ -27,7 +27,7 @@ use crate::health::{
     DEFAULT_HEALTH_INTERVAL, DEFAULT_MAX_ELU, DEFAULT_MAX_FAILED_STARTS, DEFAULT_MAX_HEAP_TOTAL,
     DEFAULT_MAX_HEAP_USED, DEFAULT_MAX_IN_FLIGHT_PER_WORKER, DEFAULT_MAX_STALL,
     DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION, DEFAULT_QUEUE_TIMEOUT,
-    DEFAULT_SAMPLE_INTERVAL, DEFAULT_STANDBY_WORKERS, MAX_STANDBY_WORKERS,
+    DEFAULT_SAMPLE_INTERVAL, MAX_STANDBY_WORKERS,
 };
 use crate::integer::Integer;
 use crate::number::Number;
@@ -100,10 +100,10 @@ pub(crate) struct RawConfig {
     /// requests. When a worker crashes, turns unhealthy or the app scales up, a standby worker
     /// takes its place at once instead of a cold start, and a new standby is started behind
     /// it. Each costs the memory of one idle worker; it does not count toward `workers` or the
-    /// scaling budget. An application's own value overrides this one.
-    #[serde(default = "default_standby_workers")]
+    /// scaling budget. Unset: none until the application's first crash or unhealthy worker,
+    /// one from then on; `0`: never. An application's own value overrides this one.
     #[schemars(range(min = 0, max = MAX_STANDBY_WORKERS))]
-    pub standby_workers: Integer,
+    pub standby_workers: Option<Integer>,
     /// Milliseconds a public request's worker may take to begin its answer before the
     /// client is answered 504 (naming the application and worker) and the application's
     /// request is cancelled; `0` for no limit. An application's own value overrides this
@@ -819,10 +819,6 @@ fn default_queue_timeout() -> Integer {
 
 fn default_exit_on_unhandled_errors() -> bool {
     DEFAULT_EXIT_ON_UNHANDLED_ERRORS
-}
-
-fn default_standby_workers() -> Integer {
-    DEFAULT_STANDBY_WORKERS.into()
 }
 
 fn default_application_timeout() -> Integer {

@@ -125,7 +125,7 @@ pub(crate) fn validate(
         max_in_flight_per_worker: Some(max_in_flight_per_worker),
         queue_timeout: Some(queue_timeout),
         exit_on_unhandled_errors: Some(exit_on_unhandled_errors),
-        standby_workers: Some(standby_workers),
+        standby_workers,
         response_timeout: Some(response_timeout),
     };
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;

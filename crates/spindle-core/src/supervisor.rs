@@ -18,7 +18,7 @@ use crate::datapath::pipe::Pipe;
 use crate::datapath::queue::AppQueue;
 use crate::datapath::ready::{ReadyApp, ReadyWorkers};
 use crate::health::{self, History, Policy, Verdict};
-use crate::host::{ResourceLimits, WorkerHost, WorkerSpec};
+use crate::host::{ResourceLimits, Serve, WorkerHost, WorkerSpec};
 use crate::logs::{LogSink, WorkerLog};
 use crate::probe::Probe;
 use crate::scaler;
@@ -400,6 +400,7 @@ impl Supervisor {
             log_level: self.log_level.to_owned(),
             dir: entry.config.path.clone(),
             entry: entry.config.entry.clone(),
+            serve: Serve::of(&entry.config.kind),
             socket: socket.clone(),
             mesh_socket: crate::mesh::socket_path(&self.rundir, app),
             env: entry.config.env.clone(),
@@ -509,7 +510,12 @@ impl Supervisor {
         if entry.failed.is_some() || entry.removing || entry.respawn_pending {
             return;
         }
-        let wanted = entry.config.faults.standby_workers as usize;
+        let faults = &entry.config.faults;
+        // Unset `standbyWorkers`: an app that has failed once is likely to again, and its
+        // next replacement should not be a cold start.
+        let earned =
+            faults.standby_after_failure && entry.restarts.crash + entry.restarts.unhealthy > 0;
+        let wanted = (faults.standby_workers as usize).max(usize::from(earned));
         if wanted == 0
             || entry
                 .workers
@@ -1228,7 +1234,11 @@ mod tests {
             workers: NonZeroU32::new(workers).unwrap(),
             env: BTreeMap::new(),
             health: spindle_config::HealthConfig::default(),
-            faults: spindle_config::FaultConfig::default(),
+            // As `standbyWorkers: 0`: the tests below count every start.
+            faults: spindle_config::FaultConfig {
+                standby_after_failure: false,
+                ..Default::default()
+            },
             scaling: spindle_config::AppScaling::fixed(NonZeroU32::new(workers).unwrap()),
             kind: spindle_config::AppKind::Node,
             exec_argv: Vec::new(),
@@ -1842,6 +1852,50 @@ mod tests {
         assert_eq!(h.routes.borrow().ready_count("web"), 2);
         assert_eq!(h.status.borrow().apps[0].ready_workers(), 2);
         assert!(h.calls.try_recv().is_err(), "one standby is enough");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unset_standby_workers_means_one_standby_once_the_app_has_crashed() {
+        let mut config = app("web", 1);
+        config.faults.standby_after_failure = true;
+        let mut h = start(vec![config]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        h.send(ready("web:0"));
+        h.wait_status(|s| s.apps[0].workers[0].state == WorkerState::Ready)
+            .await;
+        assert!(h.calls.try_recv().is_err(), "no standby before a failure");
+
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        h.send(ready("web:1"));
+        // Ready again: from now on the app keeps one standby.
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        h.send(ready("web:2"));
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.id == "web:2" && w.state == WorkerState::Standby)
+        })
+        .await;
+        // The next crash is not a cold start.
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.id == "web:2" && w.state == WorkerState::Ready)
+        })
+        .await;
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
     }
 
     #[tokio::test(start_paused = true)]
