@@ -65,15 +65,17 @@ function publishRuntime (link, intervalMs, warn) {
 
   let lag = 0
   const publish = () => {
-    // prom-client's nodejs_eventloop_lag_seconds: how late a setImmediate runs now.
-    const start = process.hrtime.bigint()
-    setImmediate(() => { lag = Number(process.hrtime.bigint() - start) / 1e9 })
     try {
       link.runtimeMetrics(JSON.stringify(report(delay, gc, lag)))
     } catch (err) {
       warn('runtime-metrics', `runtime metrics not published: ${err && err.message}`)
     }
     delay.reset()
+    // prom-client's nodejs_eventloop_lag_seconds: how late a setImmediate runs, measured
+    // now for the next publication (after the report, which would count it as an active
+    // resource of the app's).
+    const start = process.hrtime.bigint()
+    setImmediate(() => { lag = Number(process.hrtime.bigint() - start) / 1e9 })
   }
   setInterval(publish, intervalMs).unref()
 }
