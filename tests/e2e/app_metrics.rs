@@ -106,7 +106,8 @@ async fn an_apps_prom_client_counter_reaches_metrics_and_stays_while_its_worker_
     }
     let cpu_before = value(&before, &format!("thread_cpu_seconds_total{{{ids}}}")).unwrap();
 
-    // Stuck: the loop does not turn for 10 s: long enough to be marked stale (3 s without a publication) and seen so twice.
+    // Stuck: the loop does not turn for 10 s, long enough to be marked stale (3 s without
+    // a publication) and seen so twice.
     let url = format!("{}/spin?ms=10000", server.url());
     let spin = tokio::spawn(async move {
         try_request(&url, Method::POST, full(""), Duration::from_secs(30)).await
