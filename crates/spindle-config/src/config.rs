@@ -183,6 +183,9 @@ pub struct AppConfig {
     /// How long a worker may take, from the start of its thread, to listen (`startTimeout`).
     #[serde(serialize_with = "as_millis")]
     pub start_timeout: Duration,
+    /// Ids of the applications whose workers must all be ready (or that must have failed)
+    /// before this application's workers start (`dependencies`, Watt's start order).
+    pub dependencies: Vec<String>,
 }
 
 /// What kind of application Spindle runs: Watt's capability, as named by the `$schema` or

@@ -34,6 +34,7 @@ mod autoload;
 mod bytesize;
 mod capability;
 mod config;
+mod dependencies;
 mod deserialize;
 mod edge;
 mod entry;

@@ -41,6 +41,7 @@ use crate::scaling::{
 ///
 /// Every string may contain `{VAR}` or `{{VAR}}` placeholders, replaced by environment
 /// variables (or the `.env` file next to this file); `PLT_ROOT` is this file's directory.
+/// A backslash before one keeps it as text: `"\\{id}"` in JSON is the string `{id}`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "Spindle configuration")]
@@ -179,6 +180,10 @@ pub(crate) struct RawApplication {
     /// Extra command-line arguments of the application's workers (`process.argv`).
     #[serde(default)]
     pub arguments: Vec<String>,
+    /// Ids of applications this one needs: its workers start once all of theirs are ready
+    /// (as Watt orders its start). A cycle or an unknown id is an error.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
     /// Modules each worker imports before the application, after the top-level `preload`;
     /// paths are relative to the application's directory, or package names.
     #[serde(default)]

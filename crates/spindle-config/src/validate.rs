@@ -175,6 +175,7 @@ pub(crate) fn validate(
         return Err(cx.report.at_value(list, ErrorKind::MissingKey, message));
     }
     scaling.check_total(&declared, cx)?;
+    crate::dependencies::check(&declared, cx)?;
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
     let policies = policies::read(policies, &declared, cx)?;
     server.routes = routes::read(server_routes, &declared, cx)?;

@@ -80,7 +80,7 @@ fn unknown_application_key() {
     assert_eq!(
         error("unknown-app-key", config),
         "/x/spindle.json:3:35: applications[0].worker: unknown key (expected one of: id, \
-         path, config, enabled, arguments, preload, sourceMaps, nodeOptions, execArgv, \
+         path, config, enabled, arguments, dependencies, preload, sourceMaps, nodeOptions, execArgv, \
          workers, env, envfile, entrypoint, health, maxFailedStarts, maxInFlightPerWorker, \
          queueTimeout, exitOnUnhandledErrors, standbyWorkers, responseTimeout)"
     );
@@ -1385,5 +1385,48 @@ fn route_to_a_non_string() {
     assert_eq!(
         error("route-number", config),
         "/x/spindle.json:3:35: server.routes[\"/api\"]: expected a string, got 1"
+    );
+}
+
+#[test]
+fn a_dependency_on_an_unknown_application() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web", "dependencies": ["api", "auth"] }
+  ]
+}"#;
+    assert_eq!(
+        error("dependency-unknown", config),
+        "/x/spindle.json:4:59: applications[1].dependencies[1]: no application \"auth\" to \
+         depend on (applications: api, web)"
+    );
+}
+
+#[test]
+fn a_dependency_on_itself() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "dependencies": ["api"] }
+  ]
+}"#;
+    assert_eq!(
+        error("dependency-self", config),
+        "/x/spindle.json:3:52: applications[0].dependencies[0]: \"api\" cannot depend on itself"
+    );
+}
+
+#[test]
+fn dependencies_in_a_cycle() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "dependencies": ["web"] },
+    { "id": "web", "path": "web", "dependencies": ["api"] }
+  ]
+}"#;
+    assert_eq!(
+        error("dependency-cycle", config),
+        "/x/spindle.json:3:51: applications[0].dependencies: the dependencies form a cycle \
+         (api → web → api): none of them could start"
     );
 }

@@ -116,7 +116,6 @@ fn each_key_without_effect_warns_once() {
         "applications[0].reuseTcpPorts",
         "applications[0].telemetry",
         "applications[0].useHttp",
-        "applications[0].dependencies",
         "applications[0].url",
     ];
     let mut sorted_keys = keys.clone();
