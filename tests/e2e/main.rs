@@ -2,6 +2,7 @@
 //! HTTP. Build the workspace first (`cargo build --workspace`); `scripts/test` does all of it.
 //! `SPINDLE_TEST_NODE` picks the Node binary, `SPINDLE_BIN` the spindle binary.
 
+mod app_metrics;
 mod bad_config;
 mod basics;
 mod broken_app;

@@ -184,6 +184,10 @@ impl Core {
                     .as_ref()
                     .map(|a| admin::basic_authorization(&a.username, &a.password)),
                 labels: labels.clone(),
+                names: crate::metrics::LabelNames {
+                    app: config.metrics.application_label.clone(),
+                    worker: config.metrics.worker_label.clone(),
+                },
             };
             (listener, state)
         });
@@ -259,6 +263,10 @@ impl Core {
             status: status_rx.clone(),
             apps: apps.clone(),
             labels,
+            names: crate::metrics::LabelNames {
+                app: config.metrics.application_label.clone(),
+                worker: config.metrics.worker_label.clone(),
+            },
             events: events_tx.clone(),
             stop: stop_tx,
             logs: logs.clone(),

@@ -426,6 +426,9 @@ impl Supervisor {
                 health.max_young_generation,
             ),
             sample_interval_ms: health.sample_interval.as_millis() as u64,
+            runtime_metrics_interval_ms: crate::metrics::published::RUNTIME_INTERVAL.as_millis()
+                as u64,
+            app_metrics_interval_ms: crate::metrics::published::APP_INTERVAL.as_millis() as u64,
             exit_on_unhandled_errors: entry.config.faults.exit_on_unhandled_errors,
             exec_argv: entry.config.exec_argv.clone(),
             argv: entry.config.arguments.clone(),
@@ -1218,6 +1221,7 @@ impl Supervisor {
                 restarts: entry.restarts,
                 scaled: entry.scaled,
                 stalls: entry.stalls,
+                route: entry.base_path.clone(),
                 workers: entry
                     .workers
                     .iter()
@@ -1234,6 +1238,7 @@ impl Supervisor {
                             }),
                             in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
                             uptime_ms: w.started.elapsed().as_millis() as u64,
+                            figures: w.probe.as_ref().map(|p| p.figures().clone()),
                         }
                     })
                     .collect(),
