@@ -1,0 +1,141 @@
+//! The worker table: what the supervisor knows about each app and each of its workers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use spindle_config::AppConfig;
+use tokio::time::Instant;
+
+use crate::datapath::endpoint::Endpoint;
+use crate::datapath::queue::AppQueue;
+use crate::health::{History, Policy};
+use crate::probe::Probe;
+use crate::status::{Restarts, Scaled};
+use crate::WorkerState;
+
+/// Why a worker is on its way out, and how far along.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Retire {
+    /// Unhealthy: out of routing, waiting until a successor is Ready.
+    AwaitSuccessor { stalled: bool, since: Instant },
+    /// Out of routing; its in-flight requests finish until `deadline`.
+    Draining { deadline: Instant },
+    /// Asked to stop, or terminated; waiting for its exit.
+    Stopping,
+}
+
+pub(super) struct WorkerEntry {
+    pub(super) state: WorkerState,
+    pub(super) started: Instant,
+    pub(super) ready_at: Option<Instant>,
+    pub(super) socket: PathBuf,
+    pub(super) endpoint: Option<Arc<Endpoint>>,
+    pub(super) probe: Option<Arc<Probe>>,
+    pub(super) history: History,
+    pub(super) retire: Option<Retire>,
+    /// Started as a standby and not promoted yet: it waits in `Standby` once loaded.
+    pub(super) standby: bool,
+    /// Its thread is exiting without having been asked to: out of routing already.
+    pub(super) exiting: bool,
+}
+
+impl AppEntry {
+    pub(super) fn new(
+        config: AppConfig,
+        entrypoint: bool,
+        base_path: Option<String>,
+        queue: Arc<AppQueue>,
+    ) -> AppEntry {
+        let has_dependencies = !config.dependencies.is_empty();
+        AppEntry {
+            entrypoint,
+            base_path,
+            policy: policy(&config.health),
+            config,
+            queue,
+            next_n: 0,
+            streak: 0,
+            failed_starts: 0,
+            failed: None,
+            respawn_pending: false,
+            restart_queue: VecDeque::new(),
+            restart_step: None,
+            restarting: false,
+            removing: false,
+            last_scaled: None,
+            restarts: Restarts::default(),
+            scaled: Scaled::default(),
+            stalls: 0,
+            workers: BTreeMap::new(),
+            settled: false,
+            waiting: has_dependencies,
+        }
+    }
+}
+
+impl WorkerEntry {
+    /// Counts toward the app's configured number of workers.
+    pub(super) fn is_serving_or_starting(&self) -> bool {
+        self.retire.is_none()
+            && !self.standby
+            && !self.exiting
+            && matches!(self.state, WorkerState::Starting | WorkerState::Ready)
+    }
+
+    /// Counts toward the app's `standbyWorkers`.
+    pub(super) fn is_standby(&self) -> bool {
+        self.retire.is_none()
+            && self.standby
+            && !self.exiting
+            && matches!(self.state, WorkerState::Starting | WorkerState::Standby)
+    }
+}
+
+pub(super) struct AppEntry {
+    pub(super) config: AppConfig,
+    pub(super) policy: Policy,
+    pub(super) entrypoint: bool,
+    /// The route prefix it is mounted under.
+    pub(super) base_path: Option<String>,
+    pub(super) queue: Arc<AppQueue>,
+    pub(super) next_n: u32,
+    /// Crashes in a row soon after start: sets the restart delay.
+    pub(super) streak: u32,
+    /// Workers in a row that crashed before becoming Ready: past `maxFailedStarts`, the
+    /// app is marked failed.
+    pub(super) failed_starts: u32,
+    /// Why the app gave up restarting.
+    pub(super) failed: Option<String>,
+    /// A restart is scheduled and not yet started.
+    pub(super) respawn_pending: bool,
+    /// Rolling restart: workers still to replace, and the successor now starting.
+    pub(super) restart_queue: VecDeque<u32>,
+    pub(super) restart_step: Option<(u32, u32)>,
+    pub(super) restarting: bool,
+    /// Being removed: no new workers; forgotten once the last one has exited.
+    pub(super) removing: bool,
+    /// When the number of workers last changed (scaler, scale command), for the cooldown.
+    pub(super) last_scaled: Option<Instant>,
+    pub(super) restarts: Restarts,
+    pub(super) scaled: Scaled,
+    pub(super) stalls: u64,
+    pub(super) workers: BTreeMap<u32, WorkerEntry>,
+    /// Every worker it started with was ready once, or it failed: the apps that depend on
+    /// it may start.
+    pub(super) settled: bool,
+    /// Not started yet: some of its `dependencies` have not settled.
+    pub(super) waiting: bool,
+}
+
+pub fn policy(config: &spindle_config::HealthConfig) -> Policy {
+    Policy {
+        enabled: config.enabled,
+        interval: config.interval,
+        grace_period: config.grace_period,
+        max_unhealthy_checks: config.max_unhealthy_checks,
+        max_elu: config.max_elu,
+        max_heap_used: config.max_heap_used,
+        max_stall: config.max_stall,
+    }
+}
