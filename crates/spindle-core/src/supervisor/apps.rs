@@ -40,12 +40,13 @@ impl Supervisor {
         }
         tracing::info!(app = &**app, "removing app: draining its workers");
         entry.removing = true;
-        entry.restart_queue.clear();
-        entry.restart_step = None;
+        if let Some(plan) = &mut entry.restart {
+            plan.clear();
+        }
         let serving: Vec<u32> = entry
             .workers
             .iter()
-            .filter(|(_, w)| w.state.is_alive() && w.retire.is_none())
+            .filter(|(_, w)| !w.lifecycle.is_retiring())
             .map(|(n, _)| *n)
             .collect();
         self.retire(app, &serving);

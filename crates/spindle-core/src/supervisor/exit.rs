@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use crate::{backoff, Phase, WorkerId, WorkerState};
+use crate::{backoff, Phase, WorkerId};
 
+use super::lifecycle::End;
 use super::{Event, Supervisor};
 
 impl Supervisor {
@@ -13,10 +14,9 @@ impl Supervisor {
         let Some(worker) = self.worker_mut(&id) else {
             return;
         };
-        if worker.retire.is_some() || !worker.state.is_alive() || worker.exiting {
+        if !worker.lifecycle.exit_unasked() {
             return;
         }
-        worker.exiting = true;
         tracing::debug!(worker = %id, "worker exiting unasked: out of routing");
         self.promote_standby(id.app_arc());
     }
@@ -26,7 +26,8 @@ impl Supervisor {
         let Some(entry) = self.apps.get_mut(id.app()) else {
             return;
         };
-        let Some(worker) = entry.workers.get_mut(&id.n()) else {
+        // Forgotten at once, keeping the table small across many restarts.
+        let Some(worker) = entry.workers.remove(&id.n()) else {
             return;
         };
         let log = self
@@ -43,38 +44,26 @@ impl Supervisor {
             // never got that far fails its requests here.
             endpoint.pipe.detach();
         }
-        let asked_to_stop = worker.retire.is_some() || worker.state == WorkerState::Stopped;
-        worker.endpoint = None;
-        worker.probe = None;
         let mut respawn = None;
         let mut promote = false;
         let mut app_failed = false;
-        if asked_to_stop {
-            worker.state = WorkerState::Stopped;
-            tracing::info!(worker = %id, code, "worker exited");
-        } else {
-            let was = worker.state;
-            worker.state = WorkerState::Crashed;
+        if let End::Crashed { starting, standby } = worker.lifecycle.end() {
             let lived = worker.started.elapsed();
             let last_lines = log.map(|l| l.tail()).unwrap_or_default();
             let last_lines = last_lines[last_lines.len().saturating_sub(10)..].join("\n");
             let reason = error.as_deref().unwrap_or("exited");
-            if was == WorkerState::Starting {
+            if starting {
                 tracing::error!(worker = %id, app = id.app(), entry = %entry.config.entry.display(), code, error = reason, last_lines, "worker failed to start");
             } else {
                 tracing::error!(worker = %id, code, error = reason, lived_ms = lived.as_millis() as u64, last_lines, "worker crashed");
             }
-            if let Some((old, successor)) = entry.restart_step {
-                if successor == id.n() {
-                    // The old worker keeps serving; its replacement is tried again after the delay.
-                    entry.restart_step = None;
-                    entry.restart_queue.push_front(old);
-                }
+            if let Some(plan) = &mut entry.restart {
+                plan.successor_failed(id.n());
             }
-            if was == WorkerState::Starting {
+            if starting {
                 entry.failed_starts += 1;
             }
-            promote = !worker.standby;
+            promote = !standby;
             if accepting {
                 let served = worker.ready_at.map_or(Duration::ZERO, |at| at.elapsed());
                 let (delay, streak) = backoff::after_crash(entry.streak, served);
@@ -94,9 +83,9 @@ impl Supervisor {
                     respawn = Some(delay);
                 }
             }
+        } else {
+            tracing::info!(worker = %id, code, "worker exited");
         }
-        // Forget finished workers, keeping the table small across many restarts.
-        entry.workers.retain(|_, w| w.state.is_alive());
         let removed_app = entry.removing && entry.workers.is_empty();
         if promote {
             // A loaded standby takes the place now; the respawn below (after the crash

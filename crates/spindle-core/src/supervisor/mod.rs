@@ -35,6 +35,7 @@ use crate::{Phase, WorkerId};
 mod apps;
 mod dependencies;
 mod exit;
+mod lifecycle;
 mod publish;
 mod ready;
 mod restart;

@@ -8,13 +8,16 @@ use crate::datapath::ready::{ReadyApp, ReadyWorkers};
 use crate::status::{AppStatus, HeapStatus, Status, WorkerStatus};
 use crate::WorkerState;
 
+use super::lifecycle::Lifecycle;
 use super::Supervisor;
 
 impl Supervisor {
     pub(super) fn all_apps_ready(&self) -> bool {
-        self.apps
-            .values()
-            .all(|a| a.workers.values().any(|w| w.state == WorkerState::Ready))
+        self.apps.values().all(|a| {
+            a.workers
+                .values()
+                .any(|w| w.lifecycle.state() == WorkerState::Ready)
+        })
     }
 
     pub(super) fn announce_ready(&self) {
@@ -34,7 +37,7 @@ impl Supervisor {
             let ready: Vec<Arc<Endpoint>> = entry
                 .workers
                 .values()
-                .filter(|w| w.state == WorkerState::Ready && w.retire.is_none() && !w.exiting)
+                .filter(|w| w.lifecycle == Lifecycle::Serving)
                 .filter_map(|w| w.endpoint.clone())
                 .collect();
             routes.insert(
@@ -59,7 +62,7 @@ impl Supervisor {
                         let latest = w.history.latest();
                         WorkerStatus {
                             id: format!("{id}:{n}"),
-                            state: w.state,
+                            state: w.lifecycle.state(),
                             elu: latest.map(|s| s.elu),
                             heap: latest.and_then(|s| s.heap).map(|h| HeapStatus {
                                 used: h.used,

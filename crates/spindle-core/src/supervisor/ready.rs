@@ -8,7 +8,7 @@ use crate::datapath::endpoint::Endpoint;
 use crate::datapath::pipe::Pipe;
 use crate::{Phase, WorkerId, WorkerState};
 
-use super::table::Retire;
+use super::lifecycle::{Lifecycle, Retire};
 use super::Supervisor;
 
 impl Supervisor {
@@ -20,23 +20,21 @@ impl Supervisor {
         let Some(worker) = entry.workers.get_mut(&id.n()) else {
             return;
         };
-        if worker.state != WorkerState::Starting {
+        let Some(standby) = worker.lifecycle.loaded() else {
             return;
-        }
+        };
         let now = Instant::now();
         entry.failed_starts = 0;
         worker.endpoint = Some(Endpoint::new(pipe, queue));
         worker.ready_at = Some(now);
         let startup = worker.started.elapsed();
         let app = id.app_arc().clone();
-        if worker.standby {
-            worker.state = WorkerState::Standby;
+        if standby {
             tracing::info!(worker = %id, startup_ms = startup.as_millis() as u64, "standby worker ready");
             // The app may have lost a worker while this one was loading.
             self.promote_standby(&app);
             return;
         }
-        worker.state = WorkerState::Ready;
         self.successor_ready(&app, id.n());
 
         if self.phase == Phase::Starting && self.all_apps_ready() {
@@ -54,7 +52,7 @@ impl Supervisor {
         let all_up = self.apps.get(&app).is_some_and(|e| {
             e.workers
                 .values()
-                .filter(|w| w.state == WorkerState::Ready)
+                .filter(|w| w.lifecycle.state() == WorkerState::Ready)
                 .count()
                 >= e.config.workers.get() as usize
         });
@@ -70,33 +68,34 @@ impl Supervisor {
         let Some(entry) = self.apps.get_mut(app) else {
             return;
         };
-        if let Some((old, successor)) = entry.restart_step {
-            if successor == n {
-                entry.restart_step = None;
-                if let Some(w) = entry.workers.get_mut(&old) {
-                    if w.retire.is_none() && w.state.is_alive() {
-                        w.retire = Some(Retire::Draining { deadline });
-                        w.state = WorkerState::Draining;
-                    }
+        if let Some(old) = entry.restart.as_mut().and_then(|p| p.successor_ready(n)) {
+            if let Some(w) = entry.workers.get_mut(&old) {
+                if !w.lifecycle.is_retiring() {
+                    w.lifecycle.retire(Retire::Draining { deadline });
                 }
-                return;
             }
+            return;
         }
         if let Some((&old, w)) = entry
             .workers
             .iter_mut()
-            .filter(|(_, w)| matches!(w.retire, Some(Retire::AwaitSuccessor { .. })))
+            .filter(|(_, w)| {
+                matches!(
+                    w.lifecycle,
+                    Lifecycle::Retiring(Retire::AwaitSuccessor { .. })
+                )
+            })
             .min_by_key(|(_, w)| w.started)
         {
-            if let Some(Retire::AwaitSuccessor { stalled: true, .. }) = w.retire {
+            if let Lifecycle::Retiring(Retire::AwaitSuccessor { stalled: true, .. }) = w.lifecycle {
                 // A stuck loop cannot finish anything: end it now; its requests are retried.
-                w.retire = Some(Retire::Stopping);
+                w.lifecycle.retire(Retire::Stopping);
                 let stuck = WorkerId::new(app.clone(), old);
                 let successor = WorkerId::new(app.clone(), n);
                 tracing::info!(worker = %stuck, successor = %successor, "terminating the stuck worker: its successor is ready");
                 self.host.terminate(&stuck);
             } else {
-                w.retire = Some(Retire::Draining { deadline });
+                w.lifecycle.retire(Retire::Draining { deadline });
             }
         }
     }

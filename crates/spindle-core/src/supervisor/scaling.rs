@@ -35,7 +35,7 @@ impl Supervisor {
         let current: Vec<u32> = entry
             .workers
             .iter()
-            .filter(|(_, w)| w.is_serving_or_starting())
+            .filter(|(_, w)| w.lifecycle.is_serving_or_starting())
             .map(|(n, _)| *n)
             .collect();
         let extra = current.len().saturating_sub(workers.get() as usize);
@@ -65,7 +65,7 @@ impl Supervisor {
                 let elus: Vec<f64> = entry
                     .workers
                     .values()
-                    .filter(|w| w.state == WorkerState::Ready && w.retire.is_none())
+                    .filter(|w| w.lifecycle.state() == WorkerState::Ready)
                     .filter_map(|w| w.history.elu_over(SCALER_WINDOW))
                     .collect();
                 scaler::AppView {

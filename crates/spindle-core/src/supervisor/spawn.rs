@@ -6,8 +6,9 @@ use tokio::time::Instant;
 
 use crate::health::History;
 use crate::host::{ResourceLimits, Serve, WorkerSpec};
-use crate::{WorkerId, WorkerState};
+use crate::WorkerId;
 
+use super::lifecycle::Lifecycle;
 use super::table::WorkerEntry;
 use super::Supervisor;
 
@@ -46,16 +47,13 @@ impl Supervisor {
         entry.workers.insert(
             n,
             WorkerEntry {
-                state: WorkerState::Starting,
+                lifecycle: Lifecycle::Starting { standby },
                 started: Instant::now(),
                 ready_at: None,
                 socket,
                 endpoint: None,
                 probe: None,
                 history: History::new(),
-                retire: None,
-                standby,
-                exiting: false,
             },
         );
         let log = Arc::new(self.logs.worker(app, &id.to_string()));

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::{WorkerId, WorkerState};
+use crate::WorkerId;
 
+use super::lifecycle::Lifecycle;
 use super::Supervisor;
 
 impl Supervisor {
@@ -22,7 +23,7 @@ impl Supervisor {
         let current = entry
             .workers
             .values()
-            .filter(|w| w.is_serving_or_starting())
+            .filter(|w| w.lifecycle.is_serving_or_starting())
             .count();
         let mut missing = (entry.config.workers.get() as usize).saturating_sub(current);
         let mut serving_now = Vec::new();
@@ -30,16 +31,14 @@ impl Supervisor {
             let Some((&n, w)) = entry
                 .workers
                 .iter_mut()
-                .filter(|(_, w)| w.is_standby())
-                .min_by_key(|(_, w)| (w.state != WorkerState::Standby, w.started))
+                .filter(|(_, w)| w.lifecycle.is_standby())
+                .min_by_key(|(_, w)| (w.lifecycle != Lifecycle::Standby, w.started))
             else {
                 break;
             };
             missing -= 1;
-            w.standby = false;
             let id = WorkerId::new(app.clone(), n);
-            if w.state == WorkerState::Standby {
-                w.state = WorkerState::Ready;
+            if w.lifecycle.promote() == Some(true) {
                 // Health's grace period counts from the first request it may get.
                 w.ready_at = Some(Instant::now());
                 tracing::info!(worker = %id, "standby worker promoted: serving from now on");
@@ -76,11 +75,15 @@ impl Supervisor {
             || entry
                 .workers
                 .values()
-                .any(|w| w.is_serving_or_starting() && w.state == WorkerState::Starting)
+                .any(|w| w.lifecycle == Lifecycle::Starting { standby: false })
         {
             return;
         }
-        let current = entry.workers.values().filter(|w| w.is_standby()).count();
+        let current = entry
+            .workers
+            .values()
+            .filter(|w| w.lifecycle.is_standby())
+            .count();
         for _ in current..wanted {
             self.spawn(app, true);
         }

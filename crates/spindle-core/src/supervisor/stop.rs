@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::{Phase, WorkerId, WorkerState};
 
-use super::table::Retire;
+use super::lifecycle::{Lifecycle, Retire};
 use super::Supervisor;
 
 impl Supervisor {
@@ -23,15 +23,15 @@ impl Supervisor {
             let Some(w) = entry.workers.get_mut(n) else {
                 continue;
             };
-            if w.state == WorkerState::Starting {
-                w.retire = Some(Retire::Stopping);
+            // A worker still loading has nothing to drain.
+            if w.lifecycle.state() == WorkerState::Starting {
+                w.lifecycle.retire(Retire::Stopping);
                 stop_now.push(*n);
             } else {
-                w.retire = Some(Retire::Draining {
+                w.lifecycle.retire(Retire::Draining {
                     deadline: Instant::now() + application_grace,
                 });
             }
-            w.state = WorkerState::Draining;
         }
         for n in stop_now {
             self.host
@@ -41,22 +41,18 @@ impl Supervisor {
 
     pub(super) fn stop_all(&mut self, grace: Duration) {
         for entry in self.apps.values_mut() {
-            entry.restart_queue.clear();
-            entry.restart_step = None;
+            if let Some(plan) = &mut entry.restart {
+                plan.clear();
+            }
             for (n, worker) in entry.workers.iter_mut() {
-                if worker.state.is_alive() && worker.retire != Some(Retire::Stopping) {
-                    worker.state = WorkerState::Draining;
-                    worker.retire = Some(Retire::Stopping);
+                if worker.lifecycle != Lifecycle::Retiring(Retire::Stopping) {
+                    worker.lifecycle.retire(Retire::Stopping);
                     self.host
                         .stop(&WorkerId::new(entry.config.id.as_str(), *n), grace);
                 }
             }
         }
-        if self
-            .apps
-            .values()
-            .all(|a| a.workers.values().all(|w| !w.state.is_alive()))
-        {
+        if self.apps.values().all(|a| a.workers.is_empty()) {
             self.phase = Phase::Stopped;
         }
     }

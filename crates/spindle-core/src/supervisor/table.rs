@@ -1,6 +1,6 @@
 //! The worker table: what the supervisor knows about each app and each of its workers.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,32 +12,18 @@ use crate::datapath::queue::AppQueue;
 use crate::health::{History, Policy};
 use crate::probe::Probe;
 use crate::status::{Restarts, Scaled};
-use crate::WorkerState;
 
-/// Why a worker is on its way out, and how far along.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Retire {
-    /// Unhealthy: out of routing, waiting until a successor is Ready.
-    AwaitSuccessor { stalled: bool, since: Instant },
-    /// Out of routing; its in-flight requests finish until `deadline`.
-    Draining { deadline: Instant },
-    /// Asked to stop, or terminated; waiting for its exit.
-    Stopping,
-}
+use super::lifecycle::Lifecycle;
+use super::restart::RestartPlan;
 
 pub(super) struct WorkerEntry {
-    pub(super) state: WorkerState,
+    pub(super) lifecycle: Lifecycle,
     pub(super) started: Instant,
     pub(super) ready_at: Option<Instant>,
     pub(super) socket: PathBuf,
     pub(super) endpoint: Option<Arc<Endpoint>>,
     pub(super) probe: Option<Arc<Probe>>,
     pub(super) history: History,
-    pub(super) retire: Option<Retire>,
-    /// Started as a standby and not promoted yet: it waits in `Standby` once loaded.
-    pub(super) standby: bool,
-    /// Its thread is exiting without having been asked to: out of routing already.
-    pub(super) exiting: bool,
 }
 
 impl AppEntry {
@@ -59,9 +45,7 @@ impl AppEntry {
             failed_starts: 0,
             failed: None,
             respawn_pending: false,
-            restart_queue: VecDeque::new(),
-            restart_step: None,
-            restarting: false,
+            restart: None,
             removing: false,
             last_scaled: None,
             restarts: Restarts::default(),
@@ -71,24 +55,6 @@ impl AppEntry {
             settled: false,
             waiting: has_dependencies,
         }
-    }
-}
-
-impl WorkerEntry {
-    /// Counts toward the app's configured number of workers.
-    pub(super) fn is_serving_or_starting(&self) -> bool {
-        self.retire.is_none()
-            && !self.standby
-            && !self.exiting
-            && matches!(self.state, WorkerState::Starting | WorkerState::Ready)
-    }
-
-    /// Counts toward the app's `standbyWorkers`.
-    pub(super) fn is_standby(&self) -> bool {
-        self.retire.is_none()
-            && self.standby
-            && !self.exiting
-            && matches!(self.state, WorkerState::Starting | WorkerState::Standby)
     }
 }
 
@@ -109,10 +75,8 @@ pub(super) struct AppEntry {
     pub(super) failed: Option<String>,
     /// A restart is scheduled and not yet started.
     pub(super) respawn_pending: bool,
-    /// Rolling restart: workers still to replace, and the successor now starting.
-    pub(super) restart_queue: VecDeque<u32>,
-    pub(super) restart_step: Option<(u32, u32)>,
-    pub(super) restarting: bool,
+    /// The rolling restart under way, if any.
+    pub(super) restart: Option<RestartPlan>,
     /// Being removed: no new workers; forgotten once the last one has exited.
     pub(super) removing: bool,
     /// When the number of workers last changed (scaler, scale command), for the cooldown.

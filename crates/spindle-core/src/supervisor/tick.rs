@@ -5,8 +5,8 @@ use tokio::time::Instant;
 use crate::health::{self, Verdict};
 use crate::{WorkerId, WorkerState};
 
+use super::lifecycle::{Lifecycle, Retire};
 use super::scaling::SCALER_EVERY;
-use super::table::Retire;
 use super::Supervisor;
 
 /// A stuck worker waits for its successor at most this many `maxStall`s before it is
@@ -29,12 +29,9 @@ impl Supervisor {
             let mut serving = entry
                 .workers
                 .values()
-                .filter(|w| w.retire.is_none() && w.state == WorkerState::Ready)
+                .filter(|w| w.lifecycle.state() == WorkerState::Ready)
                 .count();
-            let mut retiring = entry
-                .workers
-                .values()
-                .any(|w| w.retire.is_some() && w.state.is_alive());
+            let mut retiring = entry.workers.values().any(|w| w.lifecycle.is_retiring());
             // Every serving worker busy is load, not a fault: a replacement would be just
             // as busy, and starting it costs the capacity and the tail latency the app is
             // short of (measured: a saturated 2-worker app lost a worker to ELU every few
@@ -44,7 +41,7 @@ impl Supervisor {
             let app_saturated = entry
                 .workers
                 .values()
-                .filter(|w| w.retire.is_none() && w.state == WorkerState::Ready)
+                .filter(|w| w.lifecycle.state() == WorkerState::Ready)
                 .all(|w| {
                     w.history
                         .latest()
@@ -52,8 +49,8 @@ impl Supervisor {
                 });
             for (n, w) in entry.workers.iter_mut() {
                 let id = || WorkerId::new(app.clone(), *n);
-                match w.retire {
-                    None if w.state == WorkerState::Ready && !w.exiting => {
+                match w.lifecycle {
+                    Lifecycle::Serving => {
                         let Some(probe) = &w.probe else { continue };
                         let Some(reading) = probe.read(at) else {
                             continue;
@@ -92,27 +89,25 @@ impl Supervisor {
                                 }
                             }
                             tracing::warn!(worker = %id(), reason = reason.kind(), detail = %reason, "worker unhealthy");
-                            w.retire = Some(Retire::AwaitSuccessor {
+                            w.lifecycle.retire(Retire::AwaitSuccessor {
                                 stalled,
                                 since: now,
                             });
-                            w.state = WorkerState::Draining;
                             to_fill.push(app.clone());
                         }
                     }
-                    Some(Retire::AwaitSuccessor {
+                    Lifecycle::Retiring(Retire::AwaitSuccessor {
                         stalled: true,
                         since,
                     }) if now - since >= entry.policy.max_stall * STALLED_WAIT_FACTOR => {
                         tracing::warn!(worker = %id(), "terminating the stuck worker before its successor is ready");
-                        w.retire = Some(Retire::Stopping);
+                        w.lifecycle.retire(Retire::Stopping);
                         to_terminate.push(id());
                     }
-                    Some(Retire::Draining { deadline }) => {
+                    Lifecycle::Retiring(Retire::Draining { deadline }) => {
                         let idle = w.endpoint.as_ref().is_none_or(|e| e.in_flight() == 0);
                         if idle || now >= deadline {
-                            w.retire = Some(Retire::Stopping);
-                            w.state = WorkerState::Draining;
+                            w.lifecycle.retire(Retire::Stopping);
                             to_stop.push(id());
                         }
                     }
