@@ -43,12 +43,7 @@ impl Supervisor {
         if let Some(plan) = &mut entry.restart {
             plan.clear();
         }
-        let serving: Vec<u32> = entry
-            .workers
-            .iter()
-            .filter(|(_, w)| !w.lifecycle.is_retiring())
-            .map(|(n, _)| *n)
-            .collect();
+        let serving = entry.workers_where(|life| !life.is_retiring());
         self.retire(app, &serving);
         self.forget_if_removed(app);
     }

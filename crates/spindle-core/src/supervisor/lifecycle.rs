@@ -202,53 +202,28 @@ mod tests {
     }
 
     #[test]
-    fn loading_ends_in_service_or_standby_even_while_exiting() {
+    fn loading_and_promotion_move_only_the_lives_they_apply_to() {
+        type Step = fn(&mut Lifecycle) -> Option<bool>;
+        let (loaded, promote): (Step, Step) = (Lifecycle::loaded, Lifecycle::promote);
+        let exiting = |was| Lifecycle::Exiting { was };
+        #[rustfmt::skip]
         let cases = [
-            (
-                Lifecycle::Starting { standby: false },
-                Some(false),
-                Lifecycle::Serving,
-            ),
-            (
-                Lifecycle::Starting { standby: true },
-                Some(true),
-                Lifecycle::Standby,
-            ),
-            (
-                Lifecycle::Exiting {
-                    was: Was::Starting { standby: false },
-                },
-                Some(false),
-                Lifecycle::Exiting { was: Was::Serving },
-            ),
-            (Lifecycle::Serving, None, Lifecycle::Serving),
-            (STOPPING, None, STOPPING),
+            // (step, before, returns, after)
+            (loaded, Lifecycle::Starting { standby: false }, Some(false), Lifecycle::Serving),
+            (loaded, Lifecycle::Starting { standby: true }, Some(true), Lifecycle::Standby),
+            // The exit and the ready message crossed: loaded, but still unrouted.
+            (loaded, exiting(Was::Starting { standby: false }), Some(false), exiting(Was::Serving)),
+            (loaded, Lifecycle::Serving, None, Lifecycle::Serving),
+            (loaded, STOPPING, None, STOPPING),
+            (promote, Lifecycle::Standby, Some(true), Lifecycle::Serving),
+            (promote, Lifecycle::Starting { standby: true }, Some(false), Lifecycle::Starting { standby: false }),
+            (promote, Lifecycle::Serving, None, Lifecycle::Serving),
+            (promote, exiting(Was::Standby), None, exiting(Was::Standby)),
         ];
-        for (mut life, standby, after) in cases {
-            assert_eq!(life.loaded(), standby);
-            assert_eq!(life, after);
-        }
-    }
-
-    #[test]
-    fn only_a_standby_is_promoted() {
-        let cases = [
-            (Lifecycle::Standby, Some(true), Lifecycle::Serving),
-            (
-                Lifecycle::Starting { standby: true },
-                Some(false),
-                Lifecycle::Starting { standby: false },
-            ),
-            (Lifecycle::Serving, None, Lifecycle::Serving),
-            (
-                Lifecycle::Exiting { was: Was::Standby },
-                None,
-                Lifecycle::Exiting { was: Was::Standby },
-            ),
-        ];
-        for (mut life, serving, after) in cases {
-            assert_eq!(life.promote(), serving);
-            assert_eq!(life, after);
+        for (step, before, returns, after) in cases {
+            let mut life = before;
+            assert_eq!(step(&mut life), returns, "{before:?}");
+            assert_eq!(life, after, "{before:?}");
         }
     }
 

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::lifecycle::Lifecycle;
 use super::Supervisor;
 
 /// One app's rolling restart: the workers still to replace, one at a time so that the
@@ -59,19 +60,10 @@ impl Supervisor {
         entry.streak = 0;
         entry.failed_starts = 0;
         // Standby workers loaded the code being replaced: new ones follow the restart.
-        let standby: Vec<u32> = entry
-            .workers
-            .iter()
-            .filter(|(_, w)| w.lifecycle.is_standby())
-            .map(|(n, _)| *n)
-            .collect();
+        let standby = entry.workers_where(Lifecycle::is_standby);
+        let queue = entry.workers_where(Lifecycle::is_serving_or_starting);
         let plan = entry.restart.get_or_insert_with(RestartPlan::default);
-        plan.queue = entry
-            .workers
-            .iter()
-            .filter(|(_, w)| w.lifecycle.is_serving_or_starting())
-            .map(|(n, _)| *n)
-            .collect();
+        plan.queue = queue.into();
         tracing::info!(app = &**app, workers = plan.queue.len(), "restarting app");
         let nothing_to_replace = plan.queue.is_empty();
         self.retire(app, &standby);

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use crate::{scaler, Phase, WorkerState};
 
+use super::lifecycle::Lifecycle;
 use super::Supervisor;
 
 /// Scaling decisions are taken once a second (every 4th health tick at the default 250 ms).
@@ -32,12 +33,7 @@ impl Supervisor {
             to = workers.get(),
             "scaling app"
         );
-        let current: Vec<u32> = entry
-            .workers
-            .iter()
-            .filter(|(_, w)| w.lifecycle.is_serving_or_starting())
-            .map(|(n, _)| *n)
-            .collect();
+        let current = entry.workers_where(Lifecycle::is_serving_or_starting);
         let extra = current.len().saturating_sub(workers.get() as usize);
         // The newest go first: starting ones have nothing to drain, and the oldest have
         // proven themselves.

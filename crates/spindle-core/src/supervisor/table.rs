@@ -58,6 +58,17 @@ impl AppEntry {
     }
 }
 
+impl AppEntry {
+    /// The numbers of its workers whose lifecycle passes `which`, oldest first.
+    pub(super) fn workers_where(&self, which: impl Fn(Lifecycle) -> bool) -> Vec<u32> {
+        self.workers
+            .iter()
+            .filter(|(_, w)| which(w.lifecycle))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+}
+
 pub(super) struct AppEntry {
     pub(super) config: AppConfig,
     pub(super) policy: Policy,

@@ -11,11 +11,7 @@ async fn a_crashed_worker_is_replaced_at_once_with_a_fresh_id() {
 
     // Served long enough to count as a good start: no delay before the restart.
     tokio::time::advance(backoff::GOOD_START).await;
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: Some("boom".into()),
-    });
+    h.send(crashed("web:0", "boom"));
     assert_eq!(h.call().await, Call::Spawn("web:1".into()));
     let status = h
         .wait_status(|s| s.apps[0].workers.len() == 1 && s.apps[0].workers[0].id == "web:1")
@@ -32,11 +28,7 @@ async fn a_crash_loop_backs_off() {
     let mut h = start(vec![app("web", 1)]);
     assert_eq!(h.call().await, Call::Spawn("web:0".into()));
     // Fails at load, again and again: the first restart is immediate, then 100 ms, 200 ms.
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: None,
-    });
+    h.send(exited("web:0", 1));
     assert_eq!(h.call().await, Call::Spawn("web:1".into()));
     for (n, delay_ms) in [(1u32, 100u64), (2, 200)] {
         let before = Instant::now();

@@ -26,11 +26,7 @@ async fn a_stuck_worker_is_replaced_before_it_is_terminated() {
     // Terminated as soon as the successor is Ready, not before.
     h.send(ready("web:1"));
     assert_eq!(h.call().await, Call::Terminate("web:0".into()));
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: None,
-    });
+    h.send(exited("web:0", 1));
     let status = h.wait_status(|s| s.apps[0].workers.len() == 1).await;
     assert_eq!(status.apps[0].workers[0].id, "web:1");
     assert_eq!(status.apps[0].workers[0].state, WorkerState::Ready);
@@ -66,12 +62,7 @@ async fn a_worker_busier_than_its_siblings_is_replaced_for_elu_one_at_a_time() {
     }
     attach_busy_loop(&h, "web:0");
     attach_busy_loop(&h, "web:1");
-    h.send(Event::Attached(
-        id("web:2"),
-        Arc::new(Probe::new(Box::new(IdleLoop(
-            std::sync::atomic::AtomicU64::new(0),
-        )))),
-    ));
+    attach(&h, "web:2", IdleLoop(std::sync::atomic::AtomicU64::new(0)));
     for w in ["web:0", "web:1", "web:2"] {
         h.send(ready(w));
     }

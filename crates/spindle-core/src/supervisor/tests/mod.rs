@@ -81,6 +81,19 @@ fn app(id: &str, workers: u32) -> AppConfig {
     }
 }
 
+/// Starts `web` with `workers` workers, all ready.
+async fn running(workers: u32) -> Harness {
+    let mut h = start(vec![app("web", workers)]);
+    for _ in 0..workers {
+        h.call().await;
+    }
+    for n in 0..workers {
+        h.send(ready(&format!("web:{n}")));
+    }
+    h.wait_status(|s| s.phase == Phase::Running).await;
+    h
+}
+
 fn start(apps: Vec<AppConfig>) -> Harness {
     start_with(apps, spindle_config::ScalingConfig::default())
 }
@@ -149,6 +162,28 @@ impl Harness {
         status.clone()
     }
 
+    /// Waits until a worker of the first app is a loaded standby.
+    async fn wait_for_standby(&mut self) {
+        self.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.state == WorkerState::Standby)
+        })
+        .await;
+    }
+
+    /// Waits until `worker` (of the first app) is in `state`.
+    async fn wait_state(&mut self, worker: &str, state: WorkerState) {
+        self.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.id == worker && w.state == state)
+        })
+        .await;
+    }
+
     fn states(&self, app: &str) -> Vec<(String, WorkerState)> {
         let status = self.status.borrow();
         let app = status.apps.iter().find(|a| a.id == app).unwrap();
@@ -161,6 +196,39 @@ impl Harness {
 
 fn id(s: &str) -> WorkerId {
     s.parse().unwrap()
+}
+
+/// The worker's thread ended with `code`, with no uncaught error.
+fn exited(worker: &str, code: i32) -> Event {
+    Event::Exited {
+        id: id(worker),
+        code,
+        error: None,
+    }
+}
+
+/// The worker's thread ended with an uncaught `error`.
+fn crashed(worker: &str, error: &str) -> Event {
+    Event::Exited {
+        id: id(worker),
+        code: 1,
+        error: Some(error.into()),
+    }
+}
+
+/// Run `workers` workers of `web` from now on.
+fn scale_web(workers: u32) -> Event {
+    Event::Scale {
+        app: "web".into(),
+        workers: NonZeroU32::new(workers).unwrap(),
+    }
+}
+
+/// Stop every worker, each with a second to finish.
+fn stop_workers() -> Event {
+    Event::StopWorkers {
+        grace: Duration::from_secs(1),
+    }
 }
 
 /// The worker's server listens (its link to the core is a test pipe).
@@ -188,9 +256,14 @@ fn attach_frozen_loop(h: &Harness, worker: &str) {
             loop_count: 1,
         },
     )));
+    attach(h, worker, fake);
+}
+
+/// The worker thread connected: its loop is read through `reader`.
+fn attach(h: &Harness, worker: &str, reader: impl crate::probe::LoopReader + 'static) {
     h.send(Event::Attached(
         id(worker),
-        Arc::new(Probe::new(Box::new(fake))),
+        Arc::new(Probe::new(Box::new(reader))),
     ));
 }
 
@@ -208,11 +281,7 @@ impl crate::probe::LoopReader for BusyLoop {
 }
 
 fn attach_busy_loop(h: &Harness, worker: &str) {
-    let busy = BusyLoop(std::sync::atomic::AtomicU64::new(0));
-    h.send(Event::Attached(
-        id(worker),
-        Arc::new(Probe::new(Box::new(busy))),
-    ));
+    attach(h, worker, BusyLoop(std::sync::atomic::AtomicU64::new(0)));
 }
 
 /// A loop that idles all the time: event-loop utilization 0.

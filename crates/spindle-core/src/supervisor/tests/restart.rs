@@ -4,12 +4,7 @@ use super::*;
 
 #[tokio::test(start_paused = true)]
 async fn rolling_restart_replaces_one_worker_at_a_time() {
-    let mut h = start(vec![app("web", 2)]);
-    h.call().await;
-    h.call().await;
-    h.send(ready("web:0"));
-    h.send(ready("web:1"));
-    h.wait_status(|s| s.phase == Phase::Running).await;
+    let mut h = running(2).await;
 
     h.send(Event::Restart(None));
     assert_eq!(h.call().await, Call::Spawn("web:2".into()));
@@ -26,18 +21,10 @@ async fn rolling_restart_replaces_one_worker_at_a_time() {
         calls,
         [Call::Spawn("web:3".into()), Call::Stop("web:0".into())]
     );
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 0,
-        error: None,
-    });
+    h.send(exited("web:0", 0));
     h.send(ready("web:3"));
     assert_eq!(h.call().await, Call::Stop("web:1".into()));
-    h.send(Event::Exited {
-        id: id("web:1"),
-        code: 0,
-        error: None,
-    });
+    h.send(exited("web:1", 0));
     let status = h
         .wait_status(|s| s.apps[0].workers.len() == 2 && s.apps[0].ready_workers() == 2)
         .await;

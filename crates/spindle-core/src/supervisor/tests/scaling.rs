@@ -7,20 +7,14 @@ async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
     let mut h = start(vec![app("web", 1)]);
     assert_eq!(h.call().await, Call::Spawn("web:0".into()));
     h.send(ready("web:0"));
-    h.send(Event::Scale {
-        app: "web".into(),
-        workers: NonZeroU32::new(3).unwrap(),
-    });
+    h.send(scale_web(3));
     assert_eq!(h.call().await, Call::Spawn("web:1".into()));
     assert_eq!(h.call().await, Call::Spawn("web:2".into()));
     h.send(ready("web:1"));
     h.send(ready("web:2"));
     h.wait_status(|s| s.apps[0].ready_workers() == 3).await;
 
-    h.send(Event::Scale {
-        app: "web".into(),
-        workers: NonZeroU32::new(1).unwrap(),
-    });
+    h.send(scale_web(1));
     let status = h.wait_status(|s| s.apps[0].workers_wanted == 1).await;
     assert_eq!(
         status.apps[0]
@@ -45,16 +39,8 @@ async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
         stops,
         [Call::Stop("web:1".into()), Call::Stop("web:2".into())]
     );
-    h.send(Event::Exited {
-        id: id("web:1"),
-        code: 0,
-        error: None,
-    });
-    h.send(Event::Exited {
-        id: id("web:2"),
-        code: 0,
-        error: None,
-    });
+    h.send(exited("web:1", 0));
+    h.send(exited("web:2", 0));
     let status = h.wait_status(|s| s.apps[0].workers.len() == 1).await;
     assert_eq!(
         status.apps[0].restarts.crash, 0,

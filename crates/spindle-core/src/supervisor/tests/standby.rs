@@ -18,13 +18,7 @@ async fn running_with_standby(workers: u32) -> Harness {
     }
     assert_eq!(h.call().await, Call::Spawn(format!("web:{workers}")));
     h.send(ready(&format!("web:{workers}")));
-    h.wait_status(|s| {
-        s.apps[0]
-            .workers
-            .iter()
-            .any(|w| w.state == WorkerState::Standby)
-    })
-    .await;
+    h.wait_for_standby().await;
     h
 }
 
@@ -43,13 +37,7 @@ async fn a_standby_worker_starts_once_the_serving_ones_are_ready_and_gets_no_req
     h.send(ready("web:1"));
     assert_eq!(h.call().await, Call::Spawn("web:2".into()));
     h.send(ready("web:2"));
-    h.wait_status(|s| {
-        s.apps[0]
-            .workers
-            .iter()
-            .any(|w| w.state == WorkerState::Standby)
-    })
-    .await;
+    h.wait_for_standby().await;
     assert_eq!(
         h.states("web"),
         [
@@ -74,47 +62,23 @@ async fn unset_standby_workers_means_one_standby_once_the_app_has_crashed() {
         .await;
     assert!(h.calls.try_recv().is_err(), "no standby before a failure");
 
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: Some("boom".into()),
-    });
+    h.send(crashed("web:0", "boom"));
     assert_eq!(h.call().await, Call::Spawn("web:1".into()));
     h.send(ready("web:1"));
     // Ready again: from now on the app keeps one standby.
     assert_eq!(h.call().await, Call::Spawn("web:2".into()));
     h.send(ready("web:2"));
-    h.wait_status(|s| {
-        s.apps[0]
-            .workers
-            .iter()
-            .any(|w| w.id == "web:2" && w.state == WorkerState::Standby)
-    })
-    .await;
+    h.wait_state("web:2", WorkerState::Standby).await;
     // The next crash is not a cold start.
-    h.send(Event::Exited {
-        id: id("web:1"),
-        code: 1,
-        error: Some("boom".into()),
-    });
-    h.wait_status(|s| {
-        s.apps[0]
-            .workers
-            .iter()
-            .any(|w| w.id == "web:2" && w.state == WorkerState::Ready)
-    })
-    .await;
+    h.send(crashed("web:1", "boom"));
+    h.wait_state("web:2", WorkerState::Ready).await;
     assert_eq!(h.routes.borrow().ready_count("web"), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_crash_promotes_the_standby_at_once_even_inside_a_crash_loop_delay() {
     let mut h = running_with_standby(1).await;
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: Some("boom".into()),
-    });
+    h.send(crashed("web:0", "boom"));
     // The first crash restarts at once: the standby serves, a new standby starts.
     assert_eq!(h.call().await, Call::Spawn("web:2".into()));
     assert_eq!(
@@ -126,21 +90,11 @@ async fn a_crash_promotes_the_standby_at_once_even_inside_a_crash_loop_delay() {
     );
     assert_eq!(h.routes.borrow().ready_count("web"), 1);
     h.send(ready("web:2"));
-    h.wait_status(|s| {
-        s.apps[0]
-            .workers
-            .iter()
-            .any(|w| w.state == WorkerState::Standby)
-    })
-    .await;
+    h.wait_for_standby().await;
 
     // A second crash soon after is a crash loop: the next start waits. The loaded
     // standby serves at once all the same.
-    h.send(Event::Exited {
-        id: id("web:1"),
-        code: 1,
-        error: Some("boom".into()),
-    });
+    h.send(crashed("web:1", "boom"));
     h.wait_status(|s| {
         s.apps[0].workers.len() == 1 && s.apps[0].workers[0].state == WorkerState::Ready
     })
@@ -160,11 +114,7 @@ async fn a_crash_while_the_standby_loads_promotes_it_to_serve_once_ready() {
     h.send(ready("web:0"));
     assert_eq!(h.call().await, Call::Spawn("web:1".into()));
     tokio::time::advance(backoff::GOOD_START).await;
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: None,
-    });
+    h.send(exited("web:0", 1));
     // The loading standby fills the place; no cold start on top of it.
     h.wait_status(|s| s.apps[0].workers.len() == 1).await;
     h.send(ready("web:1"));
@@ -193,10 +143,7 @@ async fn a_stuck_worker_gives_way_to_the_standby_and_is_terminated_at_once() {
 #[tokio::test(start_paused = true)]
 async fn scaling_up_promotes_the_standby_first() {
     let mut h = running_with_standby(1).await;
-    h.send(Event::Scale {
-        app: "web".into(),
-        workers: NonZeroU32::new(2).unwrap(),
-    });
+    h.send(scale_web(2));
     h.wait_status(|s| s.apps[0].ready_workers() == 2).await;
     assert_eq!(h.routes.borrow().ready_count("web"), 2);
     assert_eq!(h.call().await, Call::Spawn("web:2".into()));
@@ -212,11 +159,7 @@ async fn a_rolling_restart_replaces_the_standby_as_well() {
         calls,
         [Call::Spawn("web:2".into()), Call::Stop("web:1".into())]
     );
-    h.send(Event::Exited {
-        id: id("web:1"),
-        code: 0,
-        error: None,
-    });
+    h.send(exited("web:1", 0));
     h.send(ready("web:2"));
     let calls = h.calls(2).await;
     // A new standby (new code) once the successor serves; the old worker drains.
@@ -245,11 +188,7 @@ async fn a_worker_exiting_unasked_leaves_routing_and_gives_way_to_the_standby_be
     );
 
     tokio::time::advance(backoff::GOOD_START).await;
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 1,
-        error: None,
-    });
+    h.send(exited("web:0", 1));
     // Its end is still a crash (counted, logged), and a new standby follows.
     assert_eq!(h.call().await, Call::Spawn("web:3".into()));
     assert_eq!(h.status.borrow().apps[0].restarts.crash, 1);
@@ -259,24 +198,15 @@ async fn a_worker_exiting_unasked_leaves_routing_and_gives_way_to_the_standby_be
 #[tokio::test(start_paused = true)]
 async fn a_worker_exiting_after_being_asked_to_stop_changes_nothing() {
     let mut h = running_with_standby(1).await;
-    h.send(Event::Scale {
-        app: "web".into(),
-        workers: NonZeroU32::new(1).unwrap(),
-    });
-    h.send(Event::StopWorkers {
-        grace: Duration::from_secs(1),
-    });
+    h.send(scale_web(1));
+    h.send(stop_workers());
     let stops = h.calls(2).await;
     assert_eq!(
         stops,
         [Call::Stop("web:0".into()), Call::Stop("web:1".into())]
     );
     h.send(Event::Exiting(id("web:0")));
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 0,
-        error: None,
-    });
+    h.send(exited("web:0", 0));
     h.wait_status(|s| s.apps[0].workers.len() == 1).await;
     assert_eq!(h.status.borrow().apps[0].restarts.crash, 0);
 }

@@ -68,22 +68,13 @@ async fn an_app_whose_dependency_failed_starts_all_the_same() {
     api.faults.max_failed_starts = 1;
     let mut h = start(vec![api, web]);
     assert_eq!(h.call().await, Call::Spawn("api:0".into()));
-    h.send(Event::Exited {
-        id: id("api:0"),
-        code: 1,
-        error: Some("cannot load".into()),
-    });
+    h.send(crashed("api:0", "cannot load"));
     assert_eq!(h.call().await, Call::Spawn("web:0".into()));
 }
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_stops_every_worker_and_does_not_restart_them() {
-    let mut h = start(vec![app("web", 2)]);
-    h.call().await;
-    h.call().await;
-    h.send(ready("web:0"));
-    h.send(ready("web:1"));
-    h.wait_status(|s| s.phase == Phase::Running).await;
+    let mut h = running(2).await;
 
     h.send(Event::BeginShutdown);
     let status = h.wait_status(|s| s.phase == Phase::ShuttingDown).await;
@@ -94,9 +85,7 @@ async fn shutdown_stops_every_worker_and_does_not_restart_them() {
         "in-flight work still drains"
     );
 
-    h.send(Event::StopWorkers {
-        grace: Duration::from_secs(1),
-    });
+    h.send(stop_workers());
     let stopped = h.calls(2).await;
     assert_eq!(
         stopped,
@@ -108,16 +97,8 @@ async fn shutdown_stops_every_worker_and_does_not_restart_them() {
         .iter()
         .all(|(_, s)| *s == WorkerState::Draining));
 
-    h.send(Event::Exited {
-        id: id("web:0"),
-        code: 0,
-        error: None,
-    });
-    h.send(Event::Exited {
-        id: id("web:1"),
-        code: 1,
-        error: None,
-    });
+    h.send(exited("web:0", 0));
+    h.send(exited("web:1", 1));
     h.wait_status(|s| s.phase == Phase::Stopped).await;
     assert!(
         h.calls.try_recv().is_err(),
