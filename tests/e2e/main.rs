@@ -2,6 +2,7 @@
 //! HTTP. Build the workspace first (`cargo build --workspace`); `scripts/test` does all of it.
 //! `SPINDLE_TEST_NODE` picks the Node binary, `SPINDLE_BIN` the spindle binary.
 
+mod app_metrics;
 mod bad_config;
 mod basics;
 mod broken_app;
@@ -10,6 +11,7 @@ mod control_cli;
 mod crash;
 mod datapath;
 mod dev_mode;
+mod docs;
 mod edge;
 mod frameworks;
 mod globals;

@@ -13,10 +13,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::bytesize::ByteSize;
 use crate::config::{
-    LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME,
-    DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
-    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
-    DEFAULT_START_TIMEOUT,
+    LogLevel, DEFAULT_APPLICATION_LABEL, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
+    DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED,
+    DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
+    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_START_TIMEOUT, DEFAULT_WORKER_LABEL,
 };
 use crate::edge::{
     RawTrustProxy, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
@@ -415,15 +415,32 @@ pub(crate) struct RawMetrics {
     /// Static labels added to every metric, such as `{"region": "eu-west-1"}`. Names are
     /// Prometheus label names (letters, digits and `_`, not starting with a digit or `__`)
     /// other than those Spindle sets: `app`, `worker`, `state`, `reason`, `method`,
-    /// `code_class`, `le`, `version`, `major`, `minor`, `patch` and `direction`.
+    /// `code_class`, `status_code`, `route`, `le`, `quantile`, `version`, `major`, `minor`,
+    /// `patch`, `direction`, `kind`, `type` and `space`, and other than the application and
+    /// worker labels as named by `applicationLabel` and `workerLabel`.
     #[serde(default)]
     #[schemars(extend("propertyNames" = {
         "pattern": "^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$",
         "not": {
-            "enum": ["app", "worker", "state", "reason", "method", "code_class", "le", "version", "major", "minor", "patch", "direction"]
+            "enum": ["app", "worker", "state", "reason", "method", "code_class", "status_code", "route", "le", "quantile", "version", "major", "minor", "patch", "direction", "kind", "type", "space"]
         }
     }))]
     pub labels: BTreeMap<String, String>,
+    /// Name of the label that carries the application's id on every per-application and
+    /// per-worker series: `app` by default, `applicationId` for Watt's dashboards. A
+    /// Prometheus label name that none of Spindle's other labels uses.
+    #[serde(default = "default_application_label")]
+    #[schemars(pattern(
+        r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"
+    ))]
+    pub application_label: String,
+    /// Name of the label that carries the worker's id (`app:n`): `worker` by default,
+    /// `workerId` for Watt's dashboards. Differs from the application label.
+    #[serde(default = "default_worker_label")]
+    #[schemars(pattern(
+        r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"
+    ))]
+    pub worker_label: String,
 }
 
 impl Default for RawMetrics {
@@ -435,6 +452,8 @@ impl Default for RawMetrics {
             endpoint: default_metrics_endpoint(),
             auth: None,
             labels: BTreeMap::new(),
+            application_label: default_application_label(),
+            worker_label: default_worker_label(),
         }
     }
 }
@@ -759,6 +778,14 @@ fn default_metrics_port() -> Integer {
 
 fn default_metrics_endpoint() -> String {
     DEFAULT_METRICS_ENDPOINT.to_owned()
+}
+
+fn default_application_label() -> String {
+    DEFAULT_APPLICATION_LABEL.to_owned()
+}
+
+fn default_worker_label() -> String {
+    DEFAULT_WORKER_LABEL.to_owned()
 }
 
 fn default_log_level() -> LogLevel {

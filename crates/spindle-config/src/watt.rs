@@ -84,7 +84,6 @@ const METRICS: &[(&str, &str)] = &[
         "https",
         "the admin server speaks plain HTTP; terminate TLS in front of it",
     ),
-    ("applicationLabel", "the application label is always app"),
     (
         "httpClientMetrics",
         "mesh calls are counted by the core, not by an HTTP client in the worker",

@@ -379,7 +379,7 @@ fn unknown_metrics_key() {
     assert_eq!(
         error("metrics-key", config),
         "/x/spindle.json:3:16: metrics.path: unknown key (expected one of: enabled, hostname, \
-         port, endpoint, auth, labels)"
+         port, endpoint, auth, labels, applicationLabel, workerLabel)"
     );
 }
 
@@ -478,7 +478,61 @@ fn metrics_label_reserved_by_spindle() {
     assert_eq!(
         error("label-reserved", config),
         "/x/spindle.json:4:33: metrics.labels.app: label \"app\" is already used by Spindle \
-         (reserved: app, worker, state, reason, method, code_class, le, version, major, minor, patch, direction)"
+         (reserved: app, worker, state, reason, method, code_class, status_code, route, le, quantile, \
+         version, major, minor, patch, direction, kind, type, space)"
+    );
+}
+
+#[test]
+fn metrics_application_label_taken_by_another_label() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "method" }
+}"#;
+    assert_eq!(
+        error("application-label-reserved", config),
+        "/x/spindle.json:3:36: metrics.applicationLabel: label \"method\" is already used by \
+         Spindle (reserved: app, worker, state, reason, method, code_class, status_code, route, le, \
+         quantile, version, major, minor, patch, direction, kind, type, space)"
+    );
+}
+
+#[test]
+fn metrics_worker_label_same_as_the_application_label() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "id", "workerLabel": "id" }
+}"#;
+    assert_eq!(
+        error("worker-label-same", config),
+        "/x/spindle.json:3:57: metrics.workerLabel: label \"id\" is already the application \
+         label (metrics.applicationLabel)"
+    );
+}
+
+#[test]
+fn metrics_static_label_named_like_the_application_label() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "applicationId", "labels": { "applicationId": "x" } }
+}"#;
+    assert_eq!(
+        error("static-label-application", config),
+        "/x/spindle.json:3:65: metrics.labels.applicationId: label \"applicationId\" is already \
+         used by Spindle (metrics.applicationLabel)"
+    );
+}
+
+#[test]
+fn metrics_application_label_not_a_label_name() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "application-id" }
+}"#;
+    assert_eq!(
+        error("application-label-invalid", config),
+        "/x/spindle.json:3:36: metrics.applicationLabel: invalid label name \"application-id\" \
+         (expected letters, digits and \"_\", not starting with a digit or \"__\")"
     );
 }
 

@@ -167,6 +167,24 @@ fn wattpm_create_shape_loads() {
 }
 
 #[test]
+fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
+    let project = Project::new("metrics-application-label");
+    project.app("api").config(
+        r#"{ "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "applicationId", "timeout": 1000 } }"#,
+    );
+    assert_eq!(
+        project.config_ok().metrics.application_label,
+        "applicationId"
+    );
+    assert_eq!(
+        warnings(&project),
+        ["/x/spindle.json:2:53: metrics.timeout: has no effect in Spindle: a scrape never waits \
+          on a worker"]
+    );
+}
+
+#[test]
 fn metrics_false_turns_the_admin_server_off() {
     let project = Project::new("metrics-false");
     project

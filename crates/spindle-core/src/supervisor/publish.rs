@@ -55,6 +55,7 @@ impl Supervisor {
                 restarts: entry.restarts,
                 scaled: entry.scaled,
                 stalls: entry.stalls,
+                route: entry.base_path.clone(),
                 workers: entry
                     .workers
                     .iter()
@@ -71,6 +72,7 @@ impl Supervisor {
                             }),
                             in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
                             uptime_ms: w.started.elapsed().as_millis() as u64,
+                            figures: w.probe.as_ref().map(|p| p.figures().clone()),
                         }
                     })
                     .collect(),

@@ -38,6 +38,9 @@ impl Supervisor {
                 health.max_young_generation,
             ),
             sample_interval_ms: health.sample_interval.as_millis() as u64,
+            runtime_metrics_interval_ms: crate::metrics::published::RUNTIME_INTERVAL.as_millis()
+                as u64,
+            app_metrics_interval_ms: crate::metrics::published::APP_INTERVAL.as_millis() as u64,
             exit_on_unhandled_errors: entry.config.faults.exit_on_unhandled_errors,
             exec_argv: entry.config.exec_argv.clone(),
             argv: entry.config.arguments.clone(),
