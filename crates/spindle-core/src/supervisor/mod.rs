@@ -4,12 +4,15 @@
 //!
 //! Parts:
 //! - `table`: what is known of each app and worker.
+//! - `lifecycle`: a worker's life as one enum, with its transitions; the published
+//!   `WorkerState` is a projection of it.
 //! - `spawn`, `ready`, `exit`: a worker's start, its first moment of service, its end.
 //! - `standby`: workers loaded ahead of need, promoted when a place is empty.
 //! - `dependencies`: apps that wait for the apps they depend on.
-//! - `restart`, `scaling`, `stop`, `apps`: rolling restarts, the number of workers,
-//!   taking workers out of routing, apps added and removed at run time.
-//! - `tick`: the health tick (samples, verdicts, drains that have finished).
+//! - `restart`, `scaling`, `stop`, `apps`: rolling restarts (one plan per app), the
+//!   number of workers, taking workers out of routing, apps added and removed at run time.
+//! - `tick`: the health tick: samples, verdicts, the choice of `health::retirements`,
+//!   drains that have finished.
 //! - `publish`: the ready workers for the data path and the status for everyone else.
 
 use std::collections::{BTreeMap, HashMap};

@@ -16,59 +16,7 @@ use crate::status::{Restarts, Scaled};
 use super::lifecycle::Lifecycle;
 use super::restart::RestartPlan;
 
-pub(super) struct WorkerEntry {
-    pub(super) lifecycle: Lifecycle,
-    pub(super) started: Instant,
-    pub(super) ready_at: Option<Instant>,
-    pub(super) socket: PathBuf,
-    pub(super) endpoint: Option<Arc<Endpoint>>,
-    pub(super) probe: Option<Arc<Probe>>,
-    pub(super) history: History,
-}
-
-impl AppEntry {
-    pub(super) fn new(
-        config: AppConfig,
-        entrypoint: bool,
-        base_path: Option<String>,
-        queue: Arc<AppQueue>,
-    ) -> AppEntry {
-        let has_dependencies = !config.dependencies.is_empty();
-        AppEntry {
-            entrypoint,
-            base_path,
-            policy: policy(&config.health),
-            config,
-            queue,
-            next_n: 0,
-            streak: 0,
-            failed_starts: 0,
-            failed: None,
-            respawn_pending: false,
-            restart: None,
-            removing: false,
-            last_scaled: None,
-            restarts: Restarts::default(),
-            scaled: Scaled::default(),
-            stalls: 0,
-            workers: BTreeMap::new(),
-            settled: false,
-            waiting: has_dependencies,
-        }
-    }
-}
-
-impl AppEntry {
-    /// The numbers of its workers whose lifecycle passes `which`, oldest first.
-    pub(super) fn workers_where(&self, which: impl Fn(Lifecycle) -> bool) -> Vec<u32> {
-        self.workers
-            .iter()
-            .filter(|(_, w)| which(w.lifecycle))
-            .map(|(n, _)| *n)
-            .collect()
-    }
-}
-
+/// One app: its config, its workers and the counters its status shows.
 pub(super) struct AppEntry {
     pub(super) config: AppConfig,
     pub(super) policy: Policy,
@@ -101,6 +49,58 @@ pub(super) struct AppEntry {
     pub(super) settled: bool,
     /// Not started yet: some of its `dependencies` have not settled.
     pub(super) waiting: bool,
+}
+
+impl AppEntry {
+    pub(super) fn new(
+        config: AppConfig,
+        entrypoint: bool,
+        base_path: Option<String>,
+        queue: Arc<AppQueue>,
+    ) -> AppEntry {
+        let has_dependencies = !config.dependencies.is_empty();
+        AppEntry {
+            entrypoint,
+            base_path,
+            policy: policy(&config.health),
+            config,
+            queue,
+            next_n: 0,
+            streak: 0,
+            failed_starts: 0,
+            failed: None,
+            respawn_pending: false,
+            restart: None,
+            removing: false,
+            last_scaled: None,
+            restarts: Restarts::default(),
+            scaled: Scaled::default(),
+            stalls: 0,
+            workers: BTreeMap::new(),
+            settled: false,
+            waiting: has_dependencies,
+        }
+    }
+
+    /// The numbers of its workers whose lifecycle passes `which`, oldest first.
+    pub(super) fn workers_where(&self, which: impl Fn(Lifecycle) -> bool) -> Vec<u32> {
+        self.workers
+            .iter()
+            .filter(|(_, w)| which(w.lifecycle))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+}
+
+/// One worker: where it is in its life, and what the supervisor holds for it.
+pub(super) struct WorkerEntry {
+    pub(super) lifecycle: Lifecycle,
+    pub(super) started: Instant,
+    pub(super) ready_at: Option<Instant>,
+    pub(super) socket: PathBuf,
+    pub(super) endpoint: Option<Arc<Endpoint>>,
+    pub(super) probe: Option<Arc<Probe>>,
+    pub(super) history: History,
 }
 
 pub fn policy(config: &spindle_config::HealthConfig) -> Policy {
