@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::edge::EdgeConfig;
 use crate::health::{FaultConfig, HealthConfig};
+use crate::https::HttpsConfig;
 use crate::scaling::{AppScaling, ScalingConfig};
 
 /// Public server hostname when `server.hostname` is not set: loopback, so a bare `spindle
@@ -215,6 +216,8 @@ pub struct ServerConfig {
     /// Timeouts, limits and trusted proxies.
     #[serde(flatten)]
     pub edge: EdgeConfig,
+    /// TLS on this port: its keys and certificates.
+    pub https: Option<HttpsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -225,6 +228,7 @@ impl Default for ServerConfig {
             port: DEFAULT_PORT,
             backlog: None,
             routes: Vec::new(),
+            https: None,
         }
     }
 }

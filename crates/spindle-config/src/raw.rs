@@ -29,6 +29,7 @@ use crate::health::{
     DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION, DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_SAMPLE_INTERVAL, DEFAULT_STANDBY_WORKERS, MAX_STANDBY_WORKERS,
 };
+use crate::https::RawHttps;
 use crate::integer::Integer;
 use crate::number::Number;
 use crate::object::Object;
@@ -307,6 +308,13 @@ pub(crate) struct RawServer {
     /// kept and extended with its address.
     #[serde(default)]
     pub trust_proxy: RawTrustProxy,
+    /// Serve HTTPS on this port: the key and certificate (Watt's `server.https`). The files
+    /// are read again on `SIGHUP` and whenever they change; connections already open keep
+    /// the certificate they began with.
+    pub https: Option<Object<RawHttps>>,
+    /// Watt's switch for HTTP/2. Not served yet: clients speak HTTP/1.1 (a warning says so).
+    #[serde(default)]
+    pub http2: bool,
 }
 
 impl Default for RawServer {
@@ -322,6 +330,8 @@ impl Default for RawServer {
             max_connections: default_max_connections(),
             max_body_size: None,
             trust_proxy: RawTrustProxy::default(),
+            https: None,
+            http2: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::edge::{self, RawEdge};
 use crate::entrypoint;
 use crate::envfile::{self, EnvVars};
 use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
+use crate::https;
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::metrics;
@@ -78,6 +79,7 @@ pub(crate) fn validate(
     } = raw;
 
     let server_routes = std::mem::take(&mut server.routes);
+    let http2 = server.http2;
     let server_at = KeyPath::root().key("server");
     let edge = RawEdge {
         headers_timeout: server.headers_timeout,
@@ -97,7 +99,15 @@ pub(crate) fn validate(
         // Filled in once the applications are known.
         routes: Vec::new(),
         edge: edge::read(edge, &server_at, cx)?,
+        https: https::read(server.https, &server_at, cx)?,
     };
+    if http2 {
+        let warning = cx.report.warn(
+            &server_at.key("http2"),
+            "has no effect in Spindle: HTTP/2 is not served yet; clients speak HTTP/1.1",
+        );
+        cx.warnings.borrow_mut().push(warning);
+    }
     let shutdown_at = KeyPath::root().key("gracefulShutdown");
     let graceful_shutdown = GracefulShutdown {
         runtime: millis(shutdown.runtime, &shutdown_at.key("runtime"), cx)?,
