@@ -2,16 +2,18 @@
 //! sent to the app its path is routed to (the entrypoint unless `server.routes` says
 //! otherwise).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::datapath::connection::{self, AnswerWithin, Dispatch, Route, Settings};
 use crate::datapath::http1::RequestHead;
 use crate::datapath::prefixes::PrefixRoutes;
 use crate::datapath::watchdog::Timeouts;
+use crate::tls::{self, Refused, Tls};
 
 /// Public requests go by path prefix.
 pub struct PublicRoute(pub Arc<PrefixRoutes>);
@@ -64,6 +66,7 @@ impl Edge {
 pub async fn serve(
     listener: TcpListener,
     route: Arc<PublicRoute>,
+    tls: Option<Arc<Tls>>,
     settings: Settings,
     max_connections: usize,
     shutdown: watch::Receiver<bool>,
@@ -95,8 +98,17 @@ pub async fn serve(
                 let settings = settings.clone();
                 let shutdown = shutdown.clone();
                 let open = open_tx.clone();
+                let tls = tls.clone();
+                // The handshake runs in the connection's own task, holding its place
+                // against maxConnections.
                 tokio::spawn(async move {
-                    connection::serve(Arc::new(stream), peer, &*route, &settings, shutdown).await;
+                    match tls {
+                        None => {
+                            connection::serve(Arc::new(stream), peer, &*route, &settings, shutdown)
+                                .await
+                        }
+                        Some(tls) => serve_tls(&tls, stream, peer, &route, &settings, shutdown).await,
+                    }
                     drop((open, permit));
                 });
             }
@@ -106,6 +118,29 @@ pub async fn serve(
     drop(listener);
     drop(open_tx);
     tokio::time::timeout(deadline, open_rx.recv()).await.is_ok()
+}
+
+/// One TLS connection: its handshake (within the head timeout), then its requests.
+async fn serve_tls(
+    tls: &Tls,
+    stream: TcpStream,
+    peer: SocketAddr,
+    route: &PublicRoute,
+    settings: &Settings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    match tls
+        .handshake(stream, settings.timeouts.head, &mut shutdown)
+        .await
+    {
+        Ok(client) => connection::serve(Arc::new(client), peer, route, settings, shutdown).await,
+        Err(Refused::PlainHttp(tcp)) => {
+            tracing::debug!(%peer, "plain HTTP on the TLS port refused");
+            tls::refuse_plain_http(tcp).await;
+        }
+        // Scanners and clients that distrust the certificate fail here all the time.
+        Err(why) => tracing::debug!(%peer, ?why, "TLS handshake failed"),
+    }
 }
 
 /// Resolves once shutdown is requested (or its sender is gone).

@@ -38,6 +38,7 @@ pub mod scaler;
 pub mod state;
 pub mod status;
 pub mod supervisor;
+pub mod tls;
 pub mod watch;
 mod worker_id;
 

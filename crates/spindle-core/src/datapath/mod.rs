@@ -5,7 +5,8 @@
 //!   listener ([`crate::ingress`]) and the mesh ([`crate::mesh`]) are thin loops over it.
 //! - [`exchange`]: one request's trip: claim a worker, send, stream the body, retry.
 //! - [`answer`]: the worker's answer, followed and written to the client on the worker's
-//!   own thread; [`client`]: the client socket both threads share.
+//!   own thread; [`client`]: the client socket both threads share; [`tls`]: a client
+//!   connection over TLS, which only its task writes.
 //! - [`http1`]: request and response heads and chunked bodies, parsed by us.
 //! - [`pipe`], [`vconn`], [`wire`]: the way to a worker thread, through memory.
 //! - [`app`], [`apps`], [`prefixes`]: which app a request is for, and each app's limits.
@@ -29,6 +30,7 @@ pub mod prefixes;
 pub mod queue;
 pub mod ready;
 pub mod reply;
+pub mod tls;
 pub mod vconn;
 pub mod watchdog;
 pub mod wire;
