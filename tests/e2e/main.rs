@@ -23,4 +23,5 @@ mod routes;
 mod scaling;
 mod shutdown;
 mod streaming;
+mod tls;
 mod websocket;
