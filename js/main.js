@@ -55,6 +55,7 @@ function spawn (spec) {
       logLevel: spec.logLevel,
       dir: spec.dir,
       entry: spec.entry,
+      serve: spec.serve,
       socket: spec.socket,
       meshSocket: spec.meshSocket,
       addon: addonPath,

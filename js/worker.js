@@ -159,10 +159,15 @@ function serve (target) {
 
 async function load () {
   let mod
-  try {
-    mod = await import(pathToFileURL(entry).href)
-  } catch (err) {
-    throw withContext(err, `app "${app}" failed to load ${entry}`)
+  if (workerData.serve === 'next') {
+    // No entry file: Next's own server on the app's build (./next.js).
+    mod = await require('./next').load({ app, dir })
+  } else {
+    try {
+      mod = await import(pathToFileURL(entry).href)
+    } catch (err) {
+      throw withContext(err, `app "${app}" failed to load ${entry}`)
+    }
   }
   if (!server) {
     const exported = mod.default ?? mod

@@ -17,6 +17,7 @@ mod hot_apps;
 mod install;
 mod let_it_fail;
 mod mesh;
+mod next_watt;
 mod no_config;
 mod observability;
 mod routes;

@@ -2,6 +2,7 @@
 //! into the Node.js process that hosts the core and the apps. The operator commands
 //! (`ps`, `logs`, `top`, …) talk to a running spindle through [`control`].
 
+mod build;
 #[cfg(any(feature = "bundle", test))]
 mod bundle;
 mod control;
@@ -62,6 +63,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build the project's Next.js apps (`next build` in each, or its
+    /// application.commands.build), as `wattpm build` does; other apps are left as they are.
+    Build {
+        /// Project directory (default: the current directory).
+        dir: Option<PathBuf>,
+        /// Config file to use instead of DIR/spindle.json or DIR/watt.json.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Check a configuration and print it resolved, without starting anything.
     Check {
         dir: Option<PathBuf>,
@@ -92,7 +102,7 @@ fn main() -> ExitCode {
                 Ok(o) => o,
                 Err(code) => return code,
             };
-            if let Err(code) = check_startable(&opts) {
+            if let Err(code) = check_startable(&opts, false) {
                 return code;
             }
             let node = node.unwrap_or_else(|| PathBuf::from("node"));
@@ -113,7 +123,7 @@ fn main() -> ExitCode {
                 Ok(o) => o,
                 Err(code) => return code,
             };
-            if let Err(code) = check_startable(&opts) {
+            if let Err(code) = check_startable(&opts, true) {
                 return code;
             }
             let node = node.unwrap_or_else(|| PathBuf::from("node"));
@@ -122,6 +132,19 @@ fn main() -> ExitCode {
             }
             let err = launch::exec_node(&node, &opts, !json, true);
             fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
+        }
+        Command::Build { dir, config } => {
+            let opts = match load_options(dir, config) {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
+            match spindle_config::load(&opts) {
+                Ok(config) => {
+                    print_warnings(&config);
+                    build::exit(build::run(&config))
+                }
+                Err(err) => fail(EXIT_CONFIG, &err.to_string()),
+            }
         }
         Command::Check { dir, config } => {
             let opts = match load_options(dir, config) {
@@ -182,18 +205,12 @@ fn load_options(
 }
 
 /// Loads the config as start does, prints its warnings (once: the core, loading it again,
-/// does not), and refuses apps that cannot be served yet.
-fn check_startable(opts: &spindle_config::LoadOptions) -> Result<(), ExitCode> {
+/// does not), and refuses Next.js apps that cannot be served as configured: not built, built
+/// for another path, or in dev mode (`dev`).
+fn check_startable(opts: &spindle_config::LoadOptions, dev: bool) -> Result<(), ExitCode> {
     let config = spindle_config::load(opts).map_err(|err| fail(EXIT_CONFIG, &err.to_string()))?;
     print_warnings(&config);
-    if let Some(why) = config
-        .applications
-        .iter()
-        .find_map(spindle_config::unsupported_kind)
-    {
-        return Err(fail(EXIT_UNAVAILABLE, &why));
-    }
-    Ok(())
+    spindle_config::next::check_startable(&config, dev).map_err(|why| fail(EXIT_UNAVAILABLE, &why))
 }
 
 fn print_warnings(config: &spindle_config::Config) {

@@ -13,11 +13,12 @@ use crate::capability::{self, Capability, OwnConfig};
 use crate::config::{AppConfig, AppKind};
 use crate::entry::{self, EntryError, ENTRY_NAMES};
 use crate::envfile::{self, ReadError};
-use crate::error::{io_message, ConfigError, ErrorKind};
+use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
 use crate::execargv;
 use crate::health::{FaultConfig, HealthConfig};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
+use crate::locate::Locator;
 use crate::object::Object;
 use crate::raw::{RawApplication, RawAutoload};
 use crate::scaling::AppScaling;
@@ -395,7 +396,7 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
                     .map_err(|error| entry_error(&app, error, cx))?;
                 (AppKind::Node, entry)
             }
-            Capability::Next => next_app(own, &dir),
+            Capability::Next => next_app(&own, &dir, cx),
             Capability::Other(module) => {
                 let message = format!(
                     "application {:?} is a {module} app ({}), which Spindle does not run: {}",
@@ -457,25 +458,13 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
     })
 }
 
-/// A `@platformatic/next` application: its `next` options and `application.basePath` as
-/// written. There is no entry file; the directory stands in for one.
-fn next_app(own: OwnConfig, dir: &std::path::Path) -> (AppKind, PathBuf) {
-    let options = own
-        .document
-        .get("next")
-        .cloned()
-        .unwrap_or(serde_json::Value::Object(Default::default()));
-    let base_path = own
-        .document
-        .get("application")
-        .and_then(|application| application.get("basePath"))
-        .and_then(serde_json::Value::as_str)
-        .map(ToOwned::to_owned);
-    let kind = AppKind::Next {
-        config: own.file,
-        options,
-        base_path,
-    };
+/// A `@platformatic/next` application: what its own config says, with a warning per key
+/// without effect. There is no entry file; the directory stands in for one.
+fn next_app(own: &OwnConfig, dir: &std::path::Path, cx: &Context<'_>) -> (AppKind, PathBuf) {
+    let locator = Locator::new(&own.text).ok();
+    let report = Reporter::new(&own.file, locator.as_ref());
+    let (kind, warnings) = crate::next::read_own(&own.file, &own.document, &report);
+    cx.warnings.borrow_mut().extend(warnings);
     (kind, dir.to_owned())
 }
 

@@ -2,9 +2,10 @@
 //! `config` names): which capability it is, and what that says about its entry.
 //!
 //! Watt picks the capability from the config's `module`, else from its `$schema` URL. Spindle
-//! runs `@platformatic/node` apps (and apps with no config of their own) and recognises
-//! `@platformatic/next`; any other capability is an error that says so, since running its
-//! files as a plain Node program would fail in ways far from the cause.
+//! runs `@platformatic/node` apps (and apps with no config of their own) and
+//! `@platformatic/next` apps (see [`crate::next`]); any other capability is an error that
+//! says so, since running its files as a plain Node program would fail in ways far from the
+//! cause.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub(crate) struct OwnConfig {
     pub(crate) main: Option<String>,
     /// The whole document, for capability options (`next`, `application`).
     pub(crate) document: Value,
+    /// Its text, to place warnings about its keys.
+    pub(crate) text: String,
 }
 
 /// Watt's capabilities, as far as Spindle tells them apart.
@@ -79,21 +82,6 @@ impl Capability {
             Some("@platformatic/next") => Self::Next,
             Some(other) => Self::Other(other.to_owned()),
         }
-    }
-}
-
-/// Why `app` cannot be started yet, or `None` when it can: a `@platformatic/next` app is
-/// recognised (so `spindle check` shows it) but not served yet.
-pub fn unsupported_kind(app: &crate::AppConfig) -> Option<String> {
-    match &app.kind {
-        crate::AppKind::Node => None,
-        crate::AppKind::Next { config, .. } => Some(format!(
-            "application {:?} is a Next.js app (@platformatic/next, {}): Spindle cannot serve \
-             it from its watt.json yet; build it (npx next build) and give it a server.js that \
-             starts Next's production server, as docs/frameworks.md shows",
-            app.id,
-            config.display()
-        )),
     }
 }
 
@@ -155,10 +143,11 @@ pub(crate) fn read(dir: &Path, named: Option<&str>) -> Result<Option<OwnConfig>,
         }
     };
     Ok(Some(OwnConfig {
-        file,
         capability,
         main,
         document,
+        text: text.to_owned(),
+        file,
     }))
 }
 

@@ -189,14 +189,19 @@ pub enum AppKind {
     /// A Node.js program (`@platformatic/node`, or no config of its own): its entry file is
     /// loaded as-is.
     Node,
-    /// A Next.js project (`@platformatic/next`), served from its build.
+    /// A Next.js project (`@platformatic/next`), served from its production build by Next's
+    /// own server (see [`crate::next`]).
     Next {
         /// The application's own config file.
         config: PathBuf,
         /// Its `next` options, as written.
         options: serde_json::Value,
-        /// Its `application.basePath`, if any.
+        /// Its `application.basePath`, cleaned as Next takes it (`/shop`); `None` for none
+        /// or the root.
         base_path: Option<String>,
+        /// Its `application.commands.build`, which `spindle build` runs instead of
+        /// `next build`.
+        build_command: Option<String>,
     },
 }
 

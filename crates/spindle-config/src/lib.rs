@@ -15,6 +15,8 @@
 //! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
 //!   `metrics`, `policies`, `routes` — the second layer: checks and the typed [`Config`].
 //! - `capability` — an application's own Watt config and the kind of app it names.
+//! - [`next`] — Next.js apps: their own config, whether their build serves as configured,
+//!   and what `spindle build` runs.
 //! - `execargv` — which Node options a worker thread takes.
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `watt` — Watt's keys: those without effect taken out with a [`Warning`], shorthand
@@ -47,6 +49,7 @@ mod keypath;
 mod load;
 mod locate;
 mod metrics;
+pub mod next;
 mod number;
 mod object;
 mod placeholders;
@@ -67,7 +70,6 @@ mod watt;
 mod workers;
 
 pub use added::{resolve_app, MAX_ADDED_WORKERS};
-pub use capability::unsupported_kind;
 pub use config::{
     AppConfig, AppDefaults, AppKind, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
     MetricsConfig, Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN,

@@ -335,13 +335,25 @@ fn next_apps_are_recognised() {
             config,
             options,
             base_path,
+            build_command,
         } => {
             assert_eq!(config, &project.path("web/watt.json"));
             assert_eq!(options["trailingSlash"], true);
             assert_eq!(base_path.as_deref(), Some("/shop"));
+            assert_eq!(build_command.as_deref(), None);
         }
         other => panic!("expected a next app, got {other:?}"),
     }
+    // Said once at start, placed in the app's own file.
+    let said = warnings(&project);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("/x/web/watt.json:2:")
+            && said[0].contains(
+                "next.trailingSlash: has no effect in Spindle: set trailingSlash in next.config.js"
+            ),
+        "{said:?}"
+    );
 }
 
 #[test]

@@ -159,6 +159,7 @@ impl Core {
                 queue_timeout: a.faults.queue_timeout,
                 response_timeout: a.faults.response_timeout,
                 metrics: Arc::default(),
+                keeps_prefix: keeps_prefix(&a.kind),
             }));
         }
         let app = |id: &str| apps.get(id).expect("every configured app is registered");
@@ -543,6 +544,11 @@ fn core_threads() -> usize {
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             cpus.div_ceil(4)
         })
+}
+
+/// Whether an app of this kind sees the `server.routes` prefix it is mounted under.
+pub(crate) fn keeps_prefix(kind: &spindle_config::AppKind) -> bool {
+    matches!(kind, spindle_config::AppKind::Next { .. })
 }
 
 /// Each routed app's prefix; an app under several prefixes is told the first one listed.

@@ -29,8 +29,10 @@ pub struct WorkerSpec {
     pub log_level: String,
     /// The app's directory.
     pub dir: PathBuf,
-    /// The module the worker imports.
+    /// The module the worker imports (for [`Serve::Entry`]).
     pub entry: PathBuf,
+    /// How the worker serves the app.
+    pub serve: Serve,
     /// The private Unix socket the app's server listens on instead of its port. No request
     /// comes through it (they come through memory); it makes `listen()` behave as usual.
     pub socket: PathBuf,
@@ -51,6 +53,26 @@ pub struct WorkerSpec {
     pub argv: Vec<String>,
     /// How long the app has, from loading, to listen before its start fails.
     pub start_timeout_ms: u64,
+}
+
+/// How a worker serves its app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Serve {
+    /// Imports the entry file and takes the server it listens on or exports.
+    Entry,
+    /// Starts Next.js's production server on the build in the app's directory
+    /// (`@platformatic/next`); requests keep the prefix the app is mounted under.
+    Next,
+}
+
+impl Serve {
+    pub fn of(kind: &spindle_config::AppKind) -> Serve {
+        match kind {
+            spindle_config::AppKind::Node => Serve::Entry,
+            spindle_config::AppKind::Next { .. } => Serve::Next,
+        }
+    }
 }
 
 /// Node's `Worker` `resourceLimits`, in MiB.

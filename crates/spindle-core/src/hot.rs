@@ -51,6 +51,10 @@ impl HotApps {
         }
         let app = spindle_config::resolve_app(&self.config, path, id, workers, &self.env)
             .map_err(|e| Refused(400, "invalid_app", e.to_string()))?;
+        // A Next.js app must be built, for the path it is added under.
+        let mounts: Vec<&str> = route.into_iter().collect();
+        spindle_config::next::check_app(&app, &mounts, false)
+            .map_err(|why| Refused(400, "invalid_app", why))?;
         if self.apps.get(&app.id).is_some() {
             return Err(Refused(
                 409,
@@ -67,6 +71,7 @@ impl HotApps {
             queue_timeout: app.faults.queue_timeout,
             response_timeout: app.faults.response_timeout,
             metrics: Arc::default(),
+            keeps_prefix: crate::core::keeps_prefix(&app.kind),
         });
         if let Some(route) = route {
             if !self.prefixes.add(route, target.clone()) {

@@ -21,6 +21,7 @@ pub struct PublicRoute(pub Arc<PrefixRoutes>);
 impl Route for PublicRoute {
     fn route(&self, head: &RequestHead<'_, '_>) -> Dispatch {
         let (app, strip) = self.0.route(head.path());
+        let strip = if app.keeps_prefix { None } else { strip };
         let answer_within = app.response_timeout.map(|after| AnswerWithin {
             after,
             key: "responseTimeout",

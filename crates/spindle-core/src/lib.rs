@@ -43,6 +43,6 @@ pub mod watch;
 mod worker_id;
 
 pub use crate::core::{Core, CoreOptions, StartError};
-pub use host::{WorkerHost, WorkerSpec};
+pub use host::{Serve, WorkerHost, WorkerSpec};
 pub use state::{Phase, WorkerState};
 pub use worker_id::{InvalidWorkerId, WorkerId};

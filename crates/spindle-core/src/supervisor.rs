@@ -18,7 +18,7 @@ use crate::datapath::pipe::Pipe;
 use crate::datapath::queue::AppQueue;
 use crate::datapath::ready::{ReadyApp, ReadyWorkers};
 use crate::health::{self, History, Policy, Verdict};
-use crate::host::{ResourceLimits, WorkerHost, WorkerSpec};
+use crate::host::{ResourceLimits, Serve, WorkerHost, WorkerSpec};
 use crate::logs::{LogSink, WorkerLog};
 use crate::probe::Probe;
 use crate::scaler;
@@ -400,6 +400,7 @@ impl Supervisor {
             log_level: self.log_level.to_owned(),
             dir: entry.config.path.clone(),
             entry: entry.config.entry.clone(),
+            serve: Serve::of(&entry.config.kind),
             socket: socket.clone(),
             mesh_socket: crate::mesh::socket_path(&self.rundir, app),
             env: entry.config.env.clone(),

@@ -82,14 +82,9 @@ pub fn start(
         env,
     })
     .map_err(|e| Error::from_reason(e.to_string()))?;
-    // Recognised so that `spindle check` shows it, but nothing can serve it yet.
-    if let Some(why) = config
-        .applications
-        .iter()
-        .find_map(spindle_config::unsupported_kind)
-    {
-        return Err(Error::from_reason(why));
-    }
+    // Next.js apps are served from their build, made for the path they are served under.
+    spindle_config::next::check_startable(&config, options.dev.unwrap_or(false))
+        .map_err(Error::from_reason)?;
 
     let format = if options.pretty.unwrap_or(false) {
         Format::Pretty

@@ -57,6 +57,7 @@ fn app() -> Arc<App> {
         queue_timeout: Duration::from_secs(1),
         response_timeout: None,
         metrics: Arc::default(),
+        keeps_prefix: false,
     })
 }
 

@@ -25,6 +25,10 @@ pub struct App {
     pub response_timeout: Option<Duration>,
     /// What this app's traffic looked like, for /metrics.
     pub metrics: Arc<HttpMetrics>,
+    /// Whether requests routed to it by a `server.routes` prefix keep the prefix (Watt's
+    /// `wantsAbsoluteUrls`): a Next.js app is built for the path it is served under and
+    /// answers only below it.
+    pub keeps_prefix: bool,
 }
 
 impl App {
