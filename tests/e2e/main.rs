@@ -14,6 +14,7 @@ mod edge;
 mod frameworks;
 mod globals;
 mod hot_apps;
+mod http2;
 mod install;
 mod let_it_fail;
 mod mesh;

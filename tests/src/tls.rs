@@ -58,8 +58,12 @@ pub struct TlsConn {
     pub alpn: Option<Vec<u8>>,
 }
 
-/// Connects to `addr` (`127.0.0.1:PORT`) trusting only `trusted`, offering `alpn`.
-pub async fn connect(addr: &str, trusted: &[&Cert], alpn: &[&[u8]]) -> Result<TlsConn, String> {
+/// A TLS connection to `addr` trusting only `trusted`, offering `alpn`.
+async fn tls_connect(
+    addr: &str,
+    trusted: &[&Cert],
+    alpn: &[&[u8]],
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in trusted {
         roots.add(cert.der.clone()).map_err(|e| e.to_string())?;
@@ -83,6 +87,13 @@ pub async fn connect(addr: &str, trusted: &[&Cert], alpn: &[&[u8]]) -> Result<Tl
         .await
         .map_err(|_| "TLS handshake timed out".to_string())?
         .map_err(|e| format!("TLS handshake: {e}"))?;
+    Ok(tls)
+}
+
+/// Connects to `addr` (`127.0.0.1:PORT`) trusting only `trusted`, offering `alpn`, and
+/// speaks HTTP/1.1 on it.
+pub async fn connect(addr: &str, trusted: &[&Cert], alpn: &[&[u8]]) -> Result<TlsConn, String> {
+    let tls = tls_connect(addr, trusted, alpn).await?;
     let (_, session) = tls.get_ref();
     let presented = session
         .peer_certificates()
@@ -137,5 +148,109 @@ impl TlsConn {
         tokio::time::timeout(STEP_TIMEOUT, exchange)
             .await
             .map_err(|_| format!("GET {path} timed out"))?
+    }
+}
+
+/// An HTTP/2 connection: over TLS (ALPN `h2`) or in clear text by prior knowledge.
+pub struct H2Conn {
+    pub sender: h2::client::SendRequest<Bytes>,
+}
+
+/// HTTP/2 over TLS to `addr`, trusting `trusted`.
+pub async fn connect_h2(addr: &str, trusted: &[&Cert]) -> Result<H2Conn, String> {
+    let tls = tls_connect(addr, trusted, &[b"h2"]).await?;
+    if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
+        return Err("the server did not choose h2".into());
+    }
+    h2_over(tls).await
+}
+
+/// HTTP/2 in clear text (h2c, prior knowledge) to `addr`.
+pub async fn connect_h2c(addr: &str) -> Result<H2Conn, String> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    h2_over(tcp).await
+}
+
+async fn h2_over<T>(io: T) -> Result<H2Conn, String>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = tokio::time::timeout(STEP_TIMEOUT, h2::client::handshake(io))
+        .await
+        .map_err(|_| "HTTP/2 handshake timed out".to_string())?
+        .map_err(|e| format!("HTTP/2 handshake: {e}"))?;
+    tokio::spawn(conn);
+    Ok(H2Conn { sender })
+}
+
+/// An HTTP/2 response, read whole.
+#[derive(Debug)]
+pub struct H2Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl H2Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl H2Conn {
+    /// Sends `request` (with `body`, in `pieces` DATA frames) and reads the response.
+    pub async fn send(
+        &self,
+        request: http::Request<()>,
+        body: &[u8],
+        pieces: usize,
+    ) -> Result<H2Response, String> {
+        let exchange = async {
+            let mut sender = self
+                .sender
+                .clone()
+                .ready()
+                .await
+                .map_err(|e| e.to_string())?;
+            let (response, mut stream) = sender
+                .send_request(request, body.is_empty())
+                .map_err(|e| e.to_string())?;
+            if !body.is_empty() {
+                let size = body.len().div_ceil(pieces.max(1));
+                let chunks: Vec<&[u8]> = body.chunks(size).collect();
+                for (i, chunk) in chunks.iter().enumerate() {
+                    stream
+                        .send_data(Bytes::copy_from_slice(chunk), i + 1 == chunks.len())
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            let response = response.await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let mut recv = response.into_body();
+            let mut body = Vec::new();
+            while let Some(data) = recv.data().await {
+                let data = data.map_err(|e| e.to_string())?;
+                let _ = recv.flow_control().release_capacity(data.len());
+                body.extend_from_slice(&data);
+            }
+            Ok(H2Response {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(STEP_TIMEOUT, exchange)
+            .await
+            .map_err(|_| "HTTP/2 exchange timed out".to_string())?
+    }
+
+    /// GET `uri` (absolute: `https://localhost/path`).
+    pub async fn get(&self, uri: &str) -> Result<H2Response, String> {
+        let request = http::Request::get(uri).body(()).expect("a request");
+        self.send(request, &[], 0).await
     }
 }

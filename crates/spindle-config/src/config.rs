@@ -223,6 +223,8 @@ pub struct ServerConfig {
     pub edge: EdgeConfig,
     /// TLS on this port: its keys and certificates.
     pub https: Option<HttpsConfig>,
+    /// HTTP/2 too: over TLS by ALPN, and in clear text by prior knowledge.
+    pub http2: bool,
 }
 
 impl Default for ServerConfig {
@@ -234,6 +236,7 @@ impl Default for ServerConfig {
             backlog: None,
             routes: Vec::new(),
             https: None,
+            http2: false,
         }
     }
 }

@@ -36,7 +36,7 @@ pub(crate) struct RawHttps {
     /// forms and order as `key`.
     pub cert: RawPems,
     /// Watt's switch for HTTP/1.1 clients of an HTTP/2 server. Spindle always serves
-    /// HTTP/1.1.
+    /// HTTP/1.1 (`false` is warned).
     #[serde(rename = "allowHTTP1")]
     pub allow_http1: Option<bool>,
     /// Watt's request for client certificates; not supported (a warning says so).

@@ -312,7 +312,9 @@ pub(crate) struct RawServer {
     /// are read again on `SIGHUP` and whenever they change; connections already open keep
     /// the certificate they began with.
     pub https: Option<Object<RawHttps>>,
-    /// Watt's switch for HTTP/2. Not served yet: clients speak HTTP/1.1 (a warning says so).
+    /// Serve HTTP/2 too: over TLS to clients that offer it (ALPN `h2`), and in clear text
+    /// to clients that start with the HTTP/2 preface (h2c by prior knowledge). HTTP/1.1 is
+    /// always served; applications keep speaking HTTP/1.1.
     #[serde(default)]
     pub http2: bool,
 }

@@ -100,14 +100,8 @@ pub(crate) fn validate(
         routes: Vec::new(),
         edge: edge::read(edge, &server_at, cx)?,
         https: https::read(server.https, &server_at, cx)?,
+        http2,
     };
-    if http2 {
-        let warning = cx.report.warn(
-            &server_at.key("http2"),
-            "has no effect in Spindle: HTTP/2 is not served yet; clients speak HTTP/1.1",
-        );
-        cx.warnings.borrow_mut().push(warning);
-    }
     let shutdown_at = KeyPath::root().key("gracefulShutdown");
     let graceful_shutdown = GracefulShutdown {
         runtime: millis(shutdown.runtime, &shutdown_at.key("runtime"), cx)?,

@@ -188,3 +188,14 @@ fn an_unknown_key_is_an_error() {
     let error = project.error();
     assert!(error.contains("ca"), "{error}");
 }
+
+#[test]
+fn http2_is_read_without_a_warning() {
+    let project = Project::new("http2");
+    project.app("web").config(
+        r#"{ "applications": [{ "id": "web", "path": "web" }], "server": { "http2": true } }"#,
+    );
+    let config = project.config_ok();
+    assert!(config.server.http2);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}

@@ -111,7 +111,12 @@ impl Core {
             config.server.backlog,
         )?;
         let ingress_addr = ingress.local_addr().map_err(StartError::Runtime)?;
-        let tls = config.server.https.as_ref().map(Tls::new).transpose()?;
+        let tls = config
+            .server
+            .https
+            .as_ref()
+            .map(|https| Tls::new(https, config.server.http2))
+            .transpose()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let admin = if config.metrics.enabled {
             Some(bind(

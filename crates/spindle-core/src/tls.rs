@@ -53,6 +53,12 @@ impl ResolvesServerCert for Certificates {
     }
 }
 
+/// A connection whose handshake is done, in the protocol ALPN chose.
+pub enum Accepted {
+    Http1(TlsClient),
+    Http2(tokio_rustls::server::TlsStream<TcpStream>),
+}
+
 /// Why a connection was not served.
 #[derive(Debug)]
 pub enum Refused {
@@ -67,7 +73,7 @@ pub enum Refused {
 impl Tls {
     /// Loads the keys and certificates (checked already when the config loaded; they
     /// may have changed since).
-    pub fn new(config: &HttpsConfig) -> Result<Arc<Tls>, TlsError> {
+    pub fn new(config: &HttpsConfig, http2: bool) -> Result<Arc<Tls>, TlsError> {
         let keys = spindle_config::load_certified_keys(config)?;
         let certs = Arc::new(Certificates(RwLock::new(keys.into())));
         let mut server = ServerConfig::builder_with_provider(spindle_config::crypto_provider())
@@ -75,9 +81,14 @@ impl Tls {
             .expect("the provider supports the default TLS versions")
             .with_no_client_auth()
             .with_cert_resolver(certs.clone());
-        // HTTP/1.1 is what is served; a client that offers only other protocols is
-        // refused in the handshake, as RFC 7301 asks.
-        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 when the client offers it and `server.http2` is on, else HTTP/1.1; a
+        // client that offers only other protocols is refused in the handshake, as RFC
+        // 7301 asks (one that offers none gets HTTP/1.1).
+        server.alpn_protocols = if http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         Ok(Arc::new(Tls {
             acceptor: TlsAcceptor::from(Arc::new(server)),
             certs,
@@ -108,7 +119,7 @@ impl Tls {
         tcp: TcpStream,
         within: Duration,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<TlsClient, Refused> {
+    ) -> Result<Accepted, Refused> {
         let handshake = async move {
             let mut first = [0u8; 1];
             match tcp.peek(&mut first).await {
@@ -121,8 +132,11 @@ impl Tls {
                 .accept(tcp)
                 .await
                 .map(|stream| {
+                    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        return Accepted::Http2(stream);
+                    }
                     let (tcp, tls) = stream.into_inner();
-                    TlsClient::new(tcp, tls)
+                    Accepted::Http1(TlsClient::new(tcp, tls))
                 })
                 .map_err(Refused::Failed)
         };
