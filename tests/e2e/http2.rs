@@ -237,3 +237,23 @@ async fn wait_event(server: &Running, conn: &H2Conn, tag: &str, prefix: &str) {
         server.fail(&format!("the app recorded no {prefix:?} for {tag}"));
     }
 }
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_keep_alive_timeout() {
+    let dir = TempDir::new();
+    let server = start(&dir, None, json!({"keepAliveTimeout": 300})).await;
+    let conn = connect_h2c(server.addr())
+        .await
+        .unwrap_or_else(|e| server.fail(&e));
+    let answer = conn.get("http://localhost/once").await.unwrap();
+    assert_eq!(answer.status, 200);
+    let began = std::time::Instant::now();
+    // The client keeps its handle (dropping it would close the connection from its side).
+    let H2Conn {
+        closed,
+        sender: _sender,
+    } = conn;
+    let ended = tokio::time::timeout(spindle_e2e::STEP_TIMEOUT, closed).await;
+    assert!(ended.is_ok(), "the idle connection stayed open");
+    assert!(began.elapsed() >= std::time::Duration::from_millis(200));
+}

@@ -59,7 +59,7 @@ pub struct TlsConn {
 }
 
 /// A TLS connection to `addr` trusting only `trusted`, offering `alpn`.
-async fn tls_connect(
+pub async fn tls_connect(
     addr: &str,
     trusted: &[&Cert],
     alpn: &[&[u8]],
@@ -154,6 +154,8 @@ impl TlsConn {
 /// An HTTP/2 connection: over TLS (ALPN `h2`) or in clear text by prior knowledge.
 pub struct H2Conn {
     pub sender: h2::client::SendRequest<Bytes>,
+    /// Ends when the connection does.
+    pub closed: tokio::task::JoinHandle<Result<(), h2::Error>>,
 }
 
 /// HTTP/2 over TLS to `addr`, trusting `trusted`.
@@ -181,8 +183,8 @@ where
         .await
         .map_err(|_| "HTTP/2 handshake timed out".to_string())?
         .map_err(|e| format!("HTTP/2 handshake: {e}"))?;
-    tokio::spawn(conn);
-    Ok(H2Conn { sender })
+    let closed = tokio::spawn(conn);
+    Ok(H2Conn { sender, closed })
 }
 
 /// An HTTP/2 response, read whole.
