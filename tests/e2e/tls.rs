@@ -274,3 +274,42 @@ async fn websockets_pass_through_tls() {
     }
     socket.close(None).await.expect("close");
 }
+
+#[tokio::test]
+async fn a_handshake_holds_its_place_against_max_connections() {
+    let dir = TempDir::new();
+    let cert = Cert::new();
+    cert.write(dir.path());
+    let https = json!({"key": dir.path().join("key.pem"), "cert": dir.path().join("cert.pem")});
+    let server = TestServer::new()
+        .app("web", fixture("datapath"))
+        .workers(1)
+        .config_json(json!({"server": {
+            "https": https, "headersTimeout": HEAD_MS, "maxConnections": 1,
+        }}))
+        .start()
+        .await;
+    // The one place goes to a handshake that never finishes.
+    let mut stalled = RawConn::connect(server.addr()).await;
+    stalled.send([0x16u8, 0x03, 0x01]).await;
+    let began = Instant::now();
+    // The next client waits in the backlog until the stalled one is closed, then is served.
+    let addr = server.addr().to_string();
+    let trusted = cert.clone();
+    let next = tokio::spawn(async move {
+        let mut conn = connect(&addr, &[&trusted], &[b"http/1.1"]).await?;
+        let answered = conn.get("/next").await?;
+        Ok::<_, String>((answered.0, Instant::now()))
+    });
+    stalled.assert_closed("the stalled handshake").await;
+    let (status, served_at) = next
+        .await
+        .expect("the client task")
+        .unwrap_or_else(|e| server.fail(&e));
+    assert_eq!(status, 200);
+    assert!(
+        served_at.duration_since(began) >= Duration::from_millis(HEAD_MS / 2),
+        "served after {:?}, before the stalled handshake's place was free",
+        served_at.duration_since(began)
+    );
+}

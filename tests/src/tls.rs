@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 use crate::STEP_TIMEOUT;
 
 /// A key and a self-signed certificate for `localhost` and `127.0.0.1`, as PEM.
+#[derive(Clone)]
 pub struct Cert {
     pub key_pem: String,
     pub cert_pem: String,
