@@ -116,4 +116,4 @@ function withTrailingSlash (path) {
   return path.endsWith('/') ? path : `${path}/`
 }
 
-module.exports = { install }
+module.exports = { install, update }

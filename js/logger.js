@@ -2,8 +2,8 @@
 // A pino-compatible logger for apps written for Watt, which hands every worker a pino
 // instance through `@platformatic/globals`. Apps call it the ways pino documents — level
 // methods with (obj, msg, ...args) or (msg, ...args), child(bindings), level get and set,
-// isLevelEnabled — and its lines are pino's JSON, so the core passes them through with the
-// app and worker labels, like the lines of an app's own pino. No npm dependency: js/ has
+// isLevelEnabled, serializers — and its lines are pino's JSON, so the core passes them
+// through with the app and worker labels, like the lines of an app's own pino. No npm dependency: js/ has
 // none, and this is the small part of pino that apps reach through the globals.
 
 const { hostname } = require('node:os')
@@ -13,23 +13,29 @@ const LABELS = Object.freeze(Object.fromEntries(Object.entries(VALUES).map(([k, 
 
 /**
  * A root logger. `write` receives each line, newline included; `name` becomes pino's
- * `name` (Watt sets it to the application id).
+ * `name` (Watt sets it to the application id); `serializers` are pino's, by key.
  */
-function createLogger ({ name, level = 'info', write }) {
+function createLogger ({ name, level = 'info', write, serializers = {} }) {
   let chindings = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`
   if (name !== undefined) chindings += `,"name":${JSON.stringify(name)}`
-  return new Logger({ write, chindings, level })
+  return new Logger({ write, chindings, level, serializers })
 }
 
 class Logger {
   #write
   #chindings
   #levelVal
+  // pino's serializers: a logged field (or binding) under one of these keys is logged as
+  // what its function returns. Fastify hands its `req`, `res` and `err` serializers to
+  // the logger it is given (`loggerInstance`) through child(); without them a request
+  // line would hold the whole request object.
+  #serializers
 
-  constructor ({ write, chindings, level }) {
+  constructor ({ write, chindings, level, serializers }) {
     this.#write = write
     this.#chindings = chindings
     this.#levelVal = levelValue(level)
+    this.#serializers = serializers
   }
 
   get levels () { return { values: VALUES, labels: LABELS } }
@@ -47,10 +53,16 @@ class Logger {
     if (bindings === null || typeof bindings !== 'object') {
       throw new TypeError('logger.child() needs an object of bindings')
     }
+    // As pino: the child's serializers are its parent's with its own over them, and they
+    // apply to its bindings too.
+    const serializers = options.serializers
+      ? { ...this.#serializers, ...options.serializers }
+      : this.#serializers
     return new Logger({
       write: this.#write,
-      chindings: this.#chindings + fields(bindings),
-      level: options.level ?? this.level
+      chindings: this.#chindings + fields(bindings, serializers),
+      level: options.level ?? this.level,
+      serializers
     })
   }
 
@@ -63,7 +75,7 @@ class Logger {
   }
 
   setBindings (bindings) {
-    this.#chindings += fields(bindings)
+    this.#chindings += fields(bindings, this.#serializers)
   }
 
   // Lines are handed over as they are logged; there is no buffer to flush.
@@ -105,7 +117,7 @@ class Logger {
     }
     if (typeof msg === 'string') msg = format(msg, rest)
     let line = `{"level":${value},"time":${Date.now()}${this.#chindings}`
-    if (obj) line += fields(obj)
+    if (obj) line += fields(obj, this.#serializers)
     if (msg !== undefined) line += `,"msg":${stringify(msg)}`
     this.#write(line + '}\n')
   }
@@ -118,13 +130,17 @@ function levelValue (level) {
   return value
 }
 
-// Every enumerable own field as `,"key":value`; undefined, functions and symbols are left
-// out as JSON.stringify leaves them out of objects.
-function fields (obj) {
+// Every enumerable own field as `,"key":value`, through its serializer if there is one for
+// its key (pino's `err` one by default); undefined, functions and symbols are left out as
+// JSON.stringify leaves them out of objects.
+function fields (obj, serializers = {}) {
   let out = ''
   for (const key of Object.keys(obj)) {
     let value = obj[key]
-    if (key === 'err' && isErrorLike(value)) value = serializeError(value)
+    if (value === undefined) continue
+    const serialize = Object.hasOwn(serializers, key) ? serializers[key] : undefined
+    if (typeof serialize === 'function') value = serialize(value)
+    else if (key === 'err' && isErrorLike(value)) value = serializeError(value)
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue
     out += `,${JSON.stringify(key)}:${stringify(value)}`
   }

@@ -60,6 +60,8 @@ function spawn (spec) {
       meshSocket: spec.meshSocket,
       addon: addonPath,
       sampleIntervalMs: spec.sampleIntervalMs,
+      runtimeMetricsIntervalMs: spec.runtimeMetricsIntervalMs,
+      appMetricsIntervalMs: spec.appMetricsIntervalMs,
       exitOnUnhandledErrors: spec.exitOnUnhandledErrors,
       startTimeoutMs: spec.startTimeoutMs
     }

@@ -33,6 +33,11 @@ const platformatic = require('./globals').install({
   exitOnUnhandledErrors,
   write: (line) => link.write(1, line)
 })
+// Runtime figures and the app's prom-client registry, published for /metrics (./metrics.js);
+// with prom-client, `globalThis.platformatic.prometheus` too.
+require('./globals').update(require('./metrics').start({
+  link, dir, runtimeIntervalMs: workerData.runtimeMetricsIntervalMs, appIntervalMs: workerData.appMetricsIntervalMs, logger: globalThis.platformatic.logger
+}))
 reportHeap()
 refuseProcessWideChanges()
 const mesh = require('./mesh')

@@ -40,7 +40,7 @@ async fn a_worker_that_exits_mid_request_is_replaced() {
     );
     server
         .wait_log(
-            |l| l.is_msg("worker ready") && l.str("worker") == Some("web:1"),
+            |l| l.is_serving_start() && l.str("worker") == Some("web:1"),
             STEP_TIMEOUT,
         )
         .await;
@@ -80,7 +80,7 @@ async fn an_uncaught_exception_is_logged_with_its_stack_and_the_worker_replaced(
     server
         .wait_log_since(
             mark,
-            |l| l.is_msg("worker ready") && l.str("worker") == Some("web:2"),
+            |l| l.is_serving_start() && l.str("worker") == Some("web:2"),
             STEP_TIMEOUT,
         )
         .await;

@@ -1238,6 +1238,15 @@ async fn a_request_waiting_on_a_stuck_worker_moves_at_the_verdict() {
         }))
         .start()
         .await;
+    // "spindle ready" needs one worker; this test needs both.
+    spindle_e2e::workers::wait_live(
+        &server,
+        "web",
+        2,
+        &Default::default(),
+        spindle_e2e::READY_TIMEOUT,
+    )
+    .await;
     let url = server.url().to_string();
     let in_flight = |status: &Value| -> Vec<u64> {
         status["apps"][0]["workers"]

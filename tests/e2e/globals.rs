@@ -55,7 +55,10 @@ async fn globals_name_the_app_and_worker_and_its_logger_writes_labelled_pino_lin
     assert_eq!(web["basePath"], Value::Null);
     assert_eq!(web["root"].as_str(), Some(root.as_str()));
     assert_eq!(web["logLevel"], "info");
-    assert_eq!(web["prometheus"], false, "metrics globals are not set");
+    assert_eq!(
+        web["prometheus"], false,
+        "the app has no prom-client: prometheus is not set"
+    );
 
     let api = globals(&format!("{}/api/", server.url())).await;
     assert_eq!(api["applicationId"], "api", "{api}");

@@ -335,7 +335,7 @@ async fn a_stuck_worker_is_detected_and_replaced_while_traffic_continues() {
     let successor = server
         .wait_log(
             |line| {
-                line.is_msg("worker ready")
+                line.is_serving_start()
                     && line.is_app(APP)
                     && line
                         .str("worker")

@@ -686,3 +686,46 @@ fn check_mesh_error_status(call: &Call, status: u64) -> Result<(), String> {
         ))
     }
 }
+
+/// `dependencies`, as Watt orders its start: the gateway's workers start only once every
+/// worker of the api it depends on is ready, and it then serves calls to it.
+#[tokio::test]
+async fn an_app_starts_after_the_apps_it_depends_on() {
+    let server = TestServer::new()
+        .app(GATEWAY, fixture("mesh-gateway"))
+        .app_config(serde_json::json!({"dependencies": [API]}))
+        .app(API, fixture("mesh-api"))
+        .workers(2)
+        .entrypoint(GATEWAY)
+        .start()
+        .await;
+    wait_live(&server, GATEWAY, 1, &BTreeSet::new(), READY_TIMEOUT).await;
+    let logs = server.logs();
+    let position = |wanted: &dyn Fn(&LogLine) -> bool| logs.iter().position(wanted);
+    let waiting =
+        position(&|l| l.is_msg("waiting for its dependencies to start") && l.is_app(GATEWAY));
+    assert!(waiting.is_some(), "the gateway said it waits");
+    let api_ready: Vec<usize> = logs
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_msg("worker ready") && l.is_app(API))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(api_ready.len(), 2, "both api workers ready");
+    let gateway_starts =
+        position(&|l| l.is_msg("its dependencies have started: starting") && l.is_app(GATEWAY))
+            .expect("the gateway was started");
+    assert!(
+        api_ready.iter().all(|i| *i < gateway_starts),
+        "the gateway started before every api worker was ready"
+    );
+    let gateway_ready = position(&|l| l.is_msg("worker ready") && l.is_app(GATEWAY)).unwrap();
+    assert!(gateway_ready > gateway_starts);
+    // And it serves, calling the api over the mesh.
+    let res = spindle_e2e::client::get(&format!(
+        "{}/via-fetch?to=api&path=%2Fwhoami&strict=1",
+        server.url()
+    ))
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+}

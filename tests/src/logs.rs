@@ -56,6 +56,12 @@ impl LogLine {
         self.stream == Stream::Stdout && self.msg() == Some(msg)
     }
 
+    /// A worker began to serve: it became Ready, or a loaded standby was promoted (an app
+    /// keeps one by default from its first failure on).
+    pub fn is_serving_start(&self) -> bool {
+        self.is_msg("worker ready") || self.is_msg("standby worker promoted: serving from now on")
+    }
+
     /// Whether the line is labelled with app `app`: its `app` field, or a `worker` field of
     /// the form `<app>:<n>`.
     pub fn is_app(&self, app: &str) -> bool {

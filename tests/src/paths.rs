@@ -56,10 +56,15 @@ pub fn fixture(name: &str) -> PathBuf {
         .canonicalize()
         .unwrap_or_else(|err| panic!("fixture {name:?} ({}): {err}", dir.display()));
     let manifest = std::fs::read_to_string(dir.join("package.json")).unwrap_or_default();
-    let has_deps = serde_json::from_str::<serde_json::Value>(&manifest)
-        .ok()
-        .and_then(|json| json.get("dependencies").cloned())
-        .is_some_and(|deps| deps.as_object().is_some_and(|deps| !deps.is_empty()));
+    let manifest = serde_json::from_str::<serde_json::Value>(&manifest).unwrap_or_default();
+    let listed = |key: &str| match manifest.get(key) {
+        Some(serde_json::Value::Object(map)) => !map.is_empty(),
+        Some(serde_json::Value::Array(list)) => !list.is_empty(),
+        _ => false,
+    };
+    // A project with npm workspaces (as `wattpm create` writes them) has its apps'
+    // dependencies installed at its root.
+    let has_deps = listed("dependencies") || listed("workspaces");
     if has_deps && !dir.join("node_modules").is_dir() {
         panic!(
             "fixture {name:?} has npm dependencies but no node_modules: run `scripts/test`, \

@@ -37,6 +37,9 @@ enum ConfigSource {
     Raw(String),
     /// No config file: `spindle start <dir>` with a copy of this app directory.
     None(PathBuf),
+    /// `spindle start <dir>` on this project directory itself, as it is: its own config
+    /// (`watt.json`, `.env`, apps in subdirectories) and its installed `node_modules`.
+    Project(PathBuf),
 }
 
 /// Builder for one spindle process. Methods that configure an app (`workers`, `env`) apply
@@ -189,6 +192,16 @@ impl TestServer {
         self
     }
 
+    /// Runs `spindle start <dir>` on the project in `dir` (a fixture) in place, with nothing
+    /// generated: spindle reads the project's own config and `.env` and writes nothing into
+    /// it (its sockets go to the temp dir), so parallel tests can share one fixture. Its
+    /// ports come from that config; override placeholders such as `{PORT}` with
+    /// [`TestServer::process_env`].
+    pub fn project(mut self, dir: impl Into<PathBuf>) -> TestServer {
+        self.source = ConfigSource::Project(dir.into());
+        self
+    }
+
     /// An environment variable for the spindle process itself.
     pub fn process_env(mut self, key: &str, value: &str) -> TestServer {
         self.process_env.insert(key.to_string(), value.to_string());
@@ -281,6 +294,10 @@ impl TestServer {
                 command.arg(dir.path());
                 None
             }
+            ConfigSource::Project(project) => {
+                command.arg(project);
+                None
+            }
         };
         let config_path = config_text.as_ref().map(|text| {
             let path = dir.path().join("spindle.json");
@@ -296,6 +313,10 @@ impl TestServer {
             .env_remove("XDG_RUNTIME_DIR")
             .current_dir(dir.path())
             .envs(&self.process_env);
+        let project = match &self.source {
+            ConfigSource::Project(project) => Some(project.clone()),
+            _ => None,
+        };
         let logs = LogBook::new();
         let child = Child::spawn(command, &logs)
             .unwrap_or_else(|err| panic!("spawn {}: {err}", bin.display()));
@@ -306,6 +327,7 @@ impl TestServer {
             admin_url: None,
             config_path,
             config_text,
+            project,
             dir,
             described: AtomicBool::new(false),
         }
@@ -345,6 +367,8 @@ pub struct Running {
     admin_url: Option<String>,
     config_path: Option<PathBuf>,
     config_text: Option<String>,
+    /// The project directory served in place ([`TestServer::project`]).
+    project: Option<PathBuf>,
     dir: TempDir,
     /// Set once a panic message carried `describe()`, so drop does not print it again.
     described: AtomicBool,
@@ -575,12 +599,13 @@ impl Running {
             Some(status) => format!("exited ({status})"),
             None => "running".to_string(),
         };
-        let config = match &self.config_text {
-            Some(text) => format!(
+        let config = match (&self.config_text, &self.project) {
+            (Some(text), _) => format!(
                 "config {}:\n{text}",
                 self.config_path.as_ref().unwrap().display()
             ),
-            None => format!("no config file; app dir {}", self.dir.path().display()),
+            (None, Some(project)) => format!("the project in {}", project.display()),
+            (None, None) => format!("no config file; app dir {}", self.dir.path().display()),
         };
         format!(
             "--- spindle pid {} ({state}) ---\n{config}\n--- output ---\n{}---",

@@ -27,8 +27,8 @@ pub fn workers_of(status: &Value, app: &str) -> Option<Vec<(String, String)>> {
 }
 
 /// Polls `fetch` (a status document named `source` in messages) until `app` lists
-/// exactly `n` workers, all ready, none of them in `old`; returns their ids. Fails the
-/// test with the last listing otherwise.
+/// exactly `n` serving workers (standbys aside), all ready, none of them in `old`;
+/// returns their ids. Fails the test with the last listing otherwise.
 pub async fn wait_ready_workers<F, Fut>(
     server: &Running,
     source: &str,
@@ -48,12 +48,19 @@ where
         let Some(workers) = workers_of(&status, app) else {
             server.fail(&format!("{source} has no app {app:?}: {status}"));
         };
-        let good = workers.len() == n
-            && workers
+        // Standby workers serve nothing: not counted (an app keeps one by default once it
+        // has failed).
+        let serving: Vec<_> = workers
+            .iter()
+            .filter(|(_, state)| state != "standby")
+            .cloned()
+            .collect();
+        let good = serving.len() == n
+            && serving
                 .iter()
                 .all(|(id, state)| state == "ready" && !old.contains(id));
         *last.lock().unwrap() = workers.clone();
-        good.then(|| workers.into_iter().map(|(id, _)| id).collect())
+        good.then(|| serving.into_iter().map(|(id, _)| id).collect())
     })
     .await;
     settled.unwrap_or_else(|| {
@@ -95,7 +102,7 @@ pub async fn wait_live(
                 }
                 if line.is_app(app) {
                     if let Some(worker) = line.str("worker") {
-                        if line.is_msg("worker ready") {
+                        if line.is_serving_start() {
                             ready.insert(worker.to_string());
                         } else if LEAVING.iter().any(|msg| line.is_msg(msg)) {
                             left.insert(worker.to_string());

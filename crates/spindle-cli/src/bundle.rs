@@ -47,8 +47,7 @@ pub fn cache_roots(env: impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
         roots.push(home.join(".cache").join("spindle"));
     }
     let tmp = absolute(env("TMPDIR")).unwrap_or_else(|| PathBuf::from("/tmp"));
-    // SAFETY: geteuid cannot fail.
-    roots.push(tmp.join(format!("spindle-cache-{}", unsafe { libc::geteuid() })));
+    roots.push(tmp.join(format!("spindle-cache-{}", crate::uid::current())));
     roots
 }
 
@@ -85,8 +84,7 @@ pub fn unpack(payload: &Payload<'_>, root: &Path) -> io::Result<PathBuf> {
 fn private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let meta = fs::symlink_metadata(dir)?;
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = crate::uid::current();
     if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o022 != 0 {
         return Err(io::Error::other(
             "not a directory owned by this user and closed to others",
@@ -284,7 +282,7 @@ mod tests {
                     .map(|(_, v)| v.to_string())
             }
         };
-        let uid = unsafe { libc::geteuid() };
+        let uid = crate::uid::current();
         let roots = cache_roots(env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")]));
         assert_eq!(
             roots,

@@ -8,6 +8,7 @@ mod bundle;
 mod control;
 mod launch;
 mod node;
+mod uid;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

@@ -93,6 +93,7 @@ pub fn resolve_app(
         config_file: None,
         arguments: Vec::new(),
         exec_argv: config.app_defaults.worker_options(),
+        dependencies: Vec::new(),
     };
     apps::finish(app, config.server.port, &cx)
 }

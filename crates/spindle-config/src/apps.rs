@@ -52,6 +52,8 @@ pub(crate) struct Declared {
     pub(crate) arguments: Vec<String>,
     /// Node options of its workers, all of them per-thread.
     pub(crate) exec_argv: Vec<String>,
+    /// Ids of the applications that must have started before this one starts.
+    pub(crate) dependencies: Vec<String>,
 }
 
 /// Where errors about an application point.
@@ -204,6 +206,7 @@ fn declare(
         config_file: app.config,
         arguments: app.arguments,
         exec_argv,
+        dependencies: app.dependencies,
     })
 }
 
@@ -363,6 +366,7 @@ pub(crate) fn autoloaded(
             config_file: None,
             arguments: Vec::new(),
             exec_argv: cx.defaults.worker_options(),
+            dependencies: Vec::new(),
         });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -455,6 +459,7 @@ pub(crate) fn finish(app: Declared, port: u16, cx: &Context<'_>) -> Result<AppCo
         exec_argv: app.exec_argv,
         arguments: app.arguments,
         start_timeout: cx.defaults.start_timeout,
+        dependencies: app.dependencies,
     })
 }
 

@@ -39,6 +39,11 @@ pub const DEFAULT_METRICS_HOSTNAME: &str = "127.0.0.1";
 pub const DEFAULT_METRICS_PORT: u16 = 9090;
 /// Path of the Prometheus endpoint on the admin server (Watt's default).
 pub const DEFAULT_METRICS_ENDPOINT: &str = "/metrics";
+/// Name of the label that carries the application's id (`metrics.applicationLabel`). Watt's
+/// default is `applicationId`; Spindle keeps the short name its own dashboards use.
+pub const DEFAULT_APPLICATION_LABEL: &str = "app";
+/// Name of the label that carries the worker's id, `app:n` (`metrics.workerLabel`).
+pub const DEFAULT_WORKER_LABEL: &str = "worker";
 /// Whether the management API socket is served when `managementApi` is not set (Watt's
 /// default).
 pub const DEFAULT_MANAGEMENT_API: bool = true;
@@ -179,6 +184,9 @@ pub struct AppConfig {
     /// How long a worker may take, from the start of its thread, to listen (`startTimeout`).
     #[serde(serialize_with = "as_millis")]
     pub start_timeout: Duration,
+    /// Ids of the applications whose workers must all be ready (or that must have failed)
+    /// before this application's workers start (`dependencies`, Watt's start order).
+    pub dependencies: Vec<String>,
 }
 
 /// What kind of application Spindle runs: Watt's capability, as named by the `$schema` or
@@ -310,6 +318,12 @@ pub struct MetricsConfig {
     /// Static labels added to every metric; the names are valid Prometheus label names and
     /// none of the labels Spindle sets itself.
     pub labels: BTreeMap<String, String>,
+    /// Name of the label that carries the application's id: a valid label name that no other
+    /// label of Spindle's uses.
+    pub application_label: String,
+    /// Name of the label that carries the worker's id (`app:n`); differs from
+    /// `application_label`.
+    pub worker_label: String,
 }
 
 impl Default for MetricsConfig {
@@ -321,6 +335,8 @@ impl Default for MetricsConfig {
             endpoint: DEFAULT_METRICS_ENDPOINT.to_owned(),
             auth: None,
             labels: BTreeMap::new(),
+            application_label: DEFAULT_APPLICATION_LABEL.to_owned(),
+            worker_label: DEFAULT_WORKER_LABEL.to_owned(),
         }
     }
 }

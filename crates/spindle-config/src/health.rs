@@ -91,6 +91,9 @@ pub struct FaultConfig {
     /// Workers kept loaded and listening but sent no requests, to take a failed or added
     /// worker's place without a cold start. Not counted in `workers` or the scaling budget.
     pub standby_workers: u32,
+    /// `standbyWorkers` was not written: one standby from the app's first crash or
+    /// unhealthy worker on.
+    pub standby_after_failure: bool,
     /// How long a public request's worker may take to begin its answer; `None`: no limit.
     #[serde(serialize_with = "crate::config::as_optional_millis")]
     pub response_timeout: Option<Duration>,
@@ -104,7 +107,9 @@ pub const DEFAULT_MAX_IN_FLIGHT_PER_WORKER: u32 = 1024;
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_millis(10_000);
 /// `exitOnUnhandledErrors` (Watt's default).
 pub const DEFAULT_EXIT_ON_UNHANDLED_ERRORS: bool = true;
-/// `standbyWorkers`: none, so an application costs no memory it was not asked to.
+/// `standbyWorkers` when unset: none until the app first fails (then one, see
+/// [`FaultConfig::standby_after_failure`]), so an app that never fails costs no memory it
+/// was not asked to.
 pub const DEFAULT_STANDBY_WORKERS: u32 = 0;
 /// The most `standbyWorkers`: each holds the memory of an idle worker, so a larger number is
 /// almost certainly a slip (meant for `workers`) rather than a wish.
@@ -118,6 +123,7 @@ impl Default for FaultConfig {
             queue_timeout: DEFAULT_QUEUE_TIMEOUT,
             exit_on_unhandled_errors: DEFAULT_EXIT_ON_UNHANDLED_ERRORS,
             standby_workers: DEFAULT_STANDBY_WORKERS,
+            standby_after_failure: true,
             response_timeout: Some(crate::edge::DEFAULT_RESPONSE_TIMEOUT),
         }
     }

@@ -28,12 +28,15 @@
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
 //!   schema.
 
+#![forbid(unsafe_code)]
+
 mod added;
 mod apps;
 mod autoload;
 mod bytesize;
 mod capability;
 mod config;
+mod dependencies;
 mod deserialize;
 mod edge;
 mod entry;
@@ -72,11 +75,11 @@ mod workers;
 pub use added::{resolve_app, MAX_ADDED_WORKERS};
 pub use config::{
     AppConfig, AppDefaults, AppKind, Config, GracefulShutdown, LogLevel, LoggerConfig, MetricsAuth,
-    MetricsConfig, Policies, Route, ServerConfig, DEFAULT_APPLICATION_SHUTDOWN,
-    DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API,
-    DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME,
-    DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_START_TIMEOUT,
-    DEFAULT_WORKERS,
+    MetricsConfig, Policies, Route, ServerConfig, DEFAULT_APPLICATION_LABEL,
+    DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL,
+    DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
+    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
+    DEFAULT_START_TIMEOUT, DEFAULT_WORKERS, DEFAULT_WORKER_LABEL,
 };
 pub use edge::{
     EdgeConfig, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,

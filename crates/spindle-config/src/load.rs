@@ -217,6 +217,7 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         config_file: None,
         arguments: Vec::new(),
         exec_argv: Vec::new(),
+        dependencies: Vec::new(),
     };
     let app = apps::finish(app, DEFAULT_PORT, &cx)?;
     Ok(Config {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{MetricsAuth, MetricsConfig};
+use crate::config::{MetricsAuth, MetricsConfig, DEFAULT_APPLICATION_LABEL, DEFAULT_WORKER_LABEL};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
 use crate::object::Object;
@@ -13,19 +13,25 @@ use crate::validate::{hostname, port, Context};
 const PROBE_PATHS: [&str; 3] = ["/live", "/ready", "/status"];
 
 /// Labels Spindle puts on its own metrics; a static label of the same name would clash.
-const RESERVED_LABELS: [&str; 12] = [
+const RESERVED_LABELS: [&str; 18] = [
     "app",
     "worker",
     "state",
     "reason",
     "method",
     "code_class",
+    "status_code",
+    "route",
     "le",
+    "quantile",
     "version",
     "major",
     "minor",
     "patch",
     "direction",
+    "kind",
+    "type",
+    "space",
 ];
 
 /// The rule for label names, as stated in error messages.
@@ -41,14 +47,70 @@ pub(crate) fn read(raw: RawMetrics, cx: &Context<'_>) -> Result<MetricsConfig, C
         .auth
         .map(|Object(raw)| auth(raw, &at.key("auth"), cx))
         .transpose()?;
+    let application_label = label_name(
+        raw.application_label,
+        DEFAULT_APPLICATION_LABEL,
+        &at.key("applicationLabel"),
+        cx,
+    )?;
+    let worker_label = label_name(
+        raw.worker_label,
+        DEFAULT_WORKER_LABEL,
+        &at.key("workerLabel"),
+        cx,
+    )?;
+    if worker_label == application_label {
+        let message = format!(
+            "label {worker_label:?} is already the application label (metrics.applicationLabel)"
+        );
+        return Err(cx
+            .report
+            .at_value(&at.key("workerLabel"), ErrorKind::InvalidValue, message));
+    }
+    let labels = labels(raw.labels, &at.key("labels"), cx)?;
+    for (name, key) in [
+        (&application_label, "applicationLabel"),
+        (&worker_label, "workerLabel"),
+    ] {
+        if labels.contains_key(name) {
+            let message = format!("label {name:?} is already used by Spindle (metrics.{key})");
+            return Err(cx.report.at_key(
+                &at.key("labels").key(name),
+                ErrorKind::InvalidValue,
+                message,
+            ));
+        }
+    }
     Ok(MetricsConfig {
         enabled: raw.enabled,
         hostname,
         port,
         endpoint,
         auth,
-        labels: labels(raw.labels, &at.key("labels"), cx)?,
+        labels,
+        application_label,
+        worker_label,
     })
+}
+
+/// `applicationLabel` or `workerLabel`: a label name no other label of Spindle's uses.
+fn label_name(
+    name: String,
+    default: &str,
+    at: &KeyPath,
+    cx: &Context<'_>,
+) -> Result<String, ConfigError> {
+    let fail = |message: String| Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
+    if !is_label_name(&name) {
+        return fail(format!("invalid label name {name:?} ({LABEL_RULE})"));
+    }
+    if name != default && RESERVED_LABELS.contains(&name.as_str()) {
+        return fail(format!(
+            "label {name:?} is already used by Spindle (reserved: {})",
+            RESERVED_LABELS.join(", ")
+        ));
+    }
+    Ok(name)
 }
 
 fn endpoint(value: String, at: &KeyPath, cx: &Context<'_>) -> Result<String, ConfigError> {

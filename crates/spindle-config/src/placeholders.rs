@@ -1,4 +1,4 @@
-//! `{VAR}` and `{{VAR}}` placeholders in config strings.
+//! `{VAR}` and `{{VAR}}` placeholders in config strings; `\{VAR}` is the text `{VAR}`.
 //!
 //! They are expanded on the JSON value before anything is typed, so a placeholder works in
 //! any string, including numbers written as strings (`"port": "{PORT}"`). Expansion is a
@@ -91,8 +91,17 @@ pub(crate) fn expand_str(
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
         let tail = &rest[start..];
+        // `\{NAME}` is the text `{NAME}`: a backslash before a placeholder escapes it.
+        if start > 0 && rest.as_bytes()[start - 1] == b'\\' {
+            if let Some((_, len)) = placeholder(tail) {
+                out.push_str(&rest[..start - 1]);
+                out.push_str(&tail[..len]);
+                rest = &tail[len..];
+                continue;
+            }
+        }
+        out.push_str(&rest[..start]);
         match placeholder(tail) {
             Some((name, len)) => {
                 out.push_str(&get(name).ok_or_else(|| name.to_owned())?);
@@ -148,6 +157,19 @@ mod tests {
         assert_eq!(expand("{ not a var }").unwrap(), "{ not a var }");
         assert_eq!(expand("{}{-}{").unwrap(), "{}{-}{");
         assert_eq!(expand("{{PORT}").unwrap(), "{8080");
+    }
+
+    #[test]
+    fn a_backslash_makes_a_placeholder_text() {
+        assert_eq!(expand(r"\{HOST}:{PORT}").unwrap(), "{HOST}:8080");
+        assert_eq!(expand(r"a\{{PORT}}b").unwrap(), "a{{PORT}}b");
+        assert_eq!(
+            expand(r"\{MISSING}").unwrap(),
+            "{MISSING}",
+            "escaped: never looked up"
+        );
+        // Not before a placeholder: the backslash stays.
+        assert_eq!(expand(r"c:\dir\{ x }").unwrap(), r"c:\dir\{ x }");
     }
 
     #[test]

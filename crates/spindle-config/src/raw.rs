@@ -13,10 +13,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::bytesize::ByteSize;
 use crate::config::{
-    LogLevel, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT, DEFAULT_HOSTNAME,
-    DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED, DEFAULT_METRICS_ENDPOINT,
-    DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_RUNTIME_SHUTDOWN,
-    DEFAULT_START_TIMEOUT,
+    LogLevel, DEFAULT_APPLICATION_LABEL, DEFAULT_APPLICATION_SHUTDOWN, DEFAULT_APPLICATION_TIMEOUT,
+    DEFAULT_HOSTNAME, DEFAULT_LOG_LEVEL, DEFAULT_MANAGEMENT_API, DEFAULT_METRICS_ENABLED,
+    DEFAULT_METRICS_ENDPOINT, DEFAULT_METRICS_HOSTNAME, DEFAULT_METRICS_PORT, DEFAULT_PORT,
+    DEFAULT_RUNTIME_SHUTDOWN, DEFAULT_START_TIMEOUT, DEFAULT_WORKER_LABEL,
 };
 use crate::edge::{
     RawTrustProxy, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADERS_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
@@ -27,7 +27,7 @@ use crate::health::{
     DEFAULT_HEALTH_INTERVAL, DEFAULT_MAX_ELU, DEFAULT_MAX_FAILED_STARTS, DEFAULT_MAX_HEAP_TOTAL,
     DEFAULT_MAX_HEAP_USED, DEFAULT_MAX_IN_FLIGHT_PER_WORKER, DEFAULT_MAX_STALL,
     DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION, DEFAULT_QUEUE_TIMEOUT,
-    DEFAULT_SAMPLE_INTERVAL, DEFAULT_STANDBY_WORKERS, MAX_STANDBY_WORKERS,
+    DEFAULT_SAMPLE_INTERVAL, MAX_STANDBY_WORKERS,
 };
 use crate::https::RawHttps;
 use crate::integer::Integer;
@@ -42,6 +42,7 @@ use crate::scaling::{
 ///
 /// Every string may contain `{VAR}` or `{{VAR}}` placeholders, replaced by environment
 /// variables (or the `.env` file next to this file); `PLT_ROOT` is this file's directory.
+/// A backslash before one keeps it as text: `"\\{id}"` in JSON is the string `{id}`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "Spindle configuration")]
@@ -101,10 +102,10 @@ pub(crate) struct RawConfig {
     /// requests. When a worker crashes, turns unhealthy or the app scales up, a standby worker
     /// takes its place at once instead of a cold start, and a new standby is started behind
     /// it. Each costs the memory of one idle worker; it does not count toward `workers` or the
-    /// scaling budget. An application's own value overrides this one.
-    #[serde(default = "default_standby_workers")]
+    /// scaling budget. Unset: none until the application's first crash or unhealthy worker,
+    /// one from then on; `0`: never. An application's own value overrides this one.
     #[schemars(range(min = 0, max = MAX_STANDBY_WORKERS))]
-    pub standby_workers: Integer,
+    pub standby_workers: Option<Integer>,
     /// Milliseconds a public request's worker may take to begin its answer before the
     /// client is answered 504 (naming the application and worker) and the application's
     /// request is cancelled; `0` for no limit. An application's own value overrides this
@@ -180,6 +181,10 @@ pub(crate) struct RawApplication {
     /// Extra command-line arguments of the application's workers (`process.argv`).
     #[serde(default)]
     pub arguments: Vec<String>,
+    /// Ids of applications this one needs: its workers start once all of theirs are ready
+    /// (as Watt orders its start). A cycle or an unknown id is an error.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
     /// Modules each worker imports before the application, after the top-level `preload`;
     /// paths are relative to the application's directory, or package names.
     #[serde(default)]
@@ -422,15 +427,32 @@ pub(crate) struct RawMetrics {
     /// Static labels added to every metric, such as `{"region": "eu-west-1"}`. Names are
     /// Prometheus label names (letters, digits and `_`, not starting with a digit or `__`)
     /// other than those Spindle sets: `app`, `worker`, `state`, `reason`, `method`,
-    /// `code_class`, `le`, `version`, `major`, `minor`, `patch` and `direction`.
+    /// `code_class`, `status_code`, `route`, `le`, `quantile`, `version`, `major`, `minor`,
+    /// `patch`, `direction`, `kind`, `type` and `space`, and other than the application and
+    /// worker labels as named by `applicationLabel` and `workerLabel`.
     #[serde(default)]
     #[schemars(extend("propertyNames" = {
         "pattern": "^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$",
         "not": {
-            "enum": ["app", "worker", "state", "reason", "method", "code_class", "le", "version", "major", "minor", "patch", "direction"]
+            "enum": ["app", "worker", "state", "reason", "method", "code_class", "status_code", "route", "le", "quantile", "version", "major", "minor", "patch", "direction", "kind", "type", "space"]
         }
     }))]
     pub labels: BTreeMap<String, String>,
+    /// Name of the label that carries the application's id on every per-application and
+    /// per-worker series: `app` by default, `applicationId` for Watt's dashboards. A
+    /// Prometheus label name that none of Spindle's other labels uses.
+    #[serde(default = "default_application_label")]
+    #[schemars(pattern(
+        r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"
+    ))]
+    pub application_label: String,
+    /// Name of the label that carries the worker's id (`app:n`): `worker` by default,
+    /// `workerId` for Watt's dashboards. Differs from the application label.
+    #[serde(default = "default_worker_label")]
+    #[schemars(pattern(
+        r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*|_)$|\{\{?[A-Za-z0-9_]+\}\}?"
+    ))]
+    pub worker_label: String,
 }
 
 impl Default for RawMetrics {
@@ -442,6 +464,8 @@ impl Default for RawMetrics {
             endpoint: default_metrics_endpoint(),
             auth: None,
             labels: BTreeMap::new(),
+            application_label: default_application_label(),
+            worker_label: default_worker_label(),
         }
     }
 }
@@ -768,6 +792,14 @@ fn default_metrics_endpoint() -> String {
     DEFAULT_METRICS_ENDPOINT.to_owned()
 }
 
+fn default_application_label() -> String {
+    DEFAULT_APPLICATION_LABEL.to_owned()
+}
+
+fn default_worker_label() -> String {
+    DEFAULT_WORKER_LABEL.to_owned()
+}
+
 fn default_log_level() -> LogLevel {
     DEFAULT_LOG_LEVEL
 }
@@ -804,10 +836,6 @@ fn default_queue_timeout() -> Integer {
 
 fn default_exit_on_unhandled_errors() -> bool {
     DEFAULT_EXIT_ON_UNHANDLED_ERRORS
-}
-
-fn default_standby_workers() -> Integer {
-    DEFAULT_STANDBY_WORKERS.into()
 }
 
 fn default_application_timeout() -> Integer {

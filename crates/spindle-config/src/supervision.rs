@@ -269,6 +269,11 @@ pub(crate) fn resolve(
         max_young_generation: max_young_generation.value,
         max_stall: max_stall.value,
     };
+    let standby = pick(
+        &own.standby_workers,
+        &top.standby_workers,
+        faults.standby_workers,
+    );
     let faults = FaultConfig {
         max_failed_starts: pick(
             &own.max_failed_starts,
@@ -289,12 +294,8 @@ pub(crate) fn resolve(
             faults.exit_on_unhandled_errors,
         )
         .value,
-        standby_workers: pick(
-            &own.standby_workers,
-            &top.standby_workers,
-            faults.standby_workers,
-        )
-        .value,
+        standby_workers: standby.value,
+        standby_after_failure: standby.given.is_none(),
         response_timeout: pick(
             &own.response_timeout,
             &top.response_timeout,

@@ -129,7 +129,7 @@ pub(crate) fn validate(
         max_in_flight_per_worker: Some(max_in_flight_per_worker),
         queue_timeout: Some(queue_timeout),
         exit_on_unhandled_errors: Some(exit_on_unhandled_errors),
-        standby_workers: Some(standby_workers),
+        standby_workers,
         response_timeout: Some(response_timeout),
     };
     let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
@@ -179,6 +179,7 @@ pub(crate) fn validate(
         return Err(cx.report.at_value(list, ErrorKind::MissingKey, message));
     }
     scaling.check_total(&declared, cx)?;
+    crate::dependencies::check(&declared, cx)?;
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
     let policies = policies::read(policies, &declared, cx)?;
     server.routes = routes::read(server_routes, &declared, cx)?;

@@ -55,7 +55,6 @@ const APPLICATION: &[(&str, &str)] = &[
     ("telemetry", "there is no OpenTelemetry tracing"),
     ("useHttp", "mesh calls always go through Spindle's core"),
     ("websocket", "WebSocket upgrades always pass through, on the public port and the mesh"),
-    ("dependencies", "applications start together, not in dependency order; a mesh call to an application that is not ready yet waits in its queue (queueTimeout)"),
 ];
 
 /// `health` keys of Watt's with no effect in Spindle.
@@ -85,7 +84,6 @@ const METRICS: &[(&str, &str)] = &[
         "https",
         "the admin server speaks plain HTTP; terminate TLS in front of it",
     ),
-    ("applicationLabel", "the application label is always app"),
     (
         "httpClientMetrics",
         "mesh calls are counted by the core, not by an HTTP client in the worker",

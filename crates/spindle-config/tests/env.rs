@@ -118,7 +118,8 @@ fn a_broken_env_file_names_the_file_and_line() {
         .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
     assert_eq!(
         project.error(),
-        "/x/api/.env:3:5: invalid line \"NOT VALID\" (expected KEY=value)"
+        "/x/api/.env:3:5: invalid line (expected KEY=value; the line is not shown, it may \
+         hold a secret)"
     );
 }
 

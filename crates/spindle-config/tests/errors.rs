@@ -80,7 +80,7 @@ fn unknown_application_key() {
     assert_eq!(
         error("unknown-app-key", config),
         "/x/spindle.json:3:35: applications[0].worker: unknown key (expected one of: id, \
-         path, config, enabled, arguments, preload, sourceMaps, nodeOptions, execArgv, \
+         path, config, enabled, arguments, dependencies, preload, sourceMaps, nodeOptions, execArgv, \
          workers, env, envfile, entrypoint, health, maxFailedStarts, maxInFlightPerWorker, \
          queueTimeout, exitOnUnhandledErrors, standbyWorkers, responseTimeout)"
     );
@@ -379,7 +379,7 @@ fn unknown_metrics_key() {
     assert_eq!(
         error("metrics-key", config),
         "/x/spindle.json:3:16: metrics.path: unknown key (expected one of: enabled, hostname, \
-         port, endpoint, auth, labels)"
+         port, endpoint, auth, labels, applicationLabel, workerLabel)"
     );
 }
 
@@ -478,7 +478,61 @@ fn metrics_label_reserved_by_spindle() {
     assert_eq!(
         error("label-reserved", config),
         "/x/spindle.json:4:33: metrics.labels.app: label \"app\" is already used by Spindle \
-         (reserved: app, worker, state, reason, method, code_class, le, version, major, minor, patch, direction)"
+         (reserved: app, worker, state, reason, method, code_class, status_code, route, le, quantile, \
+         version, major, minor, patch, direction, kind, type, space)"
+    );
+}
+
+#[test]
+fn metrics_application_label_taken_by_another_label() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "method" }
+}"#;
+    assert_eq!(
+        error("application-label-reserved", config),
+        "/x/spindle.json:3:36: metrics.applicationLabel: label \"method\" is already used by \
+         Spindle (reserved: app, worker, state, reason, method, code_class, status_code, route, le, \
+         quantile, version, major, minor, patch, direction, kind, type, space)"
+    );
+}
+
+#[test]
+fn metrics_worker_label_same_as_the_application_label() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "id", "workerLabel": "id" }
+}"#;
+    assert_eq!(
+        error("worker-label-same", config),
+        "/x/spindle.json:3:57: metrics.workerLabel: label \"id\" is already the application \
+         label (metrics.applicationLabel)"
+    );
+}
+
+#[test]
+fn metrics_static_label_named_like_the_application_label() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "applicationId", "labels": { "applicationId": "x" } }
+}"#;
+    assert_eq!(
+        error("static-label-application", config),
+        "/x/spindle.json:3:65: metrics.labels.applicationId: label \"applicationId\" is already \
+         used by Spindle (metrics.applicationLabel)"
+    );
+}
+
+#[test]
+fn metrics_application_label_not_a_label_name() {
+    let config = r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "application-id" }
+}"#;
+    assert_eq!(
+        error("application-label-invalid", config),
+        "/x/spindle.json:3:36: metrics.applicationLabel: invalid label name \"application-id\" \
+         (expected letters, digits and \"_\", not starting with a digit or \"__\")"
     );
 }
 
@@ -1331,5 +1385,48 @@ fn route_to_a_non_string() {
     assert_eq!(
         error("route-number", config),
         "/x/spindle.json:3:35: server.routes[\"/api\"]: expected a string, got 1"
+    );
+}
+
+#[test]
+fn a_dependency_on_an_unknown_application() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api" },
+    { "id": "web", "path": "web", "dependencies": ["api", "auth"] }
+  ]
+}"#;
+    assert_eq!(
+        error("dependency-unknown", config),
+        "/x/spindle.json:4:59: applications[1].dependencies[1]: no application \"auth\" to \
+         depend on (applications: api, web)"
+    );
+}
+
+#[test]
+fn a_dependency_on_itself() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "dependencies": ["api"] }
+  ]
+}"#;
+    assert_eq!(
+        error("dependency-self", config),
+        "/x/spindle.json:3:52: applications[0].dependencies[0]: \"api\" cannot depend on itself"
+    );
+}
+
+#[test]
+fn dependencies_in_a_cycle() {
+    let config = r#"{
+  "applications": [
+    { "id": "api", "path": "api", "dependencies": ["web"] },
+    { "id": "web", "path": "web", "dependencies": ["api"] }
+  ]
+}"#;
+    assert_eq!(
+        error("dependency-cycle", config),
+        "/x/spindle.json:3:51: applications[0].dependencies: the dependencies form a cycle \
+         (api → web → api): none of them could start"
     );
 }

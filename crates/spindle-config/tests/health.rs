@@ -52,6 +52,10 @@ fn defaults_fill_everything_not_written() {
     assert_eq!(faults.queue_timeout, Duration::from_secs(10));
     assert!(faults.exit_on_unhandled_errors);
     assert_eq!(faults.standby_workers, 0);
+    assert!(
+        faults.standby_after_failure,
+        "unset: one standby after a failure"
+    );
 }
 
 #[test]
@@ -113,6 +117,7 @@ fn every_key_is_read() {
             queue_timeout: Duration::from_millis(1500),
             exit_on_unhandled_errors: false,
             standby_workers: 2,
+            standby_after_failure: false,
             response_timeout: Some(Duration::from_millis(2500)),
         }
     );
@@ -177,6 +182,7 @@ fn standby_workers_come_from_the_application_over_the_top_level_over_none() {
         "its own value"
     );
     assert_eq!(app(&config, "web").faults.standby_workers, 2, "top level");
+    assert!(!app(&config, "web").faults.standby_after_failure, "written");
     assert_eq!(config.app_defaults.faults.standby_workers, 2);
 
     // An application's 0 turns off the top level's standbys for it alone.

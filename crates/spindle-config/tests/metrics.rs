@@ -74,7 +74,29 @@ fn every_key_is_read() {
                 password: "s3cret".into(),
             }),
             labels,
+            ..MetricsConfig::default()
         }
+    );
+}
+
+#[test]
+fn the_application_and_worker_labels_can_take_watts_names() {
+    let config = load(
+        "metrics-label-names",
+        r#"{
+  "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "applicationId", "workerLabel": "workerId", "labels": { "region": "eu" } }
+}"#,
+    );
+    assert_eq!(config.metrics.application_label, "applicationId");
+    assert_eq!(config.metrics.worker_label, "workerId");
+    let defaults = MetricsConfig::default();
+    assert_eq!(
+        (
+            defaults.application_label.as_str(),
+            defaults.worker_label.as_str()
+        ),
+        ("app", "worker")
     );
 }
 
@@ -141,7 +163,9 @@ fn the_password_is_redacted_when_serialized_or_debug_printed() {
             "port": 9090,
             "endpoint": "/metrics",
             "auth": { "username": "prom", "password": "***" },
-            "labels": { "region": "eu" }
+            "labels": { "region": "eu" },
+            "application_label": "app",
+            "worker_label": "worker"
         })
     );
     let text = serde_json::to_string(&config).unwrap();

@@ -43,7 +43,7 @@ fn reference_lists_every_key_path_with_its_default() {
         "| `logger.level` | one of `\"trace\"`, `\"debug\"`, `\"info\"`, `\"warn\"`, `\"error\"`, `\"fatal\"`, `\"silent\"` | `\"info\"` |",
         "| `workers.scaleUpELU` | number (above 0, at most 1) | `0.8` |",
         "| `autoload.exclude` | array of string | `[]` |",
-        "| `standbyWorkers` | integer (0 to 8) | `0` |",
+        "| `standbyWorkers` | integer (0 to 8) | — |",
         "| `applications[].standbyWorkers` | integer (0 to 8) | — |",
     ] {
         assert!(page.contains(row), "no row {row:?} in\n{page}");

@@ -116,7 +116,6 @@ fn each_key_without_effect_warns_once() {
         "applications[0].reuseTcpPorts",
         "applications[0].telemetry",
         "applications[0].useHttp",
-        "applications[0].dependencies",
         "applications[0].url",
     ];
     let mut sorted_keys = keys.clone();
@@ -165,6 +164,24 @@ fn wattpm_create_shape_loads() {
     assert_eq!(config.server.port, 3042);
     assert_eq!(config.entrypoint, "node");
     assert_eq!(config.applications[0].kind, AppKind::Node);
+}
+
+#[test]
+fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
+    let project = Project::new("metrics-application-label");
+    project.app("api").config(
+        r#"{ "applications": [{ "id": "api", "path": "api" }],
+  "metrics": { "applicationLabel": "applicationId", "timeout": 1000 } }"#,
+    );
+    assert_eq!(
+        project.config_ok().metrics.application_label,
+        "applicationId"
+    );
+    assert_eq!(
+        warnings(&project),
+        ["/x/spindle.json:2:53: metrics.timeout: has no effect in Spindle: a scrape never waits \
+          on a worker"]
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ pub struct Admin {
     /// `Authorization` header value that unlocks the metrics path, when `metrics.auth` is set.
     pub authorization: Option<String>,
     pub labels: Vec<(String, String)>,
+    /// `metrics.applicationLabel` and `metrics.workerLabel`.
+    pub names: metrics::LabelNames,
 }
 
 /// Runs the admin server (when metrics are enabled) and the management API on a new
@@ -167,12 +169,15 @@ impl Admin {
         let format = Format::from_accept(accept);
         let http = self.apps.snapshots();
         let process = metrics::process::read();
+        let figures = metrics::render::read_figures(status, std::time::Instant::now());
         let input = metrics::Input {
             status,
             http: &http,
             process: &process,
             node_version: self.node_version.as_deref(),
             labels: &self.labels,
+            names: &self.names,
+            figures: &figures,
         };
         let mut res = Response::new(Full::new(Bytes::from(metrics::render(&input, format))));
         res.headers_mut().insert(

@@ -51,6 +51,8 @@ pub struct Control {
     /// One per app: injected requests take the same path as public ones.
     pub apps: crate::datapath::apps::Apps,
     pub labels: Vec<(String, String)>,
+    /// `metrics.applicationLabel` and `metrics.workerLabel`.
+    pub names: metrics::LabelNames,
     pub events: mpsc::UnboundedSender<Event>,
     /// Asks the core to run its graceful shutdown.
     pub stop: mpsc::UnboundedSender<()>,
@@ -340,12 +342,15 @@ impl Control {
             return json_response(StatusCode::OK, json!({"apps": apps}));
         }
         let process = metrics::process::read();
+        let figures = metrics::render::read_figures(&status, std::time::Instant::now());
         let input = metrics::Input {
             status: &status,
             http: &http,
             process: &process,
             node_version: self.meta.node.as_deref(),
             labels: &self.labels,
+            names: &self.names,
+            figures: &figures,
         };
         let mut res = Response::new(
             Full::new(Bytes::from(metrics::render(&input, Format::Prometheus))).boxed(),
@@ -364,12 +369,12 @@ fn wanted(line: &TapLine, app: Option<&str>) -> bool {
 
 fn metrics_json(app: &str, s: &metrics::http::HttpSnapshot) -> Value {
     let requests: Vec<Value> = s
-        .requests
+        .requests_by_class()
         .iter()
         .map(|(method, class, n)| json!({"method": method, "codeClass": class, "count": n}))
         .collect();
     let latency: Vec<Value> = s
-        .latency
+        .latency_by_class()
         .iter()
         .map(|(class, h)| {
             let buckets: Vec<Value> =

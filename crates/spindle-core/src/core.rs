@@ -40,6 +40,10 @@ pub struct CoreOptions {
     pub node_version: Option<String>,
     /// Dev mode: restart an app (replace-before-stop) when its files change.
     pub dev: bool,
+    /// Threads for the data plane; None: [`default_core_threads`].
+    pub core_threads: Option<usize>,
+    /// The process environment, under which apps added later resolve their config.
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// The management API's socket, in the process's private directory.
@@ -103,7 +107,12 @@ impl Core {
         logs: LogSink,
         options: CoreOptions,
     ) -> Result<Arc<Core>, StartError> {
-        let CoreOptions { node_version, dev } = options;
+        let CoreOptions {
+            node_version,
+            dev,
+            core_threads,
+            env,
+        } = options;
         let ingress = bind(
             "server",
             &config.server.hostname,
@@ -133,7 +142,7 @@ impl Core {
         let rundir = rundir::create(&base).map_err(|source| StartError::RunDir { base, source })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(core_threads())
+            .worker_threads(core_threads.unwrap_or_else(default_core_threads))
             .thread_name("spindle-core")
             .enable_all()
             .build()
@@ -187,6 +196,10 @@ impl Core {
                     .as_ref()
                     .map(|a| admin::basic_authorization(&a.username, &a.password)),
                 labels: labels.clone(),
+                names: crate::metrics::LabelNames {
+                    app: config.metrics.application_label.clone(),
+                    worker: config.metrics.worker_label.clone(),
+                },
             };
             (listener, state)
         });
@@ -262,12 +275,16 @@ impl Core {
             status: status_rx.clone(),
             apps: apps.clone(),
             labels,
+            names: crate::metrics::LabelNames {
+                app: config.metrics.application_label.clone(),
+                worker: config.metrics.worker_label.clone(),
+            },
             events: events_tx.clone(),
             stop: stop_tx,
             logs: logs.clone(),
             hot: Arc::new(HotApps {
                 config: Arc::new(config.clone()),
-                env: std::env::vars().collect(),
+                env,
                 apps: apps.clone(),
                 ready: routes_rx.clone(),
                 mesh: mesh.clone(),
@@ -372,7 +389,7 @@ impl Core {
         });
         // `spindle stop` asks through the management API; the sequence is the signal's.
         let weak = Arc::downgrade(&core);
-        if let Some(runtime) = core.runtime.lock().expect("runtime slot").as_ref() {
+        if let Some(runtime) = crate::sync::lock(&core.runtime).as_ref() {
             runtime.spawn(async move {
                 if stop_rx.recv().await.is_some() {
                     if let Some(core) = weak.upgrade() {
@@ -428,11 +445,7 @@ impl Core {
 
     /// Where a worker's stdout/stderr go; None for an unknown (already gone) worker.
     pub fn worker_log(&self, id: &WorkerId) -> Option<Arc<WorkerLog>> {
-        self.worker_logs
-            .lock()
-            .expect("worker log table")
-            .get(id)
-            .cloned()
+        crate::sync::lock(&self.worker_logs).get(id).cloned()
     }
 
     /// Starts the graceful shutdown (once; later calls do nothing): readiness goes false,
@@ -443,7 +456,7 @@ impl Core {
             return;
         }
         let core = self.clone();
-        let runtime = self.runtime.lock().expect("runtime slot");
+        let runtime = crate::sync::lock(&self.runtime);
         let Some(runtime) = runtime.as_ref() else {
             return;
         };
@@ -457,7 +470,7 @@ impl Core {
     async fn shutdown_sequence(&self) -> i32 {
         let _ = self.events.send(Event::BeginShutdown);
         let _ = self.ingress_stop.send(true);
-        let task = self.ingress_task.lock().expect("ingress slot").take();
+        let task = crate::sync::lock(&self.ingress_task).take();
         let drained = match task {
             Some(task) => task.await.unwrap_or(false),
             None => true,
@@ -489,7 +502,7 @@ impl Core {
     /// Stops the runtime's threads and removes the socket directory. Call last, right
     /// before the process exits.
     pub fn close(&self) {
-        if let Some(runtime) = self.runtime.lock().expect("runtime slot").take() {
+        if let Some(runtime) = crate::sync::lock(&self.runtime).take() {
             runtime.shutdown_background();
         }
         rundir::remove(&self.rundir);
@@ -533,22 +546,15 @@ fn bind(
     listen().map_err(|source| StartError::Bind { what, addr, source })
 }
 
-/// Threads for the data plane. SPINDLE_CORE_THREADS overrides (for measurements).
-///
-/// By default one per four CPUs, at least one: a core thread carries ≈170k small requests
+/// Threads for the data plane unless told: one per four CPUs, at least one: a core thread carries ≈170k small requests
 /// a second on the reference VM, and every thread beyond what the load needs only adds
 /// wake-ups between core threads that preempt the workers. Measured on 2 CPUs (hello and
 /// a 100 µs handler, 2 workers): one thread gave 4% more requests on hello and 6% more on
 /// the 100 µs app than two, and the core's CPU per request fell from 38 to 27 µs on the
 /// latter (docs/benchmarks.md).
-fn core_threads() -> usize {
-    std::env::var("SPINDLE_CORE_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            cpus.div_ceil(4)
-        })
+pub fn default_core_threads() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus.div_ceil(4)
 }
 
 /// Whether an app of this kind sees the `server.routes` prefix it is mounted under.

@@ -45,6 +45,11 @@ pub struct WorkerSpec {
     /// How often the worker reports its heap (which also keeps its loop turning when idle,
     /// so a loop count that stops moving means a stuck loop).
     pub sample_interval_ms: u64,
+    /// How often the worker publishes its runtime figures (event-loop delay, GC, handles,
+    /// heap spaces) for the metrics.
+    pub runtime_metrics_interval_ms: u64,
+    /// How often the worker publishes its app's prom-client registry, when the app has one.
+    pub app_metrics_interval_ms: u64,
     /// Whether an uncaught exception or unhandled rejection ends the worker.
     pub exit_on_unhandled_errors: bool,
     /// Node options of the worker thread (`Worker`'s `execArgv`); empty keeps Node's default.

@@ -16,7 +16,8 @@
 //! - [`scaler`]: how many workers each dynamic app should have, from its ELU, within a budget.
 //! - [`backoff`]: restart delays for crash loops.
 //! - [`logs`]: worker output and coordinator events as labelled lines.
-//! - [`metrics`]: Prometheus metrics rendered from what the core holds.
+//! - [`metrics`]: Prometheus metrics rendered from what the core holds and what each worker
+//!   last published about itself (runtime figures, its app's prom-client registry).
 //! - [`watch`]: dev mode's file watcher.
 //! - [`rundir`]: the private directory for worker sockets.
 
@@ -38,6 +39,7 @@ pub mod scaler;
 pub mod state;
 pub mod status;
 pub mod supervisor;
+pub mod sync;
 pub mod tls;
 pub mod watch;
 mod worker_id;

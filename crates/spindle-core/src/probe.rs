@@ -1,11 +1,13 @@
 //! What the core can read of a worker without running any of its JavaScript: its event
-//! loop's counters (through a reader the addon provides) and the last heap figures it
-//! reported.
+//! loop's counters (through a reader the addon provides), the last heap figures it
+//! reported, and the runtime figures and app metrics it last published.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::health::{Heap, Reading};
+use crate::metrics::WorkerFigures;
 
 /// libuv's cumulative counters of one loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,7 @@ pub struct Probe {
     heap_used: AtomicU64,
     heap_total: AtomicU64,
     heap_limit: AtomicU64,
+    figures: Arc<WorkerFigures>,
 }
 
 impl Probe {
@@ -35,7 +38,13 @@ impl Probe {
             heap_used: AtomicU64::new(0),
             heap_total: AtomicU64::new(0),
             heap_limit: AtomicU64::new(0),
+            figures: Arc::new(WorkerFigures::new()),
         }
+    }
+
+    /// Where the worker publishes its runtime figures and its app's metrics.
+    pub fn figures(&self) -> &Arc<WorkerFigures> {
+        &self.figures
     }
 
     /// Called from the worker's own thread on a timer. When its loop is stuck the figures

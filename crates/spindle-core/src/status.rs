@@ -1,8 +1,11 @@
 //! What the server is doing, as one immutable snapshot: published by the supervisor on
 //! every change, read by probes, the management API and tests without touching workers.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
+use crate::metrics::WorkerFigures;
 use crate::{Phase, WorkerState};
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +29,10 @@ pub struct AppStatus {
     pub scaled: Scaled,
     /// Times a worker's event loop was found stuck.
     pub stalls: u64,
+    /// The `server.routes` prefix the app is mounted under (the first, if several): the
+    /// `route` label of its HTTP metrics.
+    #[serde(skip)]
+    pub route: Option<String>,
     pub workers: Vec<WorkerStatus>,
 }
 
@@ -69,6 +76,10 @@ pub struct WorkerStatus {
     pub in_flight: u64,
     /// Since the thread was started.
     pub uptime_ms: u64,
+    /// What the worker publishes about itself (runtime figures, its app's metrics), once
+    /// its thread has attached.
+    #[serde(skip)]
+    pub figures: Option<Arc<WorkerFigures>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -129,6 +140,7 @@ mod tests {
             restarts: Restarts::default(),
             scaled: Scaled::default(),
             stalls: 0,
+            route: None,
             workers: states
                 .iter()
                 .enumerate()
@@ -139,6 +151,7 @@ mod tests {
                     heap: None,
                     in_flight: 0,
                     uptime_ms: 0,
+                    figures: None,
                 })
                 .collect(),
         }

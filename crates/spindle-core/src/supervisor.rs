@@ -108,6 +108,7 @@ impl AppEntry {
         base_path: Option<String>,
         queue: Arc<AppQueue>,
     ) -> AppEntry {
+        let has_dependencies = !config.dependencies.is_empty();
         AppEntry {
             entrypoint,
             base_path,
@@ -128,6 +129,8 @@ impl AppEntry {
             scaled: Scaled::default(),
             stalls: 0,
             workers: BTreeMap::new(),
+            settled: false,
+            waiting: has_dependencies,
         }
     }
 }
@@ -179,6 +182,11 @@ struct AppEntry {
     scaled: Scaled,
     stalls: u64,
     workers: BTreeMap<u32, WorkerEntry>,
+    /// Every worker it started with was ready once, or it failed: the apps that depend on
+    /// it may start.
+    settled: bool,
+    /// Not started yet: some of its `dependencies` have not settled.
+    waiting: bool,
 }
 
 pub struct Supervisor {
@@ -311,8 +319,17 @@ impl Supervisor {
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
         let apps: Vec<Arc<str>> = self.apps.keys().cloned().collect();
         for app in &apps {
+            if let Some(entry) = self.apps.get(app).filter(|e| e.waiting) {
+                let dependencies = entry.config.dependencies.join(", ");
+                tracing::info!(
+                    app = &**app,
+                    dependencies,
+                    "waiting for its dependencies to start"
+                );
+            }
             self.fill(app);
         }
+        self.start_unblocked();
         self.publish();
         let period = self
             .apps
@@ -409,6 +426,9 @@ impl Supervisor {
                 health.max_young_generation,
             ),
             sample_interval_ms: health.sample_interval.as_millis() as u64,
+            runtime_metrics_interval_ms: crate::metrics::published::RUNTIME_INTERVAL.as_millis()
+                as u64,
+            app_metrics_interval_ms: crate::metrics::published::APP_INTERVAL.as_millis() as u64,
             exit_on_unhandled_errors: entry.config.faults.exit_on_unhandled_errors,
             exec_argv: entry.config.exec_argv.clone(),
             argv: entry.config.arguments.clone(),
@@ -443,6 +463,9 @@ impl Supervisor {
     /// Brings `app` to as many serving or starting workers as configured, standby ones
     /// first, then tops up its standby workers.
     fn fill(&mut self, app: &Arc<str>) {
+        if self.apps.get(app).is_some_and(|e| e.waiting) {
+            return;
+        }
         let missing = self.promote_standby(app);
         for _ in 0..missing {
             self.spawn(app, false);
@@ -507,7 +530,12 @@ impl Supervisor {
         if entry.failed.is_some() || entry.removing || entry.respawn_pending {
             return;
         }
-        let wanted = entry.config.faults.standby_workers as usize;
+        let faults = &entry.config.faults;
+        // Unset `standbyWorkers`: an app that has failed once is likely to again, and its
+        // next replacement should not be a cold start.
+        let earned =
+            faults.standby_after_failure && entry.restarts.crash + entry.restarts.unhealthy > 0;
+        let wanted = (faults.standby_workers as usize).max(usize::from(earned));
         if wanted == 0
             || entry
                 .workers
@@ -520,6 +548,44 @@ impl Supervisor {
         for _ in current..wanted {
             self.spawn(app, true);
         }
+    }
+
+    /// Starts the waiting apps whose dependencies have all settled (an id no longer known,
+    /// such as a removed app, holds nothing back).
+    fn start_unblocked(&mut self) {
+        let unblocked: Vec<Arc<str>> = self
+            .apps
+            .iter()
+            .filter(|(_, entry)| {
+                entry.waiting
+                    && entry
+                        .config
+                        .dependencies
+                        .iter()
+                        .all(|dep| self.apps.get(dep.as_str()).is_none_or(|d| d.settled))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for app in unblocked {
+            if let Some(entry) = self.apps.get_mut(&app) {
+                entry.waiting = false;
+                tracing::info!(app = &*app, "its dependencies have started: starting");
+            }
+            self.fill(&app);
+        }
+    }
+
+    /// Marks `app` settled (its first workers all ready, or it failed) and starts the apps
+    /// that were waiting only for it.
+    fn settle(&mut self, app: &Arc<str>) {
+        let Some(entry) = self.apps.get_mut(app) else {
+            return;
+        };
+        if entry.settled {
+            return;
+        }
+        entry.settled = true;
+        self.start_unblocked();
     }
 
     fn on_ready(&mut self, id: WorkerId, pipe: Arc<Pipe>) {
@@ -561,6 +627,16 @@ impl Supervisor {
         }
         self.advance_restart(&app);
         self.top_up_standby(&app);
+        let all_up = self.apps.get(&app).is_some_and(|e| {
+            e.workers
+                .values()
+                .filter(|w| w.state == WorkerState::Ready)
+                .count()
+                >= e.config.workers.get() as usize
+        });
+        if all_up {
+            self.settle(&app);
+        }
     }
 
     /// Worker `n` of `app` has just begun to serve: the worker it replaces leaves routing,
@@ -614,6 +690,7 @@ impl Supervisor {
         let entry = AppEntry::new(config, false, base_path, queue);
         self.apps.insert(id.clone(), entry);
         self.fill(&id);
+        self.start_unblocked();
     }
 
     fn remove_app(&mut self, app: &Arc<str>) {
@@ -675,6 +752,7 @@ impl Supervisor {
             self.apps.remove(app);
             self.mesh_listeners.close(&self.rundir, app);
             tracing::info!(app, "app removed");
+            self.start_unblocked();
         }
     }
 
@@ -813,6 +891,7 @@ impl Supervisor {
         worker.probe = None;
         let mut respawn = None;
         let mut promote = false;
+        let mut app_failed = false;
         if asked_to_stop {
             worker.state = WorkerState::Stopped;
             tracing::info!(worker = %id, code, "worker exited");
@@ -851,6 +930,7 @@ impl Supervisor {
                     );
                     tracing::error!(app = id.app(), reason = why.as_str(), "app failed");
                     entry.failed = Some(why);
+                    app_failed = true;
                 } else if !entry.respawn_pending {
                     entry.respawn_pending = true;
                     entry.restarts.crash += 1;
@@ -885,6 +965,11 @@ impl Supervisor {
         }
         if removed_app {
             self.forget_if_removed(id.app());
+        }
+        if app_failed {
+            // Its dependents start all the same: waiting for it would never end, and their
+            // own calls to it get its errors, which say why.
+            self.settle(id.app_arc());
         }
         if self.phase == Phase::ShuttingDown && self.apps.values().all(|a| a.workers.is_empty()) {
             self.phase = Phase::Stopped;
@@ -1136,6 +1221,7 @@ impl Supervisor {
                 restarts: entry.restarts,
                 scaled: entry.scaled,
                 stalls: entry.stalls,
+                route: entry.base_path.clone(),
                 workers: entry
                     .workers
                     .iter()
@@ -1152,6 +1238,7 @@ impl Supervisor {
                             }),
                             in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
                             uptime_ms: w.started.elapsed().as_millis() as u64,
+                            figures: w.probe.as_ref().map(|p| p.figures().clone()),
                         }
                     })
                     .collect(),
@@ -1224,12 +1311,17 @@ mod tests {
             workers: NonZeroU32::new(workers).unwrap(),
             env: BTreeMap::new(),
             health: spindle_config::HealthConfig::default(),
-            faults: spindle_config::FaultConfig::default(),
+            // As `standbyWorkers: 0`: the tests below count every start.
+            faults: spindle_config::FaultConfig {
+                standby_after_failure: false,
+                ..Default::default()
+            },
             scaling: spindle_config::AppScaling::fixed(NonZeroU32::new(workers).unwrap()),
             kind: spindle_config::AppKind::Node,
             exec_argv: Vec::new(),
             arguments: Vec::new(),
             start_timeout: spindle_config::DEFAULT_START_TIMEOUT,
+            dependencies: Vec::new(),
         }
     }
 
@@ -1838,6 +1930,89 @@ mod tests {
         assert_eq!(h.routes.borrow().ready_count("web"), 2);
         assert_eq!(h.status.borrow().apps[0].ready_workers(), 2);
         assert!(h.calls.try_recv().is_err(), "one standby is enough");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_app_starts_once_every_worker_of_its_dependencies_is_ready() {
+        let mut web = app("web", 1);
+        web.dependencies = vec!["api".into()];
+        let mut h = start(vec![app("api", 2), web]);
+        assert_eq!(h.call().await, Call::Spawn("api:0".into()));
+        assert_eq!(h.call().await, Call::Spawn("api:1".into()));
+        assert!(h.calls.try_recv().is_err(), "web waits for api");
+        h.send(ready("api:0"));
+        h.wait_status(|s| {
+            s.apps
+                .iter()
+                .any(|a| a.workers.iter().any(|w| w.state == WorkerState::Ready))
+        })
+        .await;
+        assert!(
+            h.calls.try_recv().is_err(),
+            "one of api's two workers is not enough"
+        );
+        h.send(ready("api:1"));
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_app_whose_dependency_failed_starts_all_the_same() {
+        let mut web = app("web", 1);
+        web.dependencies = vec!["api".into()];
+        let mut api = app("api", 1);
+        api.faults.max_failed_starts = 1;
+        let mut h = start(vec![api, web]);
+        assert_eq!(h.call().await, Call::Spawn("api:0".into()));
+        h.send(Event::Exited {
+            id: id("api:0"),
+            code: 1,
+            error: Some("cannot load".into()),
+        });
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unset_standby_workers_means_one_standby_once_the_app_has_crashed() {
+        let mut config = app("web", 1);
+        config.faults.standby_after_failure = true;
+        let mut h = start(vec![config]);
+        assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+        h.send(ready("web:0"));
+        h.wait_status(|s| s.apps[0].workers[0].state == WorkerState::Ready)
+            .await;
+        assert!(h.calls.try_recv().is_err(), "no standby before a failure");
+
+        h.send(Event::Exited {
+            id: id("web:0"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+        h.send(ready("web:1"));
+        // Ready again: from now on the app keeps one standby.
+        assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+        h.send(ready("web:2"));
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.id == "web:2" && w.state == WorkerState::Standby)
+        })
+        .await;
+        // The next crash is not a cold start.
+        h.send(Event::Exited {
+            id: id("web:1"),
+            code: 1,
+            error: Some("boom".into()),
+        });
+        h.wait_status(|s| {
+            s.apps[0]
+                .workers
+                .iter()
+                .any(|w| w.id == "web:2" && w.state == WorkerState::Ready)
+        })
+        .await;
+        assert_eq!(h.routes.borrow().ready_count("web"), 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,12 +4,16 @@
 //! - In the JS main thread: [`start`], [`shutdown`], [`close`] and [`worker_exited`];
 //!   the main thread is the thread factory, driven through [`host::JsHost`].
 //! - In each worker thread: a [`WorkerLink`] reports readiness, carries the worker's
-//!   stdout/stderr to the core without passing through the main thread, and is the
-//!   worker's end of its [`Pipe`], which the functions in [`vconn`] use.
+//!   stdout/stderr to the core without passing through the main thread, publishes the
+//!   worker's runtime figures and app metrics, and is the worker's end of its [`Pipe`],
+//!   which the functions in [`vconn`] use.
 //!
 //! Every export uses `catch_unwind`: a panic crossing into Node would abort the process.
 //! The addon installs no signal handler; Node owns signals and the main thread calls
 //! [`shutdown`].
+
+// Node-API is a C interface: calling it, and what napi-derive generates, is unsafe code.
+#![allow(unsafe_code)]
 
 mod host;
 mod thread_name;
@@ -34,8 +38,7 @@ use tracing_subscriber::layer::SubscriberExt;
 static CORE: Mutex<Option<Arc<Core>>> = Mutex::new(None);
 
 fn core() -> Result<Arc<Core>> {
-    CORE.lock()
-        .expect("core slot")
+    spindle_core::sync::lock(&CORE)
         .clone()
         .ok_or_else(|| Error::from_reason("spindle core is not running in this process"))
 }
@@ -69,7 +72,7 @@ pub fn start(
     options: StartOptions,
     host: ThreadsafeFunction<String, (), String, Status, false>,
 ) -> Result<Started> {
-    let mut slot = CORE.lock().expect("core slot");
+    let mut slot = spindle_core::sync::lock(&CORE);
     if slot.is_some() {
         return Err(Error::from_reason(
             "spindle core already started in this process",
@@ -100,6 +103,12 @@ pub fn start(
     let core_options = CoreOptions {
         node_version: options.node_version,
         dev: options.dev.unwrap_or(false) || config.watch,
+        // For measurements (bench/cpu-per-request): the default is one per four CPUs.
+        core_threads: std::env::var("SPINDLE_CORE_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0),
+        env: std::env::vars().collect(),
     };
     let core = Core::start(
         &config,
@@ -141,7 +150,7 @@ pub fn shutdown() -> Result<()> {
 /// Stops the core's threads. The main thread calls this right before `process.exit`.
 #[napi(catch_unwind)]
 pub fn close() -> Result<()> {
-    if let Some(core) = CORE.lock().expect("core slot").take() {
+    if let Some(core) = spindle_core::sync::lock(&CORE).take() {
         core.close();
     }
     Ok(())
@@ -212,16 +221,22 @@ impl WorkerLink {
         let log = core.worker_log(&id);
         let slot = uv::LoopSlot::new(env.get_uv_event_loop()?.cast());
         let pipe = Pipe::new(id.clone(), Box::new(JsWake(on_inbox)));
-        let (cleanup, detach) = (slot.clone(), pipe.clone());
+        let probe = Arc::new(Probe::new(Box::new(slot.clone())));
+        // The core reads this thread's CPU time from /proc by its id, even while its loop
+        // is stuck.
+        probe
+            .figures()
+            .set_thread(spindle_core::metrics::process::current_tid());
+        let (cleanup, detach, figures) = (slot, pipe.clone(), probe.figures().clone());
         // Before the loop is freed: no core thread reads it, or calls into this thread,
-        // after this.
+        // after this; nor reads the thread's CPU time under an id the system may reuse.
         env.add_env_cleanup_hook((), move |_| {
             vconn::set_pipe(None);
             detach.detach();
             cleanup.clear();
+            figures.set_thread(None);
         })?;
         vconn::set_pipe(Some(pipe.clone()));
-        let probe = Arc::new(Probe::new(Box::new(slot)));
         core.worker_attached(id.clone(), probe.clone());
         Ok(WorkerLink {
             id,
@@ -237,6 +252,23 @@ impl WorkerLink {
     pub fn heap(&self, used: f64, total: f64, limit: f64) {
         self.probe
             .report_heap(used as u64, total as u64, limit as u64);
+    }
+
+    /// The worker's runtime figures as JSON (event-loop delay, GC, handles, heap spaces),
+    /// published from its own thread every second; a scrape reads the latest.
+    #[napi(catch_unwind)]
+    pub fn runtime_metrics(&self, json: String) -> Result<()> {
+        self.probe
+            .figures()
+            .publish_runtime(&json)
+            .map_err(|e| Error::from_reason(format!("invalid runtime figures: {e}")))
+    }
+
+    /// The app's prom-client registry in the Prometheus text format, published from the
+    /// worker's own thread every few seconds; a scrape merges the latest.
+    #[napi(catch_unwind)]
+    pub fn app_metrics(&self, text: String) {
+        self.probe.figures().publish_app(&text);
     }
 
     /// The app's server is listening: requests may come.

@@ -30,7 +30,7 @@ pub fn find(wanted: &Wanted) -> Result<Endpoint, ControlError> {
     let bases = spindle_config::run_base_dirs();
     let mut found: Vec<Endpoint> = bases
         .iter()
-        .flat_map(|base| scan(base, current_uid(), is_alive))
+        .flat_map(|base| scan(base, crate::uid::current(), is_alive))
         .collect();
     found.sort_by_key(Endpoint::pid);
     found.dedup_by_key(|e| e.pid());
@@ -170,11 +170,6 @@ fn name_of(endpoint: &Endpoint) -> Option<String> {
     Some(status.name)
 }
 
-fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
 fn is_alive(pid: u32) -> bool {
     PathBuf::from("/proc").join(pid.to_string()).exists()
 }
@@ -229,7 +224,7 @@ mod tests {
     #[test]
     fn keeps_live_owned_sockets_and_skips_the_rest() {
         let base = Base::new("scan");
-        let uid = current_uid();
+        let uid = crate::uid::current();
         let _a = base.with_socket("spindle-300");
         let _b = base.with_socket("spindle-100");
         let _dead = base.with_socket("spindle-200");

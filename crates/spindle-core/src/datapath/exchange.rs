@@ -120,6 +120,12 @@ impl Request {
         self.http10 = head.version == http1::Version::Http10;
         self.arrived = Instant::now();
     }
+
+    /// The head is the whole request (no body, or an empty one, and no upgrade): it can be
+    /// sent to another worker again as it is.
+    pub fn resendable(&self) -> bool {
+        matches!(self.framing, Framing::None | Framing::Length(0)) && !self.upgrade
+    }
 }
 
 /// What the connection does after an exchange.
@@ -189,8 +195,7 @@ pub async fn run(
             answer.begin(req, app, claim, closing);
             answer.body_sent = body.is_done();
         }
-        let movable = req.framing == Framing::None && !req.upgrade;
-        let sent = vconn.send_request(conn.peer, &conn.answer, movable, |out| {
+        let sent = vconn.send_request(conn.peer, &conn.answer, req.resendable(), |out| {
             out.extend_from_slice(&req.head);
             out.extend_from_slice(&conn.inbuf[..n]);
         });
@@ -223,8 +228,7 @@ pub async fn run(
             Outcome::Unanswered(cause)
                 if retries < MAX_RETRIES
                     && (req.idempotent || cause == Closed::Withdrawn.describe())
-                    && req.framing == Framing::None
-                    && !req.upgrade =>
+                    && req.resendable() =>
             {
                 // Debug only: a crash under load fails dozens of requests at once, and the
                 // supervisor already logs the crash itself.

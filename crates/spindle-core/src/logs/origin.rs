@@ -32,6 +32,7 @@ impl Origin {
 }
 
 /// The kernel's host name (what pino's `os.hostname()` returns); empty if it cannot be read.
+#[allow(unsafe_code)] // gethostname(2) has no safe std equivalent.
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the pointer and length describe `buf`, which outlives the call.

@@ -42,6 +42,23 @@ pub fn read() -> ProcessStats {
     stats
 }
 
+/// User and system CPU seconds of one thread of this process, from
+/// /proc/self/task/<tid>/stat; None when that thread is gone (or there is no /proc).
+pub fn thread_cpu(tid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = clock_ticks();
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+    Some((num(11)? as f64 / ticks, num(12)? as f64 / ticks))
+}
+
+/// The calling thread's Linux thread id, from the /proc/thread-self link ("<pid>/task/<tid>").
+pub fn current_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
+}
+
 fn boot_time() -> f64 {
     std::fs::read_to_string("/proc/stat")
         .ok()
@@ -64,6 +81,15 @@ fn page_size() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reads_a_thread_by_id_and_nothing_for_a_thread_that_is_not_ours() {
+        let tid = super::current_tid().unwrap();
+        assert_ne!(tid, 0);
+        assert!(super::thread_cpu(tid).is_some());
+        // Thread ids are below pid_max (at most 2^22); this one is no thread of ours.
+        assert_eq!(super::thread_cpu(u32::MAX), None);
+    }
+
     #[test]
     fn reads_this_process() {
         let s = super::read();

@@ -1,12 +1,38 @@
 //! Every metric Spindle exposes, rendered from what the core already holds: the published
-//! status, the ingress counters and /proc. A scrape never waits on a worker.
+//! status, the ingress counters, /proc and what each worker last published. A scrape never
+//! waits on a worker.
 
-use super::histogram::BUCKETS;
+use std::collections::HashMap;
+
+use super::histogram::{HistogramSnapshot, BUCKETS};
 use super::http::HttpSnapshot;
+use super::merge::{self, AppText};
 use super::process::ProcessStats;
+use super::published::Figures;
+use super::runtime::{self, WorkerView};
 use super::text::{Format, Kind, Writer};
 use crate::status::Status;
 use crate::WorkerState;
+
+/// The names of the labels that carry the app's and the worker's id
+/// (`metrics.applicationLabel`, `metrics.workerLabel`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelNames {
+    pub app: String,
+    pub worker: String,
+}
+
+impl Default for LabelNames {
+    fn default() -> Self {
+        LabelNames {
+            app: "app".into(),
+            worker: "worker".into(),
+        }
+    }
+}
+
+/// prom-client's default percentiles, which `http-metrics`' summaries use.
+pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
 pub struct Input<'a> {
     pub status: &'a Status,
@@ -17,6 +43,9 @@ pub struct Input<'a> {
     pub node_version: Option<&'a str>,
     /// `metrics.labels`, added to every sample.
     pub labels: &'a [(String, String)],
+    pub names: &'a LabelNames,
+    /// What each worker last published, by worker id (`app:n`).
+    pub figures: &'a HashMap<String, Figures>,
 }
 
 const STATES: [(WorkerState, &str); 6] = [
@@ -28,12 +57,55 @@ const STATES: [(WorkerState, &str); 6] = [
     (WorkerState::Crashed, "crashed"),
 ];
 
+/// What each worker of `status` last published, as of `now`, by worker id: a pointer copy
+/// under a short lock per worker (and its thread's CPU time from /proc), never a wait on it.
+pub fn read_figures(status: &Status, now: std::time::Instant) -> HashMap<String, Figures> {
+    status
+        .apps
+        .iter()
+        .flat_map(|a| &a.workers)
+        .filter_map(|w| Some((w.id.clone(), w.figures.as_ref()?.read(now))))
+        .collect()
+}
+
 pub fn render(input: &Input<'_>, format: Format) -> String {
     let mut w = Writer::new(format, input.labels);
+    let names = input.names;
     process(&mut w, input);
-    apps(&mut w, input.status);
-    workers(&mut w, input.status);
-    http(&mut w, input.http);
+    apps(&mut w, names, input.status);
+    workers(&mut w, names, input.status);
+    let views: Vec<WorkerView<'_>> = input
+        .status
+        .apps
+        .iter()
+        .flat_map(|a| {
+            a.workers
+                .iter()
+                .map(move |wk| (a.id.as_str(), wk.id.as_str()))
+        })
+        .filter_map(|(app, worker)| {
+            input.figures.get(worker).map(|figures| WorkerView {
+                app,
+                worker,
+                figures,
+            })
+        })
+        .collect();
+    runtime::write(&mut w, names, &views);
+    http(&mut w, names, input.http);
+    compatible_http(&mut w, names, input);
+    // Last: an app family named like one of Spindle's is left out.
+    let texts: Vec<AppText<'_>> = views
+        .iter()
+        .filter_map(|v| {
+            v.figures.app.as_deref().map(|text| AppText {
+                app: v.app,
+                worker: v.worker,
+                text,
+            })
+        })
+        .collect();
+    merge::write(&mut w, names, &texts);
     w.finish()
 }
 
@@ -118,7 +190,8 @@ fn process(w: &mut Writer, input: &Input<'_>) {
     w.sample("", &[], p.threads as f64);
 }
 
-fn apps(w: &mut Writer, status: &Status) {
+fn apps(w: &mut Writer, names: &LabelNames, status: &Status) {
+    let a = names.app.as_str();
     w.family(
         "spindle_ready",
         Kind::Gauge,
@@ -141,7 +214,7 @@ fn apps(w: &mut Writer, status: &Status) {
     for app in &status.apps {
         w.sample(
             "",
-            &[("app", &app.id)],
+            &[(a, &app.id)],
             if app.failed.is_some() { 1.0 } else { 0.0 },
         );
     }
@@ -153,7 +226,7 @@ fn apps(w: &mut Writer, status: &Status) {
     for app in &status.apps {
         for (state, name) in STATES {
             let n = app.workers.iter().filter(|w| w.state == state).count();
-            w.sample("", &[("app", &app.id), ("state", name)], n as f64);
+            w.sample("", &[(a, &app.id), ("state", name)], n as f64);
         }
     }
     w.family(
@@ -163,7 +236,7 @@ fn apps(w: &mut Writer, status: &Status) {
     );
     for app in &status.apps {
         for (reason, n) in app.restarts.by_reason() {
-            w.sample("", &[("app", &app.id), ("reason", reason)], n as f64);
+            w.sample("", &[(a, &app.id), ("reason", reason)], n as f64);
         }
     }
     w.family(
@@ -174,12 +247,12 @@ fn apps(w: &mut Writer, status: &Status) {
     for app in &status.apps {
         w.sample(
             "",
-            &[("app", &app.id), ("direction", "up")],
+            &[(a, &app.id), ("direction", "up")],
             app.scaled.up as f64,
         );
         w.sample(
             "",
-            &[("app", &app.id), ("direction", "down")],
+            &[(a, &app.id), ("direction", "down")],
             app.scaled.down as f64,
         );
     }
@@ -189,11 +262,12 @@ fn apps(w: &mut Writer, status: &Status) {
         "Times a worker's event loop was found stuck.",
     );
     for app in &status.apps {
-        w.sample("", &[("app", &app.id)], app.stalls as f64);
+        w.sample("", &[(a, &app.id)], app.stalls as f64);
     }
 }
 
-fn workers(w: &mut Writer, status: &Status) {
+fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
+    let (app_label, worker_label) = (names.app.as_str(), names.worker.as_str());
     let all = || {
         status
             .apps
@@ -212,7 +286,11 @@ fn workers(w: &mut Writer, status: &Status) {
             .map_or("unknown", |(_, n)| n);
         w.sample(
             "",
-            &[("app", app), ("worker", &worker.id), ("state", state)],
+            &[
+                (app_label, app),
+                (worker_label, &worker.id),
+                ("state", state),
+            ],
             1.0,
         );
     }
@@ -224,14 +302,14 @@ fn workers(w: &mut Writer, status: &Status) {
     for (app, worker) in all() {
         w.sample(
             "",
-            &[("app", app), ("worker", &worker.id)],
+            &[(app_label, app), (worker_label, &worker.id)],
             worker.in_flight as f64,
         );
     }
     w.family("nodejs_eventloop_utilization", Kind::Gauge, "Event-loop utilization of the worker over the last sample (0-1), read from outside its thread.");
     for (app, worker) in all() {
         if let Some(elu) = worker.elu {
-            w.sample("", &[("app", app), ("worker", &worker.id)], elu);
+            w.sample("", &[(app_label, app), (worker_label, &worker.id)], elu);
         }
     }
     type HeapField = fn(&crate::status::HeapStatus) -> u64;
@@ -256,24 +334,29 @@ fn workers(w: &mut Writer, status: &Status) {
         w.family(name, Kind::Gauge, help);
         for (app, worker) in all() {
             if let Some(h) = &worker.heap {
-                w.sample("", &[("app", app), ("worker", &worker.id)], field(h) as f64);
+                w.sample(
+                    "",
+                    &[(app_label, app), (worker_label, &worker.id)],
+                    field(h) as f64,
+                );
             }
         }
     }
 }
 
-fn http(w: &mut Writer, http: &[(String, HttpSnapshot)]) {
+fn http(w: &mut Writer, names: &LabelNames, http: &[(String, HttpSnapshot)]) {
+    let a = names.app.as_str();
     w.family(
         "spindle_http_requests_total",
         Kind::Counter,
         "Requests answered at the ingress, by method and status class.",
     );
     for (app, s) in http {
-        for (method, class, n) in &s.requests {
+        for (method, class, n) in s.requests_by_class() {
             w.sample(
                 "",
-                &[("app", app), ("method", method), ("code_class", class)],
-                *n as f64,
+                &[(a, app), ("method", method), ("code_class", class)],
+                n as f64,
             );
         }
     }
@@ -283,29 +366,8 @@ fn http(w: &mut Writer, http: &[(String, HttpSnapshot)]) {
         "Time from a request's arrival at the ingress to its response head, by status class.",
     );
     for (app, s) in http {
-        for (class, h) in &s.latency {
-            for (le, n) in BUCKETS.iter().zip(&h.cumulative) {
-                w.sample(
-                    "_bucket",
-                    &[("app", app), ("code_class", class), ("le", &le.to_string())],
-                    *n as f64,
-                );
-            }
-            w.sample(
-                "_bucket",
-                &[("app", app), ("code_class", class), ("le", "+Inf")],
-                h.count as f64,
-            );
-            w.sample(
-                "_sum",
-                &[("app", app), ("code_class", class)],
-                h.sum_seconds,
-            );
-            w.sample(
-                "_count",
-                &[("app", app), ("code_class", class)],
-                h.count as f64,
-            );
+        for (class, h) in s.latency_by_class() {
+            histogram(w, &[(a, app), ("code_class", class)], &h);
         }
     }
     w.family(
@@ -315,7 +377,7 @@ fn http(w: &mut Writer, http: &[(String, HttpSnapshot)]) {
     );
     for (app, s) in http {
         for (reason, n) in &s.rejected {
-            w.sample("", &[("app", app), ("reason", reason)], *n as f64);
+            w.sample("", &[(a, app), ("reason", reason)], *n as f64);
         }
     }
     w.family(
@@ -324,6 +386,274 @@ fn http(w: &mut Writer, http: &[(String, HttpSnapshot)]) {
         "Requests sent again to another worker after the first died before answering.",
     );
     for (app, s) in http {
-        w.sample("", &[("app", app)], s.retried as f64);
+        w.sample("", &[(a, app)], s.retried as f64);
+    }
+}
+
+/// The ingress' figures again under the names dashboards for prom-client's
+/// `http-metrics` (and `fastify-metrics`) and for Watt query: per app, method and status
+/// code, with the app's `server.routes` prefix as `route` when it has one. Cumulative, like
+/// every Spindle counter; the summaries' quantiles are estimated from the histogram's
+/// buckets over about the last minute (as a prom-client summary with `maxAgeSeconds`),
+/// their `_sum` and `_count` cumulative.
+fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
+    let a = names.app.as_str();
+    let route = |app: &str| {
+        input
+            .status
+            .apps
+            .iter()
+            .find(|s| s.id == app)
+            .and_then(|s| s.route.as_deref())
+    };
+    let families = [
+        (
+            "http_request_duration_seconds",
+            "http_request_summary_seconds",
+            "request duration in seconds",
+        ),
+        (
+            "http_request_all_duration_seconds",
+            "http_request_all_summary_seconds",
+            "request duration in seconds, for all requests (Watt's name)",
+        ),
+    ];
+    for (histogram_name, summary_name, what) in families {
+        w.family(
+            histogram_name,
+            Kind::Histogram,
+            &format!("{what}: a histogram from the ingress, by method and status code."),
+        );
+        for (app, s) in input.http {
+            for series in &s.series {
+                let status = series.status.to_string();
+                let mut labels = vec![
+                    (a, app.as_str()),
+                    ("method", series.method),
+                    ("status_code", status.as_str()),
+                ];
+                if let Some(route) = route(app.as_str()) {
+                    labels.push(("route", route));
+                }
+                histogram(w, &labels, &series.latency);
+            }
+        }
+        w.family(
+            summary_name,
+            Kind::Summary,
+            &format!("{what}: a summary from the ingress, by method and status code; quantiles over the last minute."),
+        );
+        for (app, s) in input.http {
+            for series in &s.series {
+                let status = series.status.to_string();
+                let mut labels = vec![
+                    (a, app.as_str()),
+                    ("method", series.method),
+                    ("status_code", status.as_str()),
+                ];
+                if let Some(route) = route(app.as_str()) {
+                    labels.push(("route", route));
+                }
+                for q in QUANTILES {
+                    let q_text = q.to_string();
+                    let mut with_q = labels.clone();
+                    with_q.push(("quantile", q_text.as_str()));
+                    w.sample("", &with_q, series.recent.quantile(q));
+                }
+                w.sample("_sum", &labels, series.latency.sum_seconds);
+                w.sample("_count", &labels, series.latency.count as f64);
+            }
+        }
+    }
+}
+
+/// A histogram's samples: the buckets, +Inf, sum and count.
+fn histogram(w: &mut Writer, labels: &[(&str, &str)], h: &HistogramSnapshot) {
+    let bounds: Vec<String> = BUCKETS.iter().map(|le| le.to_string()).collect();
+    let mut with_le = labels.to_vec();
+    with_le.push(("le", ""));
+    let last = with_le.len() - 1;
+    for (le, n) in bounds.iter().zip(&h.cumulative) {
+        with_le[last].1 = le;
+        w.sample("_bucket", &with_le, *n as f64);
+    }
+    with_le[last].1 = "+Inf";
+    w.sample("_bucket", &with_le, h.count as f64);
+    w.sample("_sum", labels, h.sum_seconds);
+    w.sample("_count", labels, h.count as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::metrics::http::HttpMetrics;
+    use crate::status::{AppStatus, Restarts, Scaled, WorkerStatus};
+    use crate::Phase;
+
+    fn status(route: Option<&str>) -> Status {
+        Status {
+            phase: Phase::Running,
+            apps: vec![AppStatus {
+                id: "web".into(),
+                entrypoint: true,
+                failed: None,
+                workers_wanted: 1,
+                restarts: Restarts::default(),
+                scaled: Scaled::default(),
+                stalls: 0,
+                route: route.map(str::to_owned),
+                workers: vec![WorkerStatus {
+                    id: "web:0".into(),
+                    state: WorkerState::Ready,
+                    elu: Some(0.5),
+                    heap: None,
+                    in_flight: 0,
+                    uptime_ms: 0,
+                    figures: None,
+                }],
+            }],
+        }
+    }
+
+    fn scrape(status: &Status, names: &LabelNames, figures: &HashMap<String, Figures>) -> String {
+        let m = HttpMetrics::default();
+        m.record("GET", 200, Duration::from_millis(20));
+        m.record("GET", 200, Duration::from_millis(80));
+        m.record("POST", 503, Duration::from_millis(2));
+        let http = vec![("web".to_string(), m.snapshot())];
+        render(
+            &Input {
+                status,
+                http: &http,
+                process: &ProcessStats::default(),
+                node_version: Some("v24.1.0"),
+                labels: &[],
+                names,
+                figures,
+            },
+            Format::Prometheus,
+        )
+    }
+
+    fn has(out: &str, line: &str) {
+        assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+    }
+
+    #[test]
+    fn http_families_under_prom_client_and_watt_names_with_status_codes_and_route() {
+        let out = scrape(
+            &status(Some("/shop")),
+            &LabelNames::default(),
+            &HashMap::new(),
+        );
+        for name in [
+            "http_request_duration_seconds",
+            "http_request_all_duration_seconds",
+        ] {
+            has(&out, &format!("# TYPE {name} histogram"));
+            has(
+                &out,
+                &format!(
+                    r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="0.025"}} 1"#
+                ),
+            );
+            has(
+                &out,
+                &format!(
+                    r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="+Inf"}} 2"#
+                ),
+            );
+            has(
+                &out,
+                &format!(
+                    r#"{name}_count{{app="web",method="POST",status_code="503",route="/shop"}} 1"#
+                ),
+            );
+        }
+        for name in [
+            "http_request_summary_seconds",
+            "http_request_all_summary_seconds",
+        ] {
+            has(&out, &format!("# TYPE {name} summary"));
+            has(
+                &out,
+                &format!(
+                    r#"{name}{{app="web",method="GET",status_code="200",route="/shop",quantile="0.5"}} 0.025"#
+                ),
+            );
+            has(
+                &out,
+                &format!(
+                    r#"{name}_count{{app="web",method="GET",status_code="200",route="/shop"}} 2"#
+                ),
+            );
+        }
+        // Spindle's own families are sums over the same series.
+        has(
+            &out,
+            r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"} 2"#,
+        );
+        has(
+            &out,
+            r#"spindle_http_request_duration_seconds_count{app="web",code_class="5xx"} 1"#,
+        );
+    }
+
+    #[test]
+    fn without_a_route_prefix_there_is_no_route_label() {
+        let out = scrape(&status(None), &LabelNames::default(), &HashMap::new());
+        has(
+            &out,
+            r#"http_request_duration_seconds_count{app="web",method="GET",status_code="200"} 2"#,
+        );
+    }
+
+    #[test]
+    fn the_app_and_worker_labels_take_the_configured_names_everywhere() {
+        let names = LabelNames {
+            app: "applicationId".into(),
+            worker: "workerId".into(),
+        };
+        let figures = HashMap::from([(
+            "web:0".to_string(),
+            Figures {
+                app: Some(
+                    "# HELP orders_total Orders.\n# TYPE orders_total counter\norders_total 4\n"
+                        .into(),
+                ),
+                ..Figures::default()
+            },
+        )]);
+        let out = scrape(&status(None), &names, &figures);
+        has(
+            &out,
+            r#"spindle_workers{applicationId="web",state="ready"} 1"#,
+        );
+        has(
+            &out,
+            r#"nodejs_eventloop_utilization{applicationId="web",workerId="web:0"} 0.5"#,
+        );
+        has(
+            &out,
+            r#"http_request_duration_seconds_count{applicationId="web",method="GET",status_code="200"} 2"#,
+        );
+        has(
+            &out,
+            r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:0"} 0"#,
+        );
+        has(
+            &out,
+            r#"orders_total{applicationId="web",workerId="web:0"} 4"#,
+        );
+        assert!(!out.contains("app=\""), "{out}");
+        assert!(!out.contains("worker=\""), "{out}");
+        // Every family once.
+        let mut types: Vec<&str> = out.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+        let n = types.len();
+        types.sort();
+        types.dedup();
+        assert_eq!(types.len(), n, "{out}");
     }
 }

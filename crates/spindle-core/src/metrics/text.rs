@@ -32,8 +32,11 @@ pub enum Kind {
     Counter,
     Gauge,
     Histogram,
+    Summary,
     /// A constant 1 whose labels carry the information (versions).
     Info,
+    /// No type given (an app's metric declared `untyped`, or without `# TYPE`).
+    Untyped,
 }
 
 pub struct Writer {
@@ -43,6 +46,9 @@ pub struct Writer {
     static_labels: String,
     /// The family being written: `name` as the samples spell it.
     family: String,
+    /// Every family written so far, as the samples spell it.
+    declared: std::collections::HashSet<String>,
+    static_names: Vec<String>,
 }
 
 impl Writer {
@@ -56,7 +62,24 @@ impl Writer {
             format,
             static_labels: labels,
             family: String::new(),
+            declared: std::collections::HashSet::new(),
+            static_names: static_labels.iter().map(|(k, _)| k.clone()).collect(),
         }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The names of `metrics.labels`, which every sample carries.
+    pub fn static_label_names(&self) -> Vec<String> {
+        self.static_names.clone()
+    }
+
+    /// Whether a family written already could be confused with one named `name`
+    /// ([`confusable`]).
+    pub fn clashes(&self, name: &str) -> bool {
+        self.declared.iter().any(|d| confusable(d, name))
     }
 
     /// Starts a family. `name` is the sample name as Prometheus text spells it (counters
@@ -72,14 +95,19 @@ impl Writer {
             (_, Kind::Counter) => (name, "counter"),
             (_, Kind::Gauge) | (Format::Prometheus, Kind::Info) => (name, "gauge"),
             (_, Kind::Histogram) => (name, "histogram"),
+            (_, Kind::Summary) => (name, "summary"),
+            (Format::Prometheus, Kind::Untyped) => (name, "untyped"),
+            (Format::OpenMetrics, Kind::Untyped) => (name, "unknown"),
         };
         let help = help.replace('\\', "\\\\").replace('\n', "\\n");
         let _ = writeln!(self.out, "# HELP {declared} {help}");
         let _ = writeln!(self.out, "# TYPE {declared} {kind_name}");
         self.family = name.to_string();
+        self.declared.insert(name.to_string());
     }
 
-    /// A sample of the current family; `suffix` is "" or a histogram's `_bucket`/`_sum`/`_count`.
+    /// A sample of the current family; `suffix` is "" or a histogram's `_bucket`/`_sum`/`_count`
+    /// (a summary's `_sum`/`_count`).
     pub fn sample(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
         self.out.push_str(&self.family);
         self.out.push_str(suffix);
@@ -103,6 +131,18 @@ impl Writer {
         }
         self.out
     }
+}
+
+/// Whether families named `a` and `b` cannot both be in one exposition: the same name, or
+/// one named like a sample of the other (`x` and `x_bucket`, `x_sum`, `x_count`, `x_total`,
+/// `x_created`, `x_info`).
+pub fn confusable(a: &str, b: &str) -> bool {
+    const SUFFIXES: [&str; 6] = ["_bucket", "_sum", "_count", "_total", "_created", "_info"];
+    let sample_of = |long: &str, short: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|suffix| SUFFIXES.contains(&suffix))
+    };
+    a == b || sample_of(a, b) || sample_of(b, a)
 }
 
 fn push_label(out: &mut String, key: &str, value: &str) {
