@@ -40,6 +40,7 @@ pub mod state;
 pub mod status;
 pub mod supervisor;
 pub mod sync;
+pub mod tls;
 pub mod watch;
 mod worker_id;
 

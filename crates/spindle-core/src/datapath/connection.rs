@@ -64,6 +64,8 @@ pub struct Settings {
     /// The largest request body passed on (`server.maxBodySize`); larger ones get 413.
     pub max_body: Option<u64>,
     pub trust: TrustProxy,
+    /// HTTP/2 is served too (`server.http2`): h2c by prior knowledge on a plain port.
+    pub http2: bool,
 }
 
 impl Default for Settings {
@@ -74,6 +76,7 @@ impl Default for Settings {
             timeouts: Timeouts::default(),
             max_body: None,
             trust: TrustProxy::Nobody,
+            http2: false,
         }
     }
 }
@@ -85,9 +88,22 @@ pub async fn serve(
     peer: SocketAddr,
     route: &dyn Route,
     settings: &Settings,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_after(io, peer, route, settings, shutdown, &[]).await
+}
+
+/// [`serve`], for a connection whose first bytes (`read`) were already read from it.
+pub async fn serve_after(
+    io: Client,
+    peer: SocketAddr,
+    route: &dyn Route,
+    settings: &Settings,
     mut shutdown: watch::Receiver<bool>,
+    read: &[u8],
 ) {
     let mut client = ClientConn::new(io, peer, settings.timeouts, settings.max_body);
+    client.inbuf.extend_from_slice(read);
     let mut req = Request::default();
     let mut served = false;
     loop {
