@@ -30,11 +30,7 @@ impl Supervisor {
         let Some(worker) = entry.workers.remove(&id.n()) else {
             return;
         };
-        let log = self
-            .worker_logs
-            .lock()
-            .expect("worker log table")
-            .remove(&id);
+        let log = crate::sync::lock(&self.worker_logs).remove(&id);
         if let Some(log) = &log {
             log.finish();
         }

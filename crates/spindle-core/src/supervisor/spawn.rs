@@ -60,10 +60,7 @@ impl Supervisor {
             },
         );
         let log = Arc::new(self.logs.worker(app, &id.to_string()));
-        self.worker_logs
-            .lock()
-            .expect("worker log table")
-            .insert(id.clone(), log);
+        crate::sync::lock(&self.worker_logs).insert(id.clone(), log);
         tracing::debug!(worker = %id, entry = %spec.entry.display(), standby, "starting worker");
         self.host.spawn(&spec);
         n
