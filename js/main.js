@@ -103,6 +103,7 @@ function onCommand (json) {
   }
 }
 
+// One case per `Command` of crates/spindle-node/src/host.rs, which writes this JSON.
 function run (cmd) {
   switch (cmd.op) {
     case 'spawn': return spawn(cmd.spec)

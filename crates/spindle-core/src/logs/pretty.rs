@@ -94,24 +94,6 @@ mod tests {
         out
     }
 
-    fn strip_ansi(s: &str) -> String {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            if c == '\x1b' {
-                // Skip `[` params and the final letter.
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
-
     #[test]
     fn plain_lines_show_time_level_worker_and_message() {
         assert_eq!(
@@ -181,7 +163,10 @@ mod tests {
             coloured.contains(&format!("{}web:1", app_colour("web"))),
             "{coloured:?}"
         );
-        assert_eq!(strip_ansi(&coloured), worker(Stream::Stdout, line, false));
+        assert_eq!(
+            spindle_logline::strip_ansi(&coloured),
+            worker(Stream::Stdout, line, false)
+        );
     }
 
     #[test]
