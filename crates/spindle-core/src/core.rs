@@ -88,6 +88,8 @@ pub struct Core {
     shutting_down: AtomicBool,
     application_grace: Duration,
     rundir: PathBuf,
+    /// Traces (`telemetry`): flushed once the workers are stopped.
+    telemetry: Option<Arc<crate::telemetry::Telemetry>>,
     /// Where the ingress and the admin server listen, as bound (port 0 resolved).
     pub ingress_addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
@@ -191,7 +193,13 @@ impl Core {
             };
             (listener, state)
         });
+        let telemetry = config.telemetry.as_ref().and_then(|t| {
+            crate::telemetry::Telemetry::start(t)
+                .inspect_err(|e| tracing::error!(error = %e, "no traces will be exported"))
+                .ok()
+        });
         let mesh = Arc::new(Mesh {
+            telemetry: telemetry.clone(),
             apps: apps.clone(),
             deny: config
                 .applications
@@ -299,7 +307,8 @@ impl Core {
         let deadline = config.graceful_shutdown.runtime;
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
         let public = Arc::new(PublicRoute(prefixes));
-        let edge = ingress::Edge::of(&config.server);
+        let mut edge = ingress::Edge::of(&config.server);
+        edge.settings.telemetry = telemetry.clone();
         let ingress_task = runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(ingress) {
                 Ok(listener) => {
@@ -360,6 +369,7 @@ impl Core {
             shutting_down: AtomicBool::new(false),
             application_grace: config.graceful_shutdown.application,
             rundir,
+            telemetry,
             ingress_addr,
             admin_addr,
         });
@@ -455,6 +465,10 @@ impl Core {
         .is_ok();
         if !stopped {
             tracing::warn!("workers still running after the gracefulShutdown.application deadline");
+        }
+        if let Some(telemetry) = self.telemetry.clone() {
+            // The last export blocks: off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
         }
         tracing::info!(clean = drained && stopped, "stopped");
         if drained && stopped {

@@ -103,6 +103,9 @@ pub struct Answer {
     /// The client connection closes after this answer.
     pub close: bool,
     pub phase: Phase,
+    /// The status of the final response head, once it came (or of the core's own reply,
+    /// for a traced request); 0 before.
+    pub status: u16,
     /// The start of a response head not complete yet.
     rbuf: BytesMut,
     /// For the client; `pending[written..]` is not yet written.
@@ -177,6 +180,7 @@ pub fn shared(client: Client) -> Shared {
         http10: false,
         close: false,
         phase: Phase::Done,
+        status: 0,
         rbuf: BytesMut::new(),
         pending: Vec::new(),
         written: 0,
@@ -213,6 +217,7 @@ impl Answer {
         self.http10 = req.http10;
         self.close = close || !req.keep_alive;
         self.phase = Phase::Head;
+        self.status = 0;
         self.rbuf.clear();
         self.pending.clear();
         self.written = 0;
@@ -354,6 +359,7 @@ impl Answer {
         if let Some(claim) = &mut self.claim {
             claim.answered();
         }
+        self.status = head.status;
         if let Some(app) = &self.app {
             app.metrics
                 .record(&self.method, head.status, self.arrived.elapsed());
