@@ -27,5 +27,6 @@ mod routes;
 mod scaling;
 mod shutdown;
 mod streaming;
+mod telemetry;
 mod watt_projects;
 mod websocket;

@@ -37,8 +37,10 @@ fn otlp_exporter_with_watt_spelling_takes_effect() {
     assert!(!telemetry.skips("GET", "/login"));
     assert_eq!(
         warnings(&project),
-        ["/x/spindle.json:6:7: telemetry.exporter[1]: has no effect in Spindle: spans go to \
-          one exporter, the first listed"]
+        [
+            "/x/spindle.json:6:7: telemetry.exporter[1]: has no effect in Spindle: spans go to \
+          one exporter, the first listed"
+        ]
     );
 }
 

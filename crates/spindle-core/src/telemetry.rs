@@ -183,8 +183,7 @@ impl Telemetry {
         let processor = BatchSpanProcessor::builder(exporter)
             .with_batch_config(batch)
             .build();
-        let mut resource =
-            Resource::builder_empty().with_service_name(config.service_name.clone());
+        let mut resource = Resource::builder_empty().with_service_name(config.service_name.clone());
         if let Some(version) = &config.version {
             resource = resource.with_attribute(KeyValue::new("service.version", version.clone()));
         }

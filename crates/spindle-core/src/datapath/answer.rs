@@ -106,6 +106,10 @@ pub struct Answer {
     /// The status of the final response head, once it came (or of the core's own reply,
     /// for a traced request); 0 before.
     pub status: u16,
+    /// The request's spans, when it is traced: ended here, on the thread that completes
+    /// the answer, so their end is the answer's and not when the connection's task next
+    /// looks; handed back to the task when the answer failed.
+    pub trace: Option<crate::telemetry::RequestSpans>,
     /// The start of a response head not complete yet.
     rbuf: BytesMut,
     /// For the client; `pending[written..]` is not yet written.
@@ -181,6 +185,7 @@ pub fn shared(client: Client) -> Shared {
         close: false,
         phase: Phase::Done,
         status: 0,
+        trace: None,
         rbuf: BytesMut::new(),
         pending: Vec::new(),
         written: 0,
@@ -466,6 +471,11 @@ impl Answer {
                 && self.rbuf.is_empty()
                 && !self.given_up;
             fx.fate = if clean { Fate::Reuse } else { Fate::Close };
+            if matches!(self.phase, Phase::Done) {
+                if let Some(trace) = self.trace.take() {
+                    trace.end(self.status);
+                }
+            }
             if std::mem::take(&mut self.blocked) {
                 fx.drained = true;
             }

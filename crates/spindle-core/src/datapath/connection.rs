@@ -193,8 +193,14 @@ async fn next_request(
                     if let Dispatch::App { app, strip, .. } = &dispatch {
                         req.head.clear();
                         if let Some(telemetry) = &settings.telemetry {
-                            client.trace =
-                                trace(telemetry, settings, app, &head, req, &mut client.trace_lines);
+                            client.trace = trace(
+                                telemetry,
+                                settings,
+                                app,
+                                &head,
+                                req,
+                                &mut client.trace_lines,
+                            );
                         }
                         let forwarding = Forwarding {
                             peer: client.peer,

@@ -157,6 +157,7 @@ pub async fn run(
     let mut exclude: Vec<WorkerId> = Vec::new();
     let mut retries = 0;
     let mut gone = 0;
+    let traced = conn.trace.is_some();
     loop {
         let claim = match app.claim(&exclude, req.arrived, &req.path, deadline).await {
             Ok(claim) => claim,
@@ -206,6 +207,7 @@ pub async fn run(
             let mut answer = answer::lock(&conn.answer);
             answer.begin(req, app, claim, closing);
             answer.body_sent = body.is_done();
+            answer.trace = conn.trace.take();
         }
         let sent = vconn.send_request(conn.peer, &conn.answer, req.resendable(), |out| {
             out.extend_from_slice(&req.head);
@@ -233,6 +235,10 @@ pub async fn run(
         };
         let outcome = poll_fn(|cx| trip.poll(cx)).await;
         let body_left = !trip.body.is_done();
+        if traced {
+            // Still open unless the answer completed: the task ends it, or a retry goes on.
+            conn.trace = answer::lock(&conn.answer).trace.take();
+        }
         match outcome {
             Outcome::Done(next) => return next,
             // A withdrawn request never reached the app: safe to send again, whatever its

@@ -370,7 +370,8 @@ fn a_prefix_cannot_add_lines() {
 
 #[test]
 fn the_cores_trace_lines_replace_the_clients() {
-    let buf = b"GET / HTTP/1.1\r\nHost: h\r\ntraceparent: 00-aa-bb-01\r\nTraceState: a=1\r\nA: 1\r\n\r\n";
+    let buf =
+        b"GET / HTTP/1.1\r\nHost: h\r\ntraceparent: 00-aa-bb-01\r\nTraceState: a=1\r\nA: 1\r\n\r\n";
     let mut headers = [httparse::EMPTY_HEADER; 8];
     let head = parse_request(buf, &mut headers, &Limits::default())
         .unwrap()
@@ -389,12 +390,18 @@ fn the_cores_trace_lines_replace_the_clients() {
     assert!(!got.contains("00-aa-bb-01"), "{got}");
     assert!(!got.contains("TraceState"), "{got}");
     assert!(got.contains("\r\nA: 1\r\n"), "{got}");
-    assert!(got.ends_with("\r\ntraceparent: 00-ours-01\r\n\r\n"), "{got}");
+    assert!(
+        got.ends_with("\r\ntraceparent: 00-ours-01\r\n\r\n"),
+        "{got}"
+    );
 
     // Untraced (telemetry off, or a skipped path): the client's lines pass as they came.
     fwd.trace = None;
     let mut out = Vec::new();
     write_forwarded(&head, &fwd, &mut out);
     let got = String::from_utf8(out).unwrap();
-    assert!(got.contains("\r\ntraceparent: 00-aa-bb-01\r\nTraceState: a=1\r\n"), "{got}");
+    assert!(
+        got.contains("\r\ntraceparent: 00-aa-bb-01\r\nTraceState: a=1\r\n"),
+        "{got}"
+    );
 }
