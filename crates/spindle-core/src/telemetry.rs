@@ -150,6 +150,18 @@ pub struct Telemetry {
     config: TelemetryConfig,
 }
 
+/// A request about to be traced.
+pub struct Request<'a> {
+    pub hop: Hop<'a>,
+    pub app: &'a str,
+    pub method: &'a str,
+    /// The request target as the client wrote it.
+    pub target: &'a str,
+    /// Its path, without the query.
+    pub path: &'a str,
+    pub incoming: Incoming<'a>,
+}
+
 /// Which hop a request is.
 #[derive(Clone, Copy)]
 pub enum Hop<'a> {
@@ -210,16 +222,15 @@ impl Telemetry {
     /// Opens the spans of one request to `app` and appends the trace header lines the
     /// worker gets to `lines`. `None` for a request `telemetry.skip` names; its own
     /// trace headers, if any, then pass on untouched.
-    pub fn begin(
-        &self,
-        hop: Hop<'_>,
-        app: &str,
-        method: &str,
-        target: &str,
-        path: &str,
-        incoming: &Incoming<'_>,
-        lines: &mut Vec<u8>,
-    ) -> Option<RequestSpans> {
+    pub fn begin(&self, req: &Request<'_>, lines: &mut Vec<u8>) -> Option<RequestSpans> {
+        let Request {
+            hop,
+            app,
+            method,
+            target,
+            path,
+            ref incoming,
+        } = *req;
         if self.config.skips(method, path) {
             return None;
         }

@@ -144,21 +144,21 @@ fn trace(
     req: &Request,
     lines: &mut Vec<u8>,
 ) -> Option<crate::telemetry::RequestSpans> {
-    use crate::telemetry::{Hop, Incoming};
+    use crate::telemetry::{Hop, Incoming, Request as Traced};
     lines.clear();
     let hop = match &settings.caller {
         Some(caller) => Hop::Mesh { caller },
         None => Hop::Public,
     };
-    telemetry.begin(
+    let traced = Traced {
         hop,
-        &app.id,
-        &req.method,
-        head.target,
-        &req.path,
-        &Incoming::of(head.headers),
-        lines,
-    )
+        app: &app.id,
+        method: &req.method,
+        target: head.target,
+        path: &req.path,
+        incoming: Incoming::of(head.headers),
+    };
+    telemetry.begin(&traced, lines)
 }
 
 /// Reads until a whole request head is in, then fills `req` with it (and the head the
