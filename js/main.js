@@ -103,6 +103,7 @@ function onCommand (json) {
   }
 }
 
+// One case per `Command` of crates/spindle-node/src/host.rs, which writes this JSON.
 function run (cmd) {
   switch (cmd.op) {
     case 'spawn': return spawn(cmd.spec)
@@ -115,12 +116,17 @@ function run (cmd) {
 }
 
 const opts = parseArgs(process.argv.slice(2))
+let started
 try {
-  addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty, dev: opts.dev, nodeVersion: process.version }, onCommand)
+  started = addon.start({ config: opts.config, dir: opts.dir, pretty: opts.pretty, dev: opts.dev, nodeVersion: process.version }, onCommand)
 } catch (err) {
   process.stderr.write(`spindle: error: ${err.message}\n`)
   process.exit(70)
 }
+// With TLS on the public port, SIGHUP reloads its certificates (as nginx does). Without
+// it SIGHUP keeps Node's default (the process ends), so closing the terminal of a
+// foreground server still stops it.
+if (started.tls) process.on('SIGHUP', () => addon.reloadCertificates())
 
 let draining = false
 function onSignal (signal) {

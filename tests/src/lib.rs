@@ -24,6 +24,7 @@ mod process;
 pub mod raw;
 mod server;
 mod tempdir;
+pub mod tls;
 pub mod workers;
 
 pub use logs::{LogLine, Stream};

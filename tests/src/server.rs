@@ -391,7 +391,10 @@ impl Running {
 
     /// `host:port` of the ingress.
     pub fn addr(&self) -> &str {
-        self.url().trim_start_matches("http://")
+        let url = self.url();
+        url.strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .unwrap_or(url)
     }
 
     pub fn pid(&self) -> u32 {
@@ -514,6 +517,11 @@ impl Running {
     /// Sends SIGINT to the spindle process.
     pub fn sigint(&self) {
         self.child.signal(libc::SIGINT);
+    }
+
+    /// Sends SIGHUP to the spindle process (reloads the TLS certificates).
+    pub fn sighup(&self) {
+        self.child.signal(libc::SIGHUP);
     }
 
     /// Sends SIGUSR2 to the spindle process (a rolling restart of every app).

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::edge::EdgeConfig;
 use crate::health::{FaultConfig, HealthConfig};
+use crate::https::HttpsConfig;
 use crate::scaling::{AppScaling, ScalingConfig};
 
 /// Public server hostname when `server.hostname` is not set: loopback, so a bare `spindle
@@ -230,6 +231,10 @@ pub struct ServerConfig {
     /// Timeouts, limits and trusted proxies.
     #[serde(flatten)]
     pub edge: EdgeConfig,
+    /// TLS on this port: its keys and certificates.
+    pub https: Option<HttpsConfig>,
+    /// HTTP/2 too: over TLS by ALPN, and in clear text by prior knowledge.
+    pub http2: bool,
 }
 
 impl Default for ServerConfig {
@@ -240,6 +245,8 @@ impl Default for ServerConfig {
             port: DEFAULT_PORT,
             backlog: None,
             routes: Vec::new(),
+            https: None,
+            http2: false,
         }
     }
 }

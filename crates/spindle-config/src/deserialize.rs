@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(
             error(json!({"server": {"prot": 1}})),
             "unknown key (expected one of: hostname, port, backlog, routes, headersTimeout, \
-             keepAliveTimeout, bodyTimeout, maxConnections, maxBodySize, trustProxy)"
+             keepAliveTimeout, bodyTimeout, maxConnections, maxBodySize, trustProxy, https, http2)"
         );
         assert_eq!(
             error(json!({"applications": [{"path": "."}]})),

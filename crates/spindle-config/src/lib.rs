@@ -46,6 +46,7 @@ mod envfile;
 mod error;
 mod execargv;
 mod health;
+mod https;
 mod integer;
 mod json;
 mod keypath;
@@ -94,6 +95,9 @@ pub use health::{
     DEFAULT_MAX_HEAP_TOTAL, DEFAULT_MAX_HEAP_USED, DEFAULT_MAX_IN_FLIGHT_PER_WORKER,
     DEFAULT_MAX_STALL, DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION,
     DEFAULT_QUEUE_TIMEOUT, DEFAULT_SAMPLE_INTERVAL, DEFAULT_STANDBY_WORKERS, MAX_STANDBY_WORKERS,
+};
+pub use https::{
+    crypto_provider, load as load_certified_keys, HttpsConfig, KeyPair, Pem, TlsError,
 };
 pub use load::{load, LoadOptions, CONFIG_FILE_NAMES};
 pub use places::{run_base_dir, run_base_dirs};

@@ -29,6 +29,7 @@ use crate::health::{
     DEFAULT_MAX_UNHEALTHY_CHECKS, DEFAULT_MAX_YOUNG_GENERATION, DEFAULT_QUEUE_TIMEOUT,
     DEFAULT_SAMPLE_INTERVAL, MAX_STANDBY_WORKERS,
 };
+use crate::https::RawHttps;
 use crate::integer::Integer;
 use crate::number::Number;
 use crate::object::Object;
@@ -316,6 +317,15 @@ pub(crate) struct RawServer {
     /// kept and extended with its address.
     #[serde(default)]
     pub trust_proxy: RawTrustProxy,
+    /// Serve HTTPS on this port: the key and certificate (Watt's `server.https`). The files
+    /// are read again on `SIGHUP` and whenever they change; connections already open keep
+    /// the certificate they began with.
+    pub https: Option<Object<RawHttps>>,
+    /// Serve HTTP/2 too: over TLS to clients that offer it (ALPN `h2`), and in clear text
+    /// to clients that start with the HTTP/2 preface (h2c by prior knowledge). HTTP/1.1 is
+    /// always served; applications keep speaking HTTP/1.1.
+    #[serde(default)]
+    pub http2: bool,
 }
 
 impl Default for RawServer {
@@ -331,6 +341,8 @@ impl Default for RawServer {
             max_connections: default_max_connections(),
             max_body_size: None,
             trust_proxy: RawTrustProxy::default(),
+            https: None,
+            http2: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::edge::{self, RawEdge};
 use crate::entrypoint;
 use crate::envfile::{self, EnvVars};
 use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
+use crate::https;
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::metrics;
@@ -79,6 +80,7 @@ pub(crate) fn validate(
     } = raw;
 
     let server_routes = std::mem::take(&mut server.routes);
+    let http2 = server.http2;
     let server_at = KeyPath::root().key("server");
     let edge = RawEdge {
         headers_timeout: server.headers_timeout,
@@ -98,6 +100,8 @@ pub(crate) fn validate(
         // Filled in once the applications are known.
         routes: Vec::new(),
         edge: edge::read(edge, &server_at, cx)?,
+        https: https::read(server.https, &server_at, cx)?,
+        http2,
     };
     let shutdown_at = KeyPath::root().key("gracefulShutdown");
     let graceful_shutdown = GracefulShutdown {

@@ -66,7 +66,7 @@ fn unknown_nested_key() {
         error("unknown-nested", config),
         "/x/spindle.json:5:5: server.prot: unknown key (expected one of: hostname, port, \
          backlog, routes, headersTimeout, keepAliveTimeout, bodyTimeout, maxConnections, \
-         maxBodySize, trustProxy)"
+         maxBodySize, trustProxy, https, http2)"
     );
 }
 

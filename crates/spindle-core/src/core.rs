@@ -30,6 +30,7 @@ use crate::mesh::{self, Mesh};
 use crate::probe::Probe;
 use crate::status::Status;
 use crate::supervisor::{Event, Supervisor, SupervisorParts, Urls, WorkerLogs};
+use crate::tls::Tls;
 use crate::{rundir, Phase, WorkerId};
 
 /// How this process runs, beyond its config.
@@ -74,6 +75,8 @@ pub enum StartError {
     },
     #[error("cannot start the core runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Tls(#[from] spindle_config::TlsError),
 }
 
 pub struct Core {
@@ -93,6 +96,8 @@ pub struct Core {
     /// Where the ingress and the admin server listen, as bound (port 0 resolved).
     pub ingress_addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
+    /// The public port's TLS, when `server.https` is set.
+    tls: Option<Arc<Tls>>,
 }
 
 impl Core {
@@ -117,6 +122,13 @@ impl Core {
             config.server.backlog,
         )?;
         let ingress_addr = ingress.local_addr().map_err(StartError::Runtime)?;
+        let tls = config
+            .server
+            .https
+            .as_ref()
+            .map(|https| Tls::new(https, config.server.http2))
+            .transpose()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let admin = if config.metrics.enabled {
             Some(bind(
                 "admin",
@@ -265,7 +277,7 @@ impl Core {
                     .map_or_else(|| "spindle".into(), |n| n.to_string_lossy().into_owned()),
                 node: node_version,
                 started: std::time::Instant::now(),
-                url: format!("http://{ingress_addr}"),
+                url: format!("{scheme}://{ingress_addr}"),
                 admin: admin_addr.map(|a| format!("http://{a}")),
             },
             status: status_rx.clone(),
@@ -309,12 +321,23 @@ impl Core {
         let public = Arc::new(PublicRoute(prefixes));
         let mut edge = ingress::Edge::of(&config.server);
         edge.settings.telemetry = telemetry.clone();
+        if let Some(tls) = &tls {
+            // What the apps are told: the client's scheme (unless a trusted proxy says
+            // otherwise).
+            edge.settings.proto = "https";
+            runtime.spawn(crate::tls::watch_files(
+                tls.clone(),
+                ingress_stop_rx.clone(),
+            ));
+        }
+        let ingress_tls = tls.clone();
         let ingress_task = runtime.spawn(async move {
             match tokio::net::TcpListener::from_std(ingress) {
                 Ok(listener) => {
                     ingress::serve(
                         listener,
                         public,
+                        ingress_tls,
                         edge.settings,
                         edge.max_connections,
                         ingress_stop_rx,
@@ -340,7 +363,7 @@ impl Core {
             logs: logs.clone(),
             worker_logs: worker_logs.clone(),
             urls: Urls {
-                ingress: format!("http://{ingress_addr}"),
+                ingress: format!("{scheme}://{ingress_addr}"),
                 admin: admin_addr.map(|a| format!("http://{a}")),
             },
             application_grace: config.graceful_shutdown.application,
@@ -372,6 +395,7 @@ impl Core {
             telemetry,
             ingress_addr,
             admin_addr,
+            tls,
         });
         // `spindle stop` asks through the management API; the sequence is the signal's.
         let weak = Arc::downgrade(&core);
@@ -412,6 +436,17 @@ impl Core {
     /// that is Ready before the old one drains.
     pub fn restart(&self, app: Option<&str>) {
         let _ = self.events.send(Event::Restart(app.map(Arc::from)));
+    }
+
+    /// Whether the public port serves TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Reads the public port's keys and certificates again (`SIGHUP`): new handshakes use
+    /// them; on an error (logged) the ones in use stay. False when they were not reloaded.
+    pub fn reload_certificates(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.reload("SIGHUP"))
     }
 
     pub fn worker_exited(&self, id: WorkerId, code: i32, error: Option<String>) {

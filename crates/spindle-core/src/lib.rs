@@ -42,6 +42,7 @@ pub mod status;
 pub mod supervisor;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;
 pub mod watch;
 mod worker_id;
 

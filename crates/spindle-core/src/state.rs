@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-/// A worker's place in its life. `Crashed` can follow any state.
+/// A worker's place in its life, as status, metrics and the CLI show it: a projection of
+/// the supervisor's own lifecycle (`supervisor/lifecycle.rs`). `Crashed` can follow any state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkerState {
@@ -19,18 +20,6 @@ pub enum WorkerState {
     Stopped,
     /// Exited without being asked (exception, `process.exit`, out of memory, failed load).
     Crashed,
-}
-
-impl WorkerState {
-    pub fn is_alive(self) -> bool {
-        matches!(
-            self,
-            WorkerState::Starting
-                | WorkerState::Ready
-                | WorkerState::Standby
-                | WorkerState::Draining
-        )
-    }
 }
 
 /// The server as a whole.

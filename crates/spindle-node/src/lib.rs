@@ -61,6 +61,8 @@ pub struct StartOptions {
 pub struct Started {
     pub url: String,
     pub admin: Option<String>,
+    /// The public port serves TLS: `SIGHUP` reloads its certificates.
+    pub tls: bool,
 }
 
 /// Loads the config and starts the core. `host` receives the core's requests to the
@@ -115,9 +117,11 @@ pub fn start(
         core_options,
     )
     .map_err(|e| Error::from_reason(e.to_string()))?;
+    let scheme = if core.serves_tls() { "https" } else { "http" };
     let started = Started {
-        url: format!("http://{}", core.ingress_addr),
+        url: format!("{scheme}://{}", core.ingress_addr),
         admin: core.admin_addr.map(|a| format!("http://{a}")),
+        tls: core.serves_tls(),
     };
     *slot = Some(core);
     Ok(started)
@@ -165,6 +169,13 @@ pub fn worker_exited(id: String, code: i32, error: Option<String>) -> Result<()>
 fn parse_id(id: &str) -> Result<WorkerId> {
     id.parse()
         .map_err(|e: spindle_core::InvalidWorkerId| Error::from_reason(e.to_string()))
+}
+
+/// Reads the public port's keys and certificates again (SIGHUP); false when they were not
+/// reloaded (the error is logged and the ones in use stay).
+#[napi(catch_unwind)]
+pub fn reload_certificates() -> Result<bool> {
+    Ok(core()?.reload_certificates())
 }
 
 /// Rolling restart of one app, or of every app (SIGUSR2).

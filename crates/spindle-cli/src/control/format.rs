@@ -53,17 +53,6 @@ fn trim(value: f64) -> String {
     text.to_string()
 }
 
-/// A UTC wall-clock time of day, `HH:MM:SS.mmm`, from ms since the Unix epoch.
-pub fn time_of_day(ms: u64) -> String {
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        (ms / 3_600_000) % 24,
-        (ms / 60_000) % 60,
-        (ms / 1000) % 60,
-        ms % 1000
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,11 +88,5 @@ mod tests {
         assert_eq!(rate(0.0), "0.0");
         assert_eq!(rate(12.345), "12.3");
         assert_eq!(rate(1234.4), "1234");
-    }
-
-    #[test]
-    fn times_of_day_are_utc() {
-        // 2023-11-14 22:13:20.123 UTC.
-        assert_eq!(time_of_day(1_700_000_000_123), "22:13:20.123");
     }
 }

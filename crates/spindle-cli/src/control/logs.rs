@@ -5,7 +5,6 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use super::client::{encode, Endpoint};
 use super::error::ControlError;
-use super::logline;
 
 pub fn run(
     endpoint: &Endpoint,
@@ -36,7 +35,7 @@ pub fn run(
             continue;
         }
         if pretty {
-            let rendered = logline::render(&String::from_utf8_lossy(text), colour);
+            let rendered = spindle_logline::json_line(&String::from_utf8_lossy(text), colour);
             out.write_all(rendered.as_bytes())?;
         } else {
             out.write_all(text)?;

@@ -5,7 +5,7 @@
 //! - [`discover`] finds the socket (`<tmp>/spindle-<pid>/control.sock`), [`client`] is a
 //!   blocking HTTP/1.0 client over it, [`api`] the typed answers.
 //! - [`format`] and [`table`] lay out numbers and columns; [`window`] turns two metric
-//!   samples into rates and a p99; [`logline`] renders a JSON log line for a terminal.
+//!   samples into rates and a p99; `spindle_logline` renders a JSON log line for a terminal, as `--pretty` does.
 //! - One module per command group: [`ps`], [`top`], [`logs`], [`actions`] (restart,
 //!   scale, stop), [`inject`], [`metrics`].
 
@@ -16,7 +16,6 @@ mod discover;
 mod error;
 mod format;
 mod inject;
-mod logline;
 mod logs;
 mod metrics;
 mod ps;

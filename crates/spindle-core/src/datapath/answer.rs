@@ -496,6 +496,7 @@ impl Answer {
     /// is pending when a direct write fell short. `eager`: wake the task as soon as the
     /// answer is complete.
     pub fn poll(&mut self, cx: &mut Context<'_>, eager: bool, fx: &mut Effects) -> Poll<()> {
+        let task_wrote = self.task_writes;
         while self.task_writes && self.unwritten() > 0 && !self.given_up {
             match client::poll_write(&*self.client, cx, &self.pending[self.written..]) {
                 Poll::Ready(Ok(n)) if n > 0 => {
@@ -513,13 +514,27 @@ impl Answer {
                 Poll::Pending => break,
             }
         }
-        if self.unwritten() == 0 {
+        // What the task wrote may still be held by the connection (TLS records the socket
+        // did not take yet): it is not sent until that goes too. A direct write (plain
+        // TCP) holds nothing back, so this costs the usual path nothing.
+        let mut held = false;
+        if task_wrote && self.unwritten() == 0 && !self.given_up {
+            match self.client.poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => {
+                    self.cut_short();
+                    self.given_up = true;
+                }
+                Poll::Pending => held = true,
+            }
+        }
+        if self.unwritten() == 0 && !held {
             self.task_writes = false;
         }
         self.settle(fx);
         fx.wake = None;
         let complete = !matches!(self.phase, Phase::Head | Phase::Body(_) | Phase::Tunnel);
-        if complete && self.unwritten() == 0 {
+        if complete && self.unwritten() == 0 && !held {
             return Poll::Ready(());
         }
         if !self.task_writes || self.unwritten() == 0 {

@@ -18,7 +18,7 @@ struct Recorder {
     full: AtomicBool,
 }
 
-impl client::ClientIo for Recorder {
+impl client::Socket for Recorder {
     fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Pending
     }

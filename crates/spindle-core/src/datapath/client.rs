@@ -13,18 +13,66 @@ use bytes::BytesMut;
 use tokio::io::Interest;
 use tokio::net::{TcpStream, UnixStream};
 
+/// A client connection as the data path uses it, from the connection's task and (for
+/// [`ClientIo::try_write`]) from a worker's thread.
 pub trait ClientIo: Send + Sync + 'static {
+    /// Reads into `buf` once something is there: Ok(0) at the end of the stream.
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>>;
+    /// Writes what fits without waiting, from any thread; `WouldBlock` when nothing does
+    /// (or when only the connection's task may write: then it is woken to).
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes some of `buf` once the connection takes it (the connection's task).
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Sends on whatever the connection still holds of what was written (TLS records).
+    fn poll_flush(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    /// Ends the sending side: the client reads the end of the stream.
+    fn shutdown(&self);
+}
+
+/// A plain socket, read and written by readiness: what the kernel takes is sent.
+pub trait Socket: Send + Sync + 'static {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Reads what is there without waiting; `WouldBlock` when nothing is.
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
     fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Writes what fits without waiting; `WouldBlock` when nothing does.
     fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
-    /// Ends the sending side: the client reads the end of the stream.
     fn shutdown(&self);
 }
 
-impl ClientIo for TcpStream {
+impl<S: Socket> ClientIo for S {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(8 * 1024);
+        }
+        loop {
+            ready!(self.poll_read_ready(cx))?;
+            match self.try_read_buf(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        Socket::try_write(self, buf)
+    }
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.poll_write_ready(cx))?;
+            match Socket::try_write(self, buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+    fn shutdown(&self) {
+        Socket::shutdown(self)
+    }
+}
+
+impl Socket for TcpStream {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         TcpStream::poll_read_ready(self, cx)
     }
@@ -47,7 +95,7 @@ impl ClientIo for TcpStream {
     }
 }
 
-impl ClientIo for UnixStream {
+impl Socket for UnixStream {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         UnixStream::poll_read_ready(self, cx)
     }
@@ -90,27 +138,12 @@ pub fn poll_read(
     cx: &mut Context<'_>,
     buf: &mut BytesMut,
 ) -> Poll<io::Result<usize>> {
-    if buf.capacity() - buf.len() < 1024 {
-        buf.reserve(8 * 1024);
-    }
-    loop {
-        ready!(io.poll_read_ready(cx))?;
-        match io.try_read_buf(buf) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-            other => return Poll::Ready(other),
-        }
-    }
+    io.poll_read(cx, buf)
 }
 
-/// Writes some of `buf` once the socket takes it.
+/// Writes some of `buf` once the connection takes it.
 pub fn poll_write(io: &dyn ClientIo, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    loop {
-        ready!(io.poll_write_ready(cx))?;
-        match io.try_write(buf) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-            other => return Poll::Ready(other),
-        }
-    }
+    io.poll_write(cx, buf)
 }
 
 pub async fn read(io: &dyn ClientIo, buf: &mut BytesMut) -> io::Result<usize> {
@@ -125,5 +158,5 @@ pub async fn write_all(io: &dyn ClientIo, mut buf: &[u8]) -> io::Result<()> {
         }
         buf = &buf[n..];
     }
-    Ok(())
+    std::future::poll_fn(|cx| io.poll_flush(cx)).await
 }

@@ -68,6 +68,8 @@ pub struct Settings {
     pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
     /// The app calling, on a mesh socket; `None` on the public port.
     pub caller: Option<Arc<str>>,
+    /// HTTP/2 is served too (`server.http2`): h2c by prior knowledge on a plain port.
+    pub http2: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +82,7 @@ impl Default for Settings {
             trust: TrustProxy::Nobody,
             telemetry: None,
             caller: None,
+            http2: false,
         }
     }
 }
@@ -91,9 +94,22 @@ pub async fn serve(
     peer: SocketAddr,
     route: &dyn Route,
     settings: &Settings,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_after(io, peer, route, settings, shutdown, &[]).await
+}
+
+/// [`serve`], for a connection whose first bytes (`read`) were already read from it.
+pub async fn serve_after(
+    io: Client,
+    peer: SocketAddr,
+    route: &dyn Route,
+    settings: &Settings,
     mut shutdown: watch::Receiver<bool>,
+    read: &[u8],
 ) {
     let mut client = ClientConn::new(io, peer, settings.timeouts, settings.max_body);
+    client.inbuf.extend_from_slice(read);
     let mut req = Request::default();
     let mut served = false;
     loop {

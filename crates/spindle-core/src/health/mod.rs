@@ -11,10 +11,12 @@
 //!   long its loop has not turned.
 //! - `verdict`: [`Policy`], [`Verdict`] and [`verdict`], the rules (stall, grace, ELU, heap).
 //! - `reason`: [`Reason`], why a worker is unhealthy, as a label and a sentence.
+//! - `retire`: [`retirements`], which of an app's unhealthy workers to replace now.
 
 mod history;
 mod reading;
 mod reason;
+mod retire;
 #[cfg(test)]
 mod test_support;
 mod verdict;
@@ -22,4 +24,5 @@ mod verdict;
 pub use history::{History, CAPACITY};
 pub use reading::{Heap, Reading, Sample};
 pub use reason::Reason;
+pub use retire::{retirements, Choice, Serving, Spared};
 pub use verdict::{verdict, worst_case_detection, Policy, Verdict};

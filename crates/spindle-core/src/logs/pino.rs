@@ -8,8 +8,6 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::level;
-
 /// A JSON object line with a pino `level` — a number, or a level name as pino's
 /// `formatters.level` writes it — and its fields in the order they were written.
 ///
@@ -34,7 +32,7 @@ impl PinoLine {
     pub(crate) fn level(&self) -> Option<f64> {
         match self.get("level")? {
             Value::Number(n) => n.as_f64(),
-            Value::String(name) => level::from_name(name).map(|l| l as f64),
+            Value::String(name) => spindle_logline::level_number(name).map(|l| l as f64),
             _ => None,
         }
     }

@@ -427,14 +427,7 @@ fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
         for (app, s) in input.http {
             for series in &s.series {
                 let status = series.status.to_string();
-                let mut labels = vec![
-                    (a, app.as_str()),
-                    ("method", series.method),
-                    ("status_code", status.as_str()),
-                ];
-                if let Some(route) = route(app.as_str()) {
-                    labels.push(("route", route));
-                }
+                let labels = http_labels(a, app, series.method, &status, route(app));
                 histogram(w, &labels, &series.latency);
             }
         }
@@ -446,14 +439,7 @@ fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
         for (app, s) in input.http {
             for series in &s.series {
                 let status = series.status.to_string();
-                let mut labels = vec![
-                    (a, app.as_str()),
-                    ("method", series.method),
-                    ("status_code", status.as_str()),
-                ];
-                if let Some(route) = route(app.as_str()) {
-                    labels.push(("route", route));
-                }
+                let labels = http_labels(a, app, series.method, &status, route(app));
                 for q in QUANTILES {
                     let q_text = q.to_string();
                     let mut with_q = labels.clone();
@@ -465,6 +451,24 @@ fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
             }
         }
     }
+}
+
+/// The labels of one HTTP series: app (under its configured name), method, status code,
+/// and the app's route prefix when it has one.
+fn http_labels<'a>(
+    app_label: &'a str,
+    app: &'a str,
+    method: &'a str,
+    status: &'a str,
+    route: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut labels = vec![
+        (app_label, app),
+        ("method", method),
+        ("status_code", status),
+    ];
+    labels.extend(route.map(|route| ("route", route)));
+    labels
 }
 
 /// A histogram's samples: the buckets, +Inf, sum and count.

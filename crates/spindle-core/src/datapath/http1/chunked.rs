@@ -95,6 +95,16 @@ impl ChunkedDecoder {
     /// unless the body ended inside it; the rest is the next message's). After the end,
     /// feed returns Ok(0); after an error, the same error.
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, ChunkError> {
+        self.feed_with(data, |_| {})
+    }
+
+    /// [`ChunkedDecoder::feed`], handing each run of chunk data (without its framing) to
+    /// `data_out`: for a receiver that needs the body itself (an HTTP/2 client).
+    pub fn feed_with(
+        &mut self,
+        data: &[u8],
+        mut data_out: impl FnMut(&[u8]),
+    ) -> Result<usize, ChunkError> {
         match self.state {
             State::Done => return Ok(0),
             State::Failed(e) => return Err(e),
@@ -105,6 +115,7 @@ impl ChunkedDecoder {
             if self.state == State::Data {
                 // usize always fits in u64 here, and the result is at most data's length.
                 let n = self.size.min((data.len() - i) as u64);
+                data_out(&data[i..i + n as usize]);
                 i += n as usize;
                 self.size -= n;
                 if self.size == 0 {

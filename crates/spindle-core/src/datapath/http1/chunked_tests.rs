@@ -210,3 +210,22 @@ fn errors_stick() {
     assert_eq!(d.feed(b""), Err(ChunkError("invalid chunk size")));
     assert!(!d.is_done());
 }
+
+#[test]
+fn feed_with_hands_on_the_data_without_its_framing() {
+    let body = b"5;ext=1\r\nhello\r\n1\r\n \r\n6\r\nworld!\r\n0\r\nx-t: 1\r\n\r\nNEXT";
+    for split in [1, 2, 3, 7, body.len()] {
+        let mut d = ChunkedDecoder::new();
+        let mut data = Vec::new();
+        let mut used = 0;
+        for piece in body.chunks(split) {
+            used += d.feed_with(piece, |b| data.extend_from_slice(b)).unwrap();
+            if d.is_done() {
+                break;
+            }
+        }
+        assert!(d.is_done());
+        assert_eq!(used, body.len() - 4, "split {split}");
+        assert_eq!(data, b"hello world!", "split {split}");
+    }
+}
