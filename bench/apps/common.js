@@ -9,7 +9,11 @@
 //   POST /__crash          200, then process.exit(1)       } only with BENCH_FAULT_ROUTES=1
 //   POST /__stuck          200, then while (true) {}        } (404 otherwise)
 // With BENCH_FAULT_ROUTES=1 every answer also carries `x-worker: <pid>:<threadId>`.
+// With BENCH_TLS_KEY and BENCH_TLS_CERT (files) the app serves https itself, as an app
+// must where the system in front of it does not terminate TLS (bench/tls).
+const fs = require('node:fs')
 const http = require('node:http')
+const https = require('node:https')
 const { threadId } = require('node:worker_threads')
 
 // One unit of work is ≈2 ms of one CPU on the reference machine (Intel Xeon KVM vCPU,
@@ -68,11 +72,15 @@ function serve (handler) {
   const main = FAULTS
     ? (req, res) => { res.setHeader('x-worker', WORKER); handler(req, res) }
     : handler
-  const server = http.createServer((req, res) => {
+  const route = (req, res) => {
     // '/_' prefix: one char comparison on the measured path.
     if (req.url.charCodeAt(1) === 95 && req.url.startsWith('/__')) return special(req, res)
     main(req, res)
-  })
+  }
+  const { BENCH_TLS_KEY: key, BENCH_TLS_CERT: cert } = process.env
+  const server = key && cert
+    ? https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, route)
+    : http.createServer(route)
   server.listen(Number(process.env.PORT) || 3000)
   return server
 }

@@ -3,6 +3,7 @@
 // false), so on systems where the kernel or a primary process spreads connections, each
 // probe may reach a different worker.
 const http = require('node:http')
+const https = require('node:https')
 const { performance } = require('node:perf_hooks')
 
 // Epoch milliseconds with sub-millisecond precision, comparable across threads.
@@ -10,7 +11,9 @@ const now = () => performance.timeOrigin + performance.now()
 
 function request (url, { method = 'GET', timeoutMs = 1000 } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent: false }, (res) => {
+    // https: the benchmarks' self-signed certificate is not verified.
+    const [client, tls] = url.startsWith('https:') ? [https, { rejectUnauthorized: false }] : [http, {}]
+    const req = client.request(url, { method, agent: false, ...tls }, (res) => {
       const chunks = []
       res.on('data', (c) => chunks.push(c))
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), at: now() }))

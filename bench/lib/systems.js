@@ -45,8 +45,12 @@ function tail (file, lines = 20) {
   try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') } catch { return '' }
 }
 
-function baseEnv (ctx, { faults }) {
+// tls: the app terminates TLS itself (systems that cannot do it in front of the app).
+function baseEnv (ctx, { faults, tls }) {
   const env = { ...process.env, PORT: String(ctx.port), NODE_ENV: 'production' }
+  delete env.BENCH_TLS_KEY
+  delete env.BENCH_TLS_CERT
+  if (tls) Object.assign(env, { BENCH_TLS_KEY: tls.key, BENCH_TLS_CERT: tls.cert })
   if (faults) env.BENCH_FAULT_ROUTES = '1'
   else delete env.BENCH_FAULT_ROUTES
   return env
@@ -82,8 +86,8 @@ const SYSTEMS = {
   },
   cluster: {
     label: 'node cluster',
-    start (ctx, { appDir, workers, faults }) {
-      const g = spawnGroup(ctx, `cluster-${++seq}`, ctx.node, [path.join(ctx.bench, 'lib/cluster.js'), appDir, String(workers)], baseEnv(ctx, { faults }))
+    start (ctx, { appDir, workers, faults, tls }) {
+      const g = spawnGroup(ctx, `cluster-${++seq}`, ctx.node, [path.join(ctx.bench, 'lib/cluster.js'), appDir, String(workers)], baseEnv(ctx, { faults, tls }))
       return groupHandle(g)
     }
   },
@@ -141,7 +145,7 @@ const SYSTEMS = {
     // `wattpm start` (production mode: a crashed worker is restarted at once); defaults
     // otherwise, health checks included. TMPDIR keeps its management socket in the run's
     // directory.
-    start (ctx, { appDir, workers, faults }) {
+    start (ctx, { appDir, workers, faults, tls }) {
       const dir = path.join(ctx.work, `watt-${++seq}`)
       fs.mkdirSync(dir)
       fs.writeFileSync(path.join(dir, 'watt.json'), JSON.stringify({
@@ -151,7 +155,9 @@ const SYSTEMS = {
         watch: false,
         applications: [{ id: 'app', path: appDir, workers }]
       }, null, 2))
-      const env = { ...baseEnv(ctx, { faults }), TMPDIR: dir }
+      // Watt's server.https covers its own HTTP server, not a Node app that creates its
+      // server (each worker listens itself): with tls, the app serves https in its worker.
+      const env = { ...baseEnv(ctx, { faults, tls }), TMPDIR: dir }
       return groupHandle(spawnGroup(ctx, `watt-${seq}`, ctx.node, [ctx.wattpm, 'start', dir], env))
     }
   },
@@ -189,11 +195,12 @@ const SYSTEMS = {
 // build: which Spindle, and the environment that points it at its addon and JS shim (the
 // tree's build finds its own beside it, whatever the caller's environment says).
 const TREE_BUILD = { env: { SPINDLE_ADDON: undefined, SPINDLE_JS: undefined } }
-function startSpindle (ctx, { appDir, workers, faults }, node, extra = {}, build = { ...TREE_BUILD, bin: ctx.spindle }) {
+function startSpindle (ctx, { appDir, workers, faults, tls }, node, extra = {}, build = { ...TREE_BUILD, bin: ctx.spindle }) {
   const config = path.join(ctx.work, `spindle-${++seq}.json`)
+  const https = tls && { https: { key: tls.key, cert: tls.cert } }
   fs.writeFileSync(config, JSON.stringify({
     ...extra,
-    server: { hostname: '127.0.0.1', port: ctx.port },
+    server: { hostname: '127.0.0.1', port: ctx.port, ...https },
     metrics: { hostname: '127.0.0.1', port: ctx.adminPort },
     applications: [{ id: 'app', path: appDir, workers }]
   }, null, 2))
@@ -233,7 +240,8 @@ async function seeWorkers (base, count, limitMs) {
 
 // Starts a system on an app and waits until all its workers answer. Returns the handle,
 // the cold start (spawn → first 200) and the workers seen. Refuses taken ports.
-async function launch (ctx, name, { app, workers, faults = false }) {
+// tls: {key, cert} files: the system serves https on its port (bench/tls).
+async function launch (ctx, name, { app, workers, faults = false, tls = null }) {
   const sys = SYSTEMS[name]
   for (const port of [ctx.port, ...(sys.usesAdminPort ? [ctx.adminPort] : [])]) {
     if (await portTaken(port)) {
@@ -241,10 +249,10 @@ async function launch (ctx, name, { app, workers, faults = false }) {
       throw Object.assign(new Error(`port ${port} on 127.0.0.1 is already in use; stop what listens there (or pick others with --port/--admin-port)`), { fatal: true })
     }
   }
-  const base = `http://127.0.0.1:${ctx.port}`
+  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${ctx.port}`
   const expectNode = ctx.nodeVersions[sys.nodeKey || 'node']
   const t0 = now()
-  const started = sys.start(ctx, { appDir: path.join(ctx.bench, 'apps', app), workers, faults })
+  const started = sys.start(ctx, { appDir: path.join(ctx.bench, 'apps', app), workers, faults, tls })
   live.add(started)
   const handle = { ...started, stop: () => started.stop().finally(() => live.delete(started)) }
   try {

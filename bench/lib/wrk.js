@@ -29,8 +29,10 @@ function parse (out) {
 }
 
 // cpu: run wrk on that CPU alone (taskset), for runs where placement matters.
-function wrk (url, { connections, seconds, script, cpu }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url]
+// headers: extra request headers, e.g. ['Connection: close'] for a new connection (and,
+// over https, a new TLS handshake) per request.
+function wrk (url, { connections, seconds, script, cpu, headers = [] }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), ...(script ? ['-s', script] : []), url]
   const [bin, argv] = cpu == null ? ['wrk', args] : ['taskset', ['-c', String(cpu), 'wrk', ...args]]
   return new Promise((resolve, reject) => {
     // wrk stops by itself after `seconds`; the timeout only catches a wrk that hangs.
