@@ -28,6 +28,7 @@ mod routes;
 mod scaling;
 mod shutdown;
 mod streaming;
+mod telemetry;
 mod tls;
 mod watt_projects;
 mod websocket;

@@ -280,12 +280,13 @@ async fn a_multi_app_watt_project_serves_calls_over_the_mesh_and_warns_once() {
     // the project (mappings, node.main, metrics and server from placeholders) warns of
     // nothing.
     let file = dir.join("watt.json");
-    let (line, column) = position_of(&file, "\"telemetry\"");
+    let (line, column) = position_of(&file, "\"type\"");
     assert_eq!(
         warnings(&server),
         [format!(
-            "spindle: warning: {}:{line}:{column}: telemetry: has no effect in Spindle: \
-             there is no OpenTelemetry tracing",
+            "spindle: warning: {}:{line}:{column}: telemetry.exporter.type: has no effect in \
+             Spindle: the core exports spans over OTLP/HTTP only; no spans are made (write \
+             \"type\": \"otlp\" and send them to a collector)",
             file.display()
         )]
     );

@@ -18,6 +18,7 @@ pub mod client;
 pub mod load;
 mod logs;
 pub mod mesh;
+pub mod otlp;
 mod paths;
 mod process;
 pub mod raw;

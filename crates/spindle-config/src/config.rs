@@ -69,6 +69,8 @@ pub struct Config {
     pub graceful_shutdown: GracefulShutdown,
     /// The admin server: probes and metrics.
     pub metrics: MetricsConfig,
+    /// OpenTelemetry traces (`telemetry`), when enabled.
+    pub telemetry: Option<crate::telemetry::TelemetryConfig>,
     /// Logging.
     pub logger: LoggerConfig,
     /// The longest a mesh request waits for the callee's response head before the caller is

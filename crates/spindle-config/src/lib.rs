@@ -22,6 +22,7 @@
 //! - `watt` — Watt's keys: those without effect taken out with a [`Warning`], shorthand
 //!   forms rewritten, before deserializing.
 //! - `error` — [`ConfigError`]; `warning` — [`Warning`].
+//! - `telemetry` — the `telemetry` key: traces the core exports.
 //! - `edge`, `trust_proxy` — the public port's timeouts, limits and trusted proxies.
 //! - `places` — where a running server keeps its sockets ([`run_base_dir`]).
 //! - `schema` — [`json_schema`], generated from the raw types.
@@ -64,6 +65,7 @@ mod routes;
 mod scaling;
 mod schema;
 mod supervision;
+mod telemetry;
 #[cfg(test)]
 mod testdir;
 mod trust_proxy;
@@ -108,5 +110,6 @@ pub use scaling::{
     DEFAULT_SCALING_COOLDOWN, DEFAULT_SCALING_GRACE_PERIOD,
 };
 pub use schema::json_schema;
+pub use telemetry::{TelemetryConfig, TelemetrySkip, DEFAULT_OTLP_URL, DEFAULT_SERVICE_NAME};
 pub use trust_proxy::{Network, TrustProxy};
 pub use warning::Warning;

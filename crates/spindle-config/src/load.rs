@@ -228,6 +228,7 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         server: ServerConfig::default(),
         graceful_shutdown: GracefulShutdown::default(),
         metrics: MetricsConfig::default(),
+        telemetry: None,
         logger: LoggerConfig::default(),
         application_timeout: DEFAULT_APPLICATION_TIMEOUT,
         policies: Policies::default(),

@@ -58,6 +58,7 @@ pub(crate) fn validate(
         server: Object(mut server),
         graceful_shutdown: Object(shutdown),
         metrics: Object(metrics),
+        telemetry,
         logger: Object(logger),
         health: Object(health),
         max_failed_starts,
@@ -115,6 +116,7 @@ pub(crate) fn validate(
         let at = metrics_at.key("port");
         return Err(cx.report.at_value(&at, ErrorKind::InvalidValue, message));
     }
+    let telemetry = crate::telemetry::read(telemetry.map(|Object(t)| t), cx)?;
     let logger = LoggerConfig {
         level: logger.level,
     };
@@ -196,6 +198,7 @@ pub(crate) fn validate(
         server,
         graceful_shutdown,
         metrics,
+        telemetry,
         logger,
         application_timeout,
         policies,

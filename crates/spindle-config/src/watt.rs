@@ -36,7 +36,6 @@ const TOP_LEVEL: &[(&str, &str)] = &[
     ("reuseTcpPorts", "Spindle owns the public listener and routes every request; workers do not share a port"),
     ("scheduler", "there is no cron scheduler; call the application from a cron job instead"),
     ("startupConcurrency", "all applications start at once"),
-    ("telemetry", "there is no OpenTelemetry tracing"),
     ("undici", "mesh calls go through Spindle's core, not an undici dispatcher"),
     ("verticalScaler", "deprecated in Watt; use workers: {\"dynamic\": true, ...}"),
     ("workersRestartDelay", "a rolling restart starts the next worker as soon as the previous one's successor is ready"),
@@ -52,7 +51,7 @@ const APPLICATION: &[(&str, &str)] = &[
     ("packageManager", "Spindle does not install dependencies; install them before starting"),
     ("permissions", "Node's permission model is per process; a worker thread cannot have its own"),
     ("reuseTcpPorts", "Spindle owns the public listener and routes every request; workers do not share a port"),
-    ("telemetry", "there is no OpenTelemetry tracing"),
+    ("telemetry", "the core traces every request to the application (top-level telemetry); instrumentations are not loaded into workers"),
     ("useHttp", "mesh calls always go through Spindle's core"),
     ("websocket", "WebSocket upgrades always pass through, on the public port and the mesh"),
 ];
@@ -240,6 +239,7 @@ impl Pass<'_> {
             }
         }
         self.metrics(top, &root);
+        self.telemetry(top, &root);
         if let Some(Value::Object(logger)) = top.get_mut("logger") {
             let keys: Vec<String> = logger.keys().filter(|k| *k != "level").cloned().collect();
             for key in keys {
@@ -316,6 +316,34 @@ impl Pass<'_> {
                 "applications are not cloned from a url; clone it and give its path"
             };
             self.warn(&at.key("url"), why);
+        }
+    }
+
+    /// `telemetry.enabled` may come from a `{PLACEHOLDER}`; Watt's list of exporters is
+    /// read as its first entry.
+    fn telemetry(&mut self, top: &mut Map<String, Value>, root: &KeyPath) {
+        let Some(Value::Object(telemetry)) = top.get_mut("telemetry") else {
+            return;
+        };
+        let at = root.key("telemetry");
+        flag(telemetry, "enabled");
+        if let Some(Value::Array(list)) = telemetry.get_mut("exporter") {
+            let rest: Vec<Value> = list.drain(1.min(list.len())..).collect();
+            let first = list.pop();
+            for i in 0..rest.len() {
+                self.warn(
+                    &at.key("exporter").index(i + 1),
+                    "spans go to one exporter, the first listed",
+                );
+            }
+            match first {
+                Some(first) => {
+                    telemetry.insert("exporter".into(), first);
+                }
+                None => {
+                    telemetry.remove("exporter");
+                }
+            }
         }
     }
 

@@ -46,7 +46,7 @@ fn unknown_top_level_key() {
     assert_eq!(
         error("unknown-top", config),
         "/x/spindle.json:3:3: sever: unknown key (expected one of: $schema, module, \
-         entrypoint, applications, services, web, autoload, server, gracefulShutdown, metrics, \
+         entrypoint, applications, services, web, autoload, server, gracefulShutdown, metrics, telemetry, \
          logger, health, maxFailedStarts, maxInFlightPerWorker, queueTimeout, \
          exitOnUnhandledErrors, standbyWorkers, responseTimeout, applicationTimeout, policies, workers, env, \
          envfile, watch, managementApi, startTimeout, preload, sourceMaps)"

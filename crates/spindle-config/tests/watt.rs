@@ -103,7 +103,7 @@ fn each_key_without_effect_warns_once() {
         "reuseTcpPorts",
         "scheduler",
         "startupConcurrency",
-        "telemetry",
+        "telemetry.exporter.type",
         "undici",
         "verticalScaler",
         "workersRestartDelay",
@@ -379,7 +379,7 @@ fn a_wrapped_app_config_is_its_own_runtime() {
     project.file("index.js", "").file(
         "watt.json",
         r#"{ "$schema": "https://schemas.platformatic.dev/@platformatic/node/3.0.0.json",
-  "runtime": { "server": { "port": 0 }, "telemetry": {} } }"#,
+  "runtime": { "server": { "port": 0 }, "undici": {} } }"#,
     );
     let config = project.config_ok();
     assert_eq!(config.applications[0].id, "wrapped");
@@ -387,8 +387,8 @@ fn a_wrapped_app_config_is_its_own_runtime() {
     assert_eq!(
         warnings(&project),
         [
-            "/x/watt.json:2:41: runtime.telemetry: has no effect in Spindle: there is no \
-          OpenTelemetry tracing"
+            "/x/watt.json:2:41: runtime.undici: has no effect in Spindle: mesh calls go \
+          through Spindle's core, not an undici dispatcher"
         ]
     );
 }

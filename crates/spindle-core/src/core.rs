@@ -91,6 +91,8 @@ pub struct Core {
     shutting_down: AtomicBool,
     application_grace: Duration,
     rundir: PathBuf,
+    /// Traces (`telemetry`): flushed once the workers are stopped.
+    telemetry: Option<Arc<crate::telemetry::Telemetry>>,
     /// Where the ingress and the admin server listen, as bound (port 0 resolved).
     pub ingress_addr: SocketAddr,
     pub admin_addr: Option<SocketAddr>,
@@ -203,7 +205,13 @@ impl Core {
             };
             (listener, state)
         });
+        let telemetry = config.telemetry.as_ref().and_then(|t| {
+            crate::telemetry::Telemetry::start(t)
+                .inspect_err(|e| tracing::error!(error = %e, "no traces will be exported"))
+                .ok()
+        });
         let mesh = Arc::new(Mesh {
+            telemetry: telemetry.clone(),
             apps: apps.clone(),
             deny: config
                 .applications
@@ -312,6 +320,7 @@ impl Core {
         ingress.set_nonblocking(true).map_err(StartError::Runtime)?;
         let public = Arc::new(PublicRoute(prefixes));
         let mut edge = ingress::Edge::of(&config.server);
+        edge.settings.telemetry = telemetry.clone();
         if let Some(tls) = &tls {
             // What the apps are told: the client's scheme (unless a trusted proxy says
             // otherwise).
@@ -383,6 +392,7 @@ impl Core {
             shutting_down: AtomicBool::new(false),
             application_grace: config.graceful_shutdown.application,
             rundir,
+            telemetry,
             ingress_addr,
             admin_addr,
             tls,
@@ -490,6 +500,10 @@ impl Core {
         .is_ok();
         if !stopped {
             tracing::warn!("workers still running after the gracefulShutdown.application deadline");
+        }
+        if let Some(telemetry) = self.telemetry.clone() {
+            // The last export blocks: off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
         }
         tracing::info!(clean = drained && stopped, "stopped");
         if drained && stopped {

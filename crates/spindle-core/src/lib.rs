@@ -18,6 +18,7 @@
 //! - [`logs`]: worker output and coordinator events as labelled lines.
 //! - [`metrics`]: Prometheus metrics rendered from what the core holds and what each worker
 //!   last published about itself (runtime figures, its app's prom-client registry).
+//! - [`telemetry`]: OpenTelemetry spans of every request, exported over OTLP/HTTP.
 //! - [`watch`]: dev mode's file watcher.
 //! - [`rundir`]: the private directory for worker sockets.
 
@@ -40,6 +41,7 @@ pub mod state;
 pub mod status;
 pub mod supervisor;
 pub mod sync;
+pub mod telemetry;
 pub mod tls;
 pub mod watch;
 mod worker_id;

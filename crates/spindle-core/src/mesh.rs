@@ -37,6 +37,8 @@ pub struct Mesh {
     pub timeout: Duration,
     /// The public port's head, keep-alive and body timeouts, for mesh connections too.
     pub timeouts: Timeouts,
+    /// Traces (`telemetry`), when on: a client and a server span per call.
+    pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
 }
 
 /// Calls from one app.
@@ -131,6 +133,8 @@ pub async fn serve(
     let settings = Arc::new(Settings {
         trust: spindle_config::TrustProxy::Everyone,
         timeouts: route.mesh.timeouts,
+        telemetry: route.mesh.telemetry.clone(),
+        caller: Some(route.from.clone()),
         ..Settings::default()
     });
     // Mesh calls come from inside this process; the caller app is the "client".
@@ -184,6 +188,7 @@ mod tests {
             deny: Vec::new(),
             timeout: Duration::from_secs(1),
             timeouts: Timeouts::default(),
+            telemetry: None,
         });
         let listeners = Listeners::default();
         let runtime = tokio::runtime::Handle::current();

@@ -103,6 +103,13 @@ pub struct Answer {
     /// The client connection closes after this answer.
     pub close: bool,
     pub phase: Phase,
+    /// The status of the final response head, once it came (or of the core's own reply,
+    /// for a traced request); 0 before.
+    pub status: u16,
+    /// The request's spans, when it is traced: ended here, on the thread that completes
+    /// the answer, so their end is the answer's and not when the connection's task next
+    /// looks; handed back to the task when the answer failed.
+    pub trace: Option<crate::telemetry::RequestSpans>,
     /// The start of a response head not complete yet.
     rbuf: BytesMut,
     /// For the client; `pending[written..]` is not yet written.
@@ -177,6 +184,8 @@ pub fn shared(client: Client) -> Shared {
         http10: false,
         close: false,
         phase: Phase::Done,
+        status: 0,
+        trace: None,
         rbuf: BytesMut::new(),
         pending: Vec::new(),
         written: 0,
@@ -213,6 +222,7 @@ impl Answer {
         self.http10 = req.http10;
         self.close = close || !req.keep_alive;
         self.phase = Phase::Head;
+        self.status = 0;
         self.rbuf.clear();
         self.pending.clear();
         self.written = 0;
@@ -354,6 +364,7 @@ impl Answer {
         if let Some(claim) = &mut self.claim {
             claim.answered();
         }
+        self.status = head.status;
         if let Some(app) = &self.app {
             app.metrics
                 .record(&self.method, head.status, self.arrived.elapsed());
@@ -460,6 +471,11 @@ impl Answer {
                 && self.rbuf.is_empty()
                 && !self.given_up;
             fx.fate = if clean { Fate::Reuse } else { Fate::Close };
+            if matches!(self.phase, Phase::Done) {
+                if let Some(trace) = self.trace.take() {
+                    trace.end(self.status);
+                }
+            }
             if std::mem::take(&mut self.blocked) {
                 fx.drained = true;
             }

@@ -64,6 +64,10 @@ pub struct Settings {
     /// The largest request body passed on (`server.maxBodySize`); larger ones get 413.
     pub max_body: Option<u64>,
     pub trust: TrustProxy,
+    /// Traces (`telemetry`), when on.
+    pub telemetry: Option<Arc<crate::telemetry::Telemetry>>,
+    /// The app calling, on a mesh socket; `None` on the public port.
+    pub caller: Option<Arc<str>>,
     /// HTTP/2 is served too (`server.http2`): h2c by prior knowledge on a plain port.
     pub http2: bool,
 }
@@ -76,6 +80,8 @@ impl Default for Settings {
             timeouts: Timeouts::default(),
             max_body: None,
             trust: TrustProxy::Nobody,
+            telemetry: None,
+            caller: None,
             http2: false,
         }
     }
@@ -133,12 +139,42 @@ pub async fn serve_after(
             } => exchange::run(&mut client, &req, &app, answer_within, closing).await,
             Dispatch::Reply(reply) => exchange::answer(&mut client, &req, &reply, closing).await,
         };
+        if let Some(spans) = client.trace.take() {
+            spans.end(super::answer::lock(&client.answer).status);
+        }
         if next == Next::Close || *shutdown.borrow() {
             break;
         }
         served = true;
     }
     client.io.shutdown();
+}
+
+/// Opens the spans of a request to `app` and writes the trace lines its worker gets into
+/// `lines`.
+fn trace(
+    telemetry: &crate::telemetry::Telemetry,
+    settings: &Settings,
+    app: &App,
+    head: &RequestHead<'_, '_>,
+    req: &Request,
+    lines: &mut Vec<u8>,
+) -> Option<crate::telemetry::RequestSpans> {
+    use crate::telemetry::{Hop, Incoming, Request as Traced};
+    lines.clear();
+    let hop = match &settings.caller {
+        Some(caller) => Hop::Mesh { caller },
+        None => Hop::Public,
+    };
+    let traced = Traced {
+        hop,
+        app: &app.id,
+        method: &req.method,
+        target: head.target,
+        path: &req.path,
+        incoming: Incoming::of(head.headers),
+    };
+    telemetry.begin(&traced, lines)
 }
 
 /// Reads until a whole request head is in, then fills `req` with it (and the head the
@@ -170,13 +206,24 @@ async fn next_request(
                     }
                     req.fill(&head);
                     let dispatch = route.route(&head);
-                    if let Dispatch::App { strip, .. } = &dispatch {
+                    if let Dispatch::App { app, strip, .. } = &dispatch {
                         req.head.clear();
+                        if let Some(telemetry) = &settings.telemetry {
+                            client.trace = trace(
+                                telemetry,
+                                settings,
+                                app,
+                                &head,
+                                req,
+                                &mut client.trace_lines,
+                            );
+                        }
                         let forwarding = Forwarding {
                             peer: client.peer,
                             strip_prefix: strip.as_deref(),
                             proto: settings.proto,
                             trust: &settings.trust,
+                            trace: client.trace.as_ref().map(|_| &client.trace_lines[..]),
                         };
                         http1::write_forwarded(&head, &forwarding, &mut req.head);
                     }

@@ -47,6 +47,10 @@ pub struct ClientConn {
     /// Every deadline of the connection, on one timer.
     pub watchdog: Watchdog,
     pub max_body: Option<u64>,
+    /// The current request's spans, when it is traced.
+    pub trace: Option<crate::telemetry::RequestSpans>,
+    /// The trace header lines the current request's worker gets; kept for its capacity.
+    pub trace_lines: Vec<u8>,
 }
 
 impl ClientConn {
@@ -64,6 +68,8 @@ impl ClientConn {
             timeouts,
             watchdog: Watchdog::new(Instant::now() + timeouts.head),
             max_body,
+            trace: None,
+            trace_lines: Vec::new(),
         }
     }
 }
@@ -151,12 +157,19 @@ pub async fn run(
     let mut exclude: Vec<WorkerId> = Vec::new();
     let mut retries = 0;
     let mut gone = 0;
+    let traced = conn.trace.is_some();
     loop {
         let claim = match app.claim(&exclude, req.arrived, &req.path, deadline).await {
             Ok(claim) => claim,
             Err(reply) => return answer(conn, req, &reply, closing).await,
         };
         let worker = claim.endpoint().id.clone();
+        if let Some(trace) = &mut conn.trace {
+            if retries == 0 && gone == 0 {
+                trace.queued(req.arrived.elapsed());
+            }
+            trace.worker(&worker.to_string());
+        }
         let Ok(vconn) = claim.endpoint().pipe.checkout() else {
             // The worker's thread ended after it was picked: nothing was sent, so any
             // request may go to another.
@@ -194,6 +207,7 @@ pub async fn run(
             let mut answer = answer::lock(&conn.answer);
             answer.begin(req, app, claim, closing);
             answer.body_sent = body.is_done();
+            answer.trace = conn.trace.take();
         }
         let sent = vconn.send_request(conn.peer, &conn.answer, req.resendable(), |out| {
             out.extend_from_slice(&req.head);
@@ -221,6 +235,10 @@ pub async fn run(
         };
         let outcome = poll_fn(|cx| trip.poll(cx)).await;
         let body_left = !trip.body.is_done();
+        if traced {
+            // Still open unless the answer completed: the task ends it, or a retry goes on.
+            conn.trace = answer::lock(&conn.answer).trace.take();
+        }
         match outcome {
             Outcome::Done(next) => return next,
             // A withdrawn request never reached the app: safe to send again, whatever its
@@ -234,6 +252,9 @@ pub async fn run(
                 // supervisor already logs the crash itself.
                 tracing::debug!(%worker, error = cause, "worker failed before answering; retrying on another worker");
                 app.metrics.retried();
+                if let Some(trace) = &mut conn.trace {
+                    trace.retry(&worker.to_string(), cause);
+                }
                 retries += 1;
                 exclude.push(worker);
             }
@@ -270,6 +291,9 @@ pub async fn run(
 /// request's body was not read (it would be taken for the next request).
 pub async fn answer(conn: &mut ClientConn, req: &Request, reply: &Reply, close: bool) -> Next {
     let close = close || !req.keep_alive || req.framing != Framing::None;
+    if conn.trace.is_some() {
+        answer::lock(&conn.answer).status = reply.status;
+    }
     let mut out = Vec::with_capacity(256 + reply.body.len());
     reply.write(close, req.head_only, &mut out);
     if client::write_all(&*conn.io, &out).await.is_err() || close {

@@ -26,6 +26,9 @@ pub struct Forwarding<'a> {
     pub proto: &'static str,
     /// Whose forwarding headers are believed.
     pub trust: &'a TrustProxy,
+    /// The `traceparent` (and `tracestate`) lines of the core's span, written instead of
+    /// the client's; `None` passes the client's on as they came.
+    pub trace: Option<&'a [u8]>,
 }
 
 /// What happens to one client header line on its way to the worker.
@@ -99,7 +102,10 @@ pub fn write_forwarded(head: &RequestHead, fwd: &Forwarding, out: &mut Vec<u8>) 
                 Line::Drop
             }
             Name::XForwardedPrefix => keep_unless(!trusted),
-            Name::Expect | Name::Other => keep_unless(named & bit(i) != 0),
+            Name::TraceParent | Name::TraceState if fwd.trace.is_some() => Line::Drop,
+            Name::TraceParent | Name::TraceState | Name::Expect | Name::Other => {
+                keep_unless(named & bit(i) != 0)
+            }
         };
         match (line, head.framing) {
             (Line::Drop, _) => {}
@@ -157,6 +163,9 @@ pub fn write_forwarded(head: &RequestHead, fwd: &Forwarding, out: &mut Vec<u8>) 
         out.extend_from_slice(b";proto=");
         out.extend_from_slice(fwd.proto.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(lines) = fwd.trace {
+        out.extend_from_slice(lines);
     }
     out.extend_from_slice(b"\r\n");
 }

@@ -26,6 +26,7 @@ fn forward_trusting(
         strip_prefix,
         proto: "http",
         trust,
+        trace: None,
     };
     let mut out = Vec::new();
     write_forwarded(&head, &fwd, &mut out);
@@ -349,6 +350,7 @@ fn the_head_is_appended() {
         strip_prefix: None,
         proto: "https",
         trust: &TrustProxy::Nobody,
+        trace: None,
     };
     let mut out = b"previous".to_vec();
     write_forwarded(&head, &fwd, &mut out);
@@ -364,4 +366,42 @@ fn a_prefix_cannot_add_lines() {
         PEER,
     );
     assert!(!got.contains("\r\nx-injected"), "{got}");
+}
+
+#[test]
+fn the_cores_trace_lines_replace_the_clients() {
+    let buf =
+        b"GET / HTTP/1.1\r\nHost: h\r\ntraceparent: 00-aa-bb-01\r\nTraceState: a=1\r\nA: 1\r\n\r\n";
+    let mut headers = [httparse::EMPTY_HEADER; 8];
+    let head = parse_request(buf, &mut headers, &Limits::default())
+        .unwrap()
+        .unwrap();
+    let ours = b"traceparent: 00-ours-01\r\n";
+    let mut fwd = Forwarding {
+        peer: PEER.parse().unwrap(),
+        strip_prefix: None,
+        proto: "http",
+        trust: &TrustProxy::Nobody,
+        trace: Some(ours),
+    };
+    let mut out = Vec::new();
+    write_forwarded(&head, &fwd, &mut out);
+    let got = String::from_utf8(out).unwrap();
+    assert!(!got.contains("00-aa-bb-01"), "{got}");
+    assert!(!got.contains("TraceState"), "{got}");
+    assert!(got.contains("\r\nA: 1\r\n"), "{got}");
+    assert!(
+        got.ends_with("\r\ntraceparent: 00-ours-01\r\n\r\n"),
+        "{got}"
+    );
+
+    // Untraced (telemetry off, or a skipped path): the client's lines pass as they came.
+    fwd.trace = None;
+    let mut out = Vec::new();
+    write_forwarded(&head, &fwd, &mut out);
+    let got = String::from_utf8(out).unwrap();
+    assert!(
+        got.contains("\r\ntraceparent: 00-aa-bb-01\r\nTraceState: a=1\r\n"),
+        "{got}"
+    );
 }

@@ -374,6 +374,7 @@ fn forward_and_reparse(
         strip_prefix,
         proto: "http",
         trust: &trust,
+        trace: None,
     };
     let mut out = Vec::new();
     write_forwarded(&head, &fwd, &mut out);

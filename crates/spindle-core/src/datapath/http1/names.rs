@@ -17,6 +17,8 @@ pub(super) enum Name {
     XForwardedHost,
     XForwardedPrefix,
     Forwarded,
+    TraceParent,
+    TraceState,
     Other,
 }
 
@@ -33,6 +35,8 @@ impl Name {
             10 if is("connection") => Name::Connection,
             9 if is("forwarded") => Name::Forwarded,
             10 if is("keep-alive") => Name::KeepAlive,
+            10 if is("tracestate") => Name::TraceState,
+            11 if is("traceparent") => Name::TraceParent,
             14 if is("content-length") => Name::ContentLength,
             15 if is("x-forwarded-for") => Name::XForwardedFor,
             16 if is("proxy-connection") => Name::ProxyConnection,
