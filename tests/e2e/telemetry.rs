@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 use spindle_e2e::client::poll;
-use spindle_e2e::otlp::{get_with_headers, ReceivedSpan, Receiver, CLIENT, SERVER};
+use spindle_e2e::otlp::{ReceivedSpan, Receiver, CLIENT, SERVER};
 use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
 
 const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -28,9 +28,12 @@ fn parts(traceparent: &Value) -> (String, String, String) {
 
 async fn traced(server: &Running, headers: &[(&str, &str)]) -> Value {
     let url = format!("{}/traced?to=api&path=/whoami", server.url());
-    let res = get_with_headers(&url, headers, STEP_TIMEOUT)
-        .await
-        .unwrap_or_else(|e| server.fail(&format!("GET /traced: {e}")));
+    let res = tokio::time::timeout(
+        STEP_TIMEOUT,
+        spindle_e2e::client::send_with_headers(&url, headers),
+    )
+    .await
+    .unwrap_or_else(|_| server.fail("GET /traced: no answer in time"));
     assert_eq!(res.status, 200, "{}", res.text());
     let report = res.json();
     assert_eq!(report["status"], 200, "{report}");

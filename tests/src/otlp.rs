@@ -5,19 +5,16 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response as HttpResponse, StatusCode, Uri};
+use http::{Method, Request, Response as HttpResponse, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
-use tokio::net::{TcpListener, TcpStream};
-
-use crate::client::{empty, ClientError, Response};
+use tokio::net::TcpListener;
 
 /// One span as the receiver got it; ids in lower-case hex, empty for none.
 #[derive(Clone, Debug)]
@@ -148,55 +145,4 @@ fn text(value: Option<&AnyValue>) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `GET uri` with extra request headers.
-pub async fn get_with_headers(
-    uri: &str,
-    headers: &[(&str, &str)],
-    timeout: Duration,
-) -> Result<Response, ClientError> {
-    let parsed: Uri = uri
-        .parse()
-        .unwrap_or_else(|err| panic!("bad URL {uri}: {err}"));
-    let authority = parsed
-        .authority()
-        .unwrap_or_else(|| panic!("URL without host: {uri}"))
-        .clone();
-    let path = parsed
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_string();
-    let exchange = async {
-        let stream = TcpStream::connect(authority.as_str())
-            .await
-            .map_err(ClientError::Connect)?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(ClientError::Http)?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let mut request = Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .header(http::header::HOST, authority.as_str());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = sender
-            .send_request(request.body(empty()).expect("request"))
-            .await
-            .map_err(ClientError::Http)?;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(ClientError::Http)?.to_bytes();
-        Ok(Response {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
-    };
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| ClientError::Timeout)?
 }
