@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Visitor};
@@ -14,6 +15,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// An integer given as a JSON number or a string holding one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Integer(pub(crate) i128);
+
+impl Integer {
+    /// A duration as the config writes it: milliseconds (the raw types' defaults).
+    pub(crate) fn millis(duration: Duration) -> Self {
+        Self(duration.as_millis() as i128)
+    }
+}
 
 impl From<u16> for Integer {
     fn from(value: u16) -> Self {
