@@ -3,11 +3,11 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use crate::apps::{ids, Declared};
 use crate::config::Route;
+use crate::context::Context;
+use crate::declared::{ids, Declared};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
-use crate::validate::Context;
 
 /// Checks `server.routes` against the applications (configured and autoloaded) and sorts the
 /// routes longest prefix first, so the first that matches a path is the most specific one.

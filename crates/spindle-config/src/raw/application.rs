@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::health::MAX_STANDBY_WORKERS;
 use crate::integer::Integer;
 use crate::object::Object;
-use crate::raw::{RawAppWorkers, RawHealth};
+use crate::raw::health::RawHealth;
+use crate::raw::workers::RawAppWorkers;
 
 /// One application: a Node.js app run in its own worker threads.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -30,19 +30,19 @@ use crate::scaling::{
     DEFAULT_SCALING_COOLDOWN, DEFAULT_SCALING_GRACE_PERIOD,
 };
 
-mod application;
-mod health;
-mod metrics;
-mod server;
-mod telemetry;
-mod workers;
+pub(crate) mod application;
+pub(crate) mod health;
+pub(crate) mod metrics;
+pub(crate) mod server;
+pub(crate) mod telemetry;
+pub(crate) mod workers;
 
-pub(crate) use application::{RawApplication, RawAutoload};
-pub(crate) use health::RawHealth;
-pub(crate) use metrics::{RawMetrics, RawMetricsAuth};
-pub(crate) use server::RawServer;
-pub(crate) use telemetry::RawTelemetry;
-pub(crate) use workers::{RawAppWorkers, RawWorkerRange, RawWorkers};
+use application::{RawApplication, RawAutoload};
+use health::RawHealth;
+use metrics::RawMetrics;
+use server::RawServer;
+use telemetry::RawTelemetry;
+use workers::RawWorkers;
 
 /// Configuration of a Spindle server (`spindle.json`; Watt's `watt.json` is read the same way).
 ///
