@@ -67,10 +67,7 @@ pub(crate) fn positive_millis(
     at: &KeyPath,
     report: &Reporter<'_>,
 ) -> Result<Duration, ConfigError> {
-    if value.0 < 1 {
-        let message = format!("expected a positive number of milliseconds, got {value}");
-        return Err(invalid(at, message, report));
-    }
+    at_least_one(value, "number of milliseconds", at, report)?;
     millis(value, at, report)
 }
 
@@ -80,10 +77,7 @@ pub(crate) fn positive(
     at: &KeyPath,
     report: &Reporter<'_>,
 ) -> Result<NonZeroU32, ConfigError> {
-    if value.0 < 1 {
-        let message = format!("expected a positive integer, got {value}");
-        return Err(invalid(at, message, report));
-    }
+    at_least_one(value, "integer", at, report)?;
     u32::try_from(value.0)
         .ok()
         .and_then(NonZeroU32::new)
@@ -94,6 +88,20 @@ pub(crate) fn positive(
             );
             invalid(at, message, report)
         })
+}
+
+/// `expected a positive <what>` below 1.
+fn at_least_one(
+    value: Integer,
+    what: &str,
+    at: &KeyPath,
+    report: &Reporter<'_>,
+) -> Result<(), ConfigError> {
+    if value.0 < 1 {
+        let message = format!("expected a positive {what}, got {value}");
+        return Err(invalid(at, message, report));
+    }
+    Ok(())
 }
 
 /// A share such as an ELU: above 0 (0 would fail every check), at most 1.

@@ -18,8 +18,8 @@ use crate::keypath::KeyPath;
 use crate::metrics;
 use crate::object::Object;
 use crate::policies;
+use crate::prefixes;
 use crate::raw::RawConfig;
-use crate::routes;
 use crate::supervision::{self, Layer, Level, RawFaults};
 use crate::workers::Scaling;
 
@@ -61,7 +61,7 @@ pub(crate) fn validate(
         source_maps,
     } = raw;
 
-    let server_routes = std::mem::take(&mut server.routes);
+    let prefixes = std::mem::take(&mut server.routes);
     let http2 = server.http2;
     let server_at = KeyPath::root().key("server");
     let edge = RawEdge {
@@ -180,7 +180,7 @@ pub(crate) fn validate(
     crate::dependencies::check(&declared, cx)?;
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
     let policies = policies::read(policies, &declared, cx)?;
-    server.routes = routes::read(server_routes, &declared, cx)?;
+    server.routes = prefixes::read(prefixes, &declared, cx)?;
     let applications = declared
         .into_iter()
         .map(|app| apps::finish(app, server.port, cx))

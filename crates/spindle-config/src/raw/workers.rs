@@ -1,15 +1,15 @@
 //! `workers`: the dynamic scaler at the top level, and an application's count or range.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use schemars::{json_schema, JsonSchema};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::integer::Integer;
 use crate::number::Number;
+use crate::scalar::inline_schema;
 
 /// An application's `workers`: a number, or an object.
 #[derive(Debug)]
@@ -73,22 +73,12 @@ impl Serialize for RawAppWorkers {
     }
 }
 
-impl JsonSchema for RawAppWorkers {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "ApplicationWorkersOrCount".into()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let mut count = Integer::json_schema(generator);
-        count.insert("minimum".into(), 1.into());
-        let range = generator.subschema_for::<RawWorkerRange>();
-        json_schema!({ "anyOf": [count, range] })
-    }
-}
+inline_schema!(RawAppWorkers, "ApplicationWorkersOrCount", |generator| {
+    let mut count = Integer::json_schema(generator);
+    count.insert("minimum".into(), 1.into());
+    let range = generator.subschema_for::<RawWorkerRange>();
+    json_schema!({ "anyOf": [count, range] })
+});
 
 /// An application's `workers` as an object: `static` for a fixed count, or `minimum` and
 /// `maximum` for a range the dynamic scaler moves the count in, starting at `minimum`. Keys
