@@ -88,7 +88,7 @@ pub struct Config {
     /// Keys accepted for compatibility with Watt that have no effect, one warning each; the
     /// CLI prints them once at start.
     #[serde(skip)]
-    pub warnings: Vec<crate::Warning>,
+    pub warnings: Vec<crate::warning::Warning>,
     /// The top-level health and fault values merged over the defaults: what an application
     /// with none of its own gets (autoloaded ones, and apps added at run time).
     #[serde(skip)]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::keypath::KeyPath;
 use crate::locate::{Locator, Position};
+use crate::warning::Warning;
 
 /// Why a configuration could not be loaded.
 ///
@@ -167,10 +168,10 @@ impl<'a> Reporter<'a> {
     }
 
     /// A warning about the key of `path`.
-    pub(crate) fn warn(&self, path: &KeyPath, message: impl Into<String>) -> crate::Warning {
+    pub(crate) fn warn(&self, path: &KeyPath, message: impl Into<String>) -> Warning {
         let path = &self.full(path);
         let at = self.locator.map(|locator| locator.key(path));
-        crate::Warning {
+        Warning {
             file: self.file.to_owned(),
             line: at.map(|at| at.line),
             column: at.map(|at| at.column),
