@@ -29,7 +29,8 @@
 //! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values
 //!   (`millis` serializes their durations).
 //! - `added` — [`resolve_app`]: an application added while the server runs.
-//! - `error` — [`ConfigError`]; `warning` — [`Warning`].
+//! - `error` — [`ConfigError`]; `warning` — [`Warning`]; `place` — how both name where they
+//!   are.
 //! - `places` — where a running server keeps its sockets ([`run_base_dir`]).
 //! - `schema` — [`json_schema`], generated from the raw types.
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
@@ -74,6 +75,7 @@ mod millis;
 pub mod next;
 mod number;
 mod object;
+mod place;
 mod placeholders;
 mod places;
 mod policies;

@@ -432,17 +432,7 @@ fn is_size(property: &Value) -> bool {
 
 fn limits(property: &Value) -> Vec<String> {
     let number = |key: &str| property.get(key).filter(|v| v.is_number());
-    let show = |value: &Value| {
-        let text = value.to_string();
-        match value
-            .as_u64()
-            .filter(|_| is_size(property))
-            .and_then(mebibytes)
-        {
-            Some(size) => format!("{text} ({size})"),
-            None => text,
-        }
-    };
+    let show = |value: &Value| with_size(property, value, value.to_string());
     let mut limits = Vec::new();
     match (
         number("minimum"),
@@ -494,7 +484,12 @@ fn mebibytes(bytes: u64) -> Option<String> {
 }
 
 fn default_text(property: &Value, value: &Value) -> String {
-    let text = format!("`{}`", compact(value));
+    with_size(property, value, format!("`{}`", compact(value)))
+}
+
+/// `text`, then the size in MiB or GiB when `property` is a byte size and `value` a whole
+/// number of mebibytes.
+fn with_size(property: &Value, value: &Value, text: String) -> String {
     match value
         .as_u64()
         .filter(|_| is_size(property))
