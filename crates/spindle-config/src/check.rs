@@ -18,6 +18,8 @@ pub(crate) fn invalid(at: &KeyPath, message: String, report: &Reporter<'_>) -> C
     report.at_value(at, ErrorKind::InvalidValue, message)
 }
 
+/// An address or host name to listen on: what a listener cannot take is refused here, so
+/// `spindle check` names the key.
 pub(crate) fn hostname(
     value: String,
     at: &KeyPath,
@@ -33,6 +35,7 @@ pub(crate) fn hostname(
     Ok(value)
 }
 
+/// A TCP port; `0` asks the system for a free one.
 pub(crate) fn port(
     value: Integer,
     at: &KeyPath,
@@ -44,6 +47,7 @@ pub(crate) fn port(
     })
 }
 
+/// A duration in milliseconds, `0` included.
 pub(crate) fn millis(
     value: Integer,
     at: &KeyPath,

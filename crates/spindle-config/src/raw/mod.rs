@@ -4,7 +4,9 @@
 //!
 //! A file per section: `application` (an application and `autoload`), `server`, `health`,
 //! `workers` (the scaler and an application's count or range), `metrics`, `telemetry`; the
-//! top level and its small sections are here.
+//! top level and its small sections are here. Importers name the section's file
+//! (`raw::telemetry::RawTelemetry`): a section's reader below `config` (`telemetry.rs`) then
+//! depends on that file alone, not on this one, which imports `config` for its defaults.
 
 use std::collections::BTreeMap;
 
