@@ -18,8 +18,8 @@ pub(crate) fn invalid(at: &KeyPath, message: String, report: &Reporter<'_>) -> C
     report.at_value(at, ErrorKind::InvalidValue, message)
 }
 
-/// An address or host name to listen on: what a listener cannot take is refused here, so
-/// `spindle check` names the key.
+/// An address or host name to listen on: not empty, no whitespace. Whether it resolves is
+/// found when the server binds.
 pub(crate) fn hostname(
     value: String,
     at: &KeyPath,

@@ -1,6 +1,6 @@
 //! An application between the two steps of [`apps`](crate::apps): checked against the
 //! rules, its entry file and environment not resolved yet. The steps that relate
-//! applications (dependencies, entrypoint, policies, prefix routes) read this list.
+//! applications (dependencies, entrypoint, policies, the `server.routes` prefixes) read this list.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
