@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
 
-use crate::apps::{self, Declared, Origin, ID_RULE};
+use crate::apps;
 use crate::config::{AppConfig, Config};
+use crate::context::Context;
+use crate::declared::{Declared, Origin};
 use crate::entry;
 use crate::envfile;
 use crate::error::{ConfigError, ErrorKind, Reporter};
+use crate::id::{app_id_from_dir, is_valid_id, ID_RULE};
 use crate::keypath::KeyPath;
-use crate::load::app_id_from_dir;
 use crate::scaling::AppScaling;
-use crate::validate::Context;
 
 /// The most workers an application added at run time may ask for.
 pub const MAX_ADDED_WORKERS: u32 = 64;
@@ -41,7 +42,7 @@ pub fn resolve_app(
         None if full.is_file() => app_id_from_dir(full.parent().unwrap_or(&config.root)),
         None => app_id_from_dir(&full),
     };
-    if !apps::is_valid_id(&id) {
+    if !is_valid_id(&id) {
         return fail(
             ErrorKind::InvalidValue,
             format!("invalid id {id:?} ({ID_RULE})"),

@@ -5,93 +5,24 @@
 //! (entry files, env files) only runs on a config that is otherwise sound.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use crate::autoload;
 use crate::capability::{self, Capability, OwnConfig};
 use crate::config::{AppConfig, AppKind};
+use crate::context::Context;
+use crate::declared::{Declared, Origin};
 use crate::entry::{self, EntryError, ENTRY_NAMES};
 use crate::envfile::{self, ReadError};
 use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
 use crate::execargv;
-use crate::health::{FaultConfig, HealthConfig};
-use crate::integer::Integer;
+use crate::id::{is_valid_id, ID_RULE};
 use crate::keypath::KeyPath;
 use crate::locate::Locator;
 use crate::object::Object;
-use crate::raw::{RawApplication, RawAutoload};
-use crate::scaling::AppScaling;
+use crate::raw::application::{RawApplication, RawAutoload};
 use crate::supervision::{self, Layer, Level, RawFaults};
-use crate::validate::Context;
 use crate::workers::Scaling;
-
-/// The rule for ids, as stated in error messages.
-pub(crate) const ID_RULE: &str =
-    "expected letters, digits, \"-\" or \"_\", starting with a letter or digit, at most 63 long";
-
-/// An application whose entry file and environment are not resolved yet.
-#[derive(Debug)]
-pub(crate) struct Declared {
-    pub(crate) id: String,
-    /// Absolute path as configured: the app's directory or its entry file.
-    pub(crate) path: PathBuf,
-    /// The number of workers to start with.
-    pub(crate) workers: NonZeroU32,
-    /// The range the number of workers may move in.
-    pub(crate) scaling: AppScaling,
-    pub(crate) env: BTreeMap<String, String>,
-    pub(crate) envfile: Option<String>,
-    pub(crate) entrypoint: bool,
-    pub(crate) health: HealthConfig,
-    pub(crate) faults: FaultConfig,
-    pub(crate) origin: Origin,
-    /// The application's own config file (`config`), relative to its directory.
-    pub(crate) config_file: Option<String>,
-    /// Extra `process.argv` of its workers.
-    pub(crate) arguments: Vec<String>,
-    /// Node options of its workers, all of them per-thread.
-    pub(crate) exec_argv: Vec<String>,
-    /// Ids of the applications that must have started before this one starts.
-    pub(crate) dependencies: Vec<String>,
-}
-
-/// Where errors about an application point.
-#[derive(Debug, Clone)]
-pub(crate) enum Origin {
-    /// An entry of the application list, e.g. `applications[2]`.
-    Configured(KeyPath),
-    /// A directory found by autoload; errors point at `autoload.path`.
-    Autoloaded(KeyPath),
-}
-
-impl Origin {
-    /// The path of one of the application's keys (for autoloaded ones: `autoload.path`).
-    pub(crate) fn key(&self, key: &str) -> KeyPath {
-        match self {
-            Self::Configured(app) => app.key(key),
-            Self::Autoloaded(autoload_path) => autoload_path.clone(),
-        }
-    }
-}
-
-/// Whether `id` is a DNS label as Spindle allows them (`_` too, as Watt does).
-pub(crate) fn is_valid_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-}
-
-/// The ids of `apps` in order, as listed in error messages: `api, web`.
-pub(crate) fn ids(apps: &[Declared]) -> String {
-    apps.iter()
-        .map(|app| app.id.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// The configured applications, checked in order; `top` holds the top-level health and fault
 /// values their own are merged over, `scaling` the top-level `workers`.
@@ -158,8 +89,8 @@ fn declare(
         response_timeout: app.response_timeout,
     };
     let health = app.health.take().map(|Object(health)| health);
-    let own = Layer::read(health, faults, &at, Level::Application, cx)?;
-    let (health, faults) = supervision::resolve(top, &own, cx)?;
+    let own = Layer::read(health, faults, &at, Level::Application, &cx.report)?;
+    let (health, faults) = supervision::resolve(top, &own, &cx.report)?;
     let path = match (dir, app.path.as_deref()) {
         (Some(dir), _) => dir,
         (None, None) => return fail("path", ErrorKind::MissingKey, "missing required key".into()),
@@ -305,7 +236,7 @@ pub(crate) fn autoloaded(
         let message = format!("cannot list {}: {}", dir.display(), io_message(&error));
         cx.report.at_value(&at, ErrorKind::Io, message)
     })?;
-    let (health, faults) = supervision::resolve(top, &Layer::default(), cx)?;
+    let (health, faults) = supervision::resolve(top, &Layer::default(), &cx.report)?;
     let (workers, app_scaling) = scaling.plain(scaling.default_workers);
     let mut out: Vec<Declared> = Vec::with_capacity(found.len());
     for autoload::Found { name, path } in found {
@@ -494,41 +425,4 @@ fn entry_error(app: &Declared, error: EntryError, cx: &Context<'_>) -> ConfigErr
         ),
     };
     cx.report.at_value(&at, ErrorKind::NotFound, message)
-}
-
-/// A count (workers, checks, starts, requests): at least 1, at most what a `u32` holds.
-pub(crate) fn positive(
-    value: Integer,
-    at: &KeyPath,
-    cx: &Context<'_>,
-) -> Result<NonZeroU32, ConfigError> {
-    if value.0 < 1 {
-        let message = format!("expected a positive integer, got {value}");
-        return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
-    }
-    u32::try_from(value.0)
-        .ok()
-        .and_then(NonZeroU32::new)
-        .ok_or_else(|| {
-            let message = format!(
-                "expected a positive integer up to {}, got {value}",
-                u32::MAX
-            );
-            cx.report.at_value(at, ErrorKind::InvalidValue, message)
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_dns_labels() {
-        for id in ["api", "a", "web-2", "my_app", "9lives", &"x".repeat(63)] {
-            assert!(is_valid_id(id), "{id}");
-        }
-        for id in ["", "-api", "_api", "my app", "a.b", "é", &"x".repeat(64)] {
-            assert!(!is_valid_id(id), "{id}");
-        }
-    }
 }

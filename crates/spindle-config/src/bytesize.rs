@@ -10,12 +10,12 @@
 //! As with [`Integer`](crate::integer::Integer), the value is kept whatever its size or sign:
 //! bounds belong to validation, which can then show the value as it was written.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, Visitor};
+use schemars::json_schema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::scalar::{self, inline_schema, NumberOrString};
 
 /// Unit names (lowercase) and the power of 1024 each stands for.
 const UNITS: [(&str, u32); 10] = [
@@ -106,89 +106,61 @@ fn parse(text: &str) -> Option<i128> {
     }
 }
 
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ByteSizeVisitor)
-    }
-}
+impl NumberOrString for ByteSize {
+    const EXPECTED: &'static str = EXPECTED;
 
-struct ByteSizeVisitor;
-
-impl Visitor<'_> for ByteSizeVisitor {
-    type Value = ByteSize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(EXPECTED)
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<ByteSize, E> {
-        Ok(ByteSize {
-            bytes: value.into(),
+    fn whole(bytes: i128) -> Self {
+        Self {
+            bytes,
             written: None,
-        })
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<ByteSize, E> {
-        Ok(value.into())
-    }
-
-    /// `1024.0` is accepted, as for integers; a fraction of a byte is not.
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<ByteSize, E> {
-        if value.fract() == 0.0 && value.abs() < 1e18 {
-            Ok(ByteSize {
-                bytes: value as i128,
-                written: None,
-            })
-        } else {
-            Err(E::custom(format_args!("expected {EXPECTED}, got {value}")))
         }
     }
 
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<ByteSize, E> {
+    /// `1024.0` is accepted, as for integers; a fraction of a byte is not.
+    fn float(value: f64) -> Result<Self, String> {
+        if value.fract() == 0.0 && value.abs() < 1e18 {
+            Ok(Self::whole(value as i128))
+        } else {
+            Err(format!("expected {EXPECTED}, got {value}"))
+        }
+    }
+
+    fn text(value: &str) -> Result<Self, String> {
         let bytes = parse(value).ok_or_else(|| {
-            E::custom(format_args!(
+            format!(
                 "expected {EXPECTED} (units B, K, KB, KiB, M, MB, MiB, G, GB, GiB), got {value:?}"
-            ))
+            )
         })?;
         // Digits alone are a byte count and read like one.
         let digits_only = value.trim().parse::<i128>().is_ok();
-        Ok(ByteSize {
+        Ok(Self {
             bytes,
             written: (!digits_only).then(|| value.to_owned()),
         })
     }
 }
 
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        scalar::deserialize(deserializer)
+    }
+}
+
 impl Serialize for ByteSize {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match i64::try_from(self.bytes) {
-            Ok(value) => serializer.serialize_i64(value),
-            Err(_) => serializer.serialize_i128(self.bytes),
-        }
+        scalar::serialize_whole(self.bytes, serializer)
     }
 }
 
-impl JsonSchema for ByteSize {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "ByteSize".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        // Bounds added by field attributes constrain only the number form.
-        json_schema!({
-            "type": ["integer", "string"],
-            "pattern": concat!(
-                r"^\s*[0-9]+\s*$",
-                r"|^\s*[0-9]+(\.[0-9]+)?\s*([KkMmGg]([Ii]?[Bb])?|[Bb])\s*$",
-                r"|\{\{?[A-Za-z0-9_]+\}\}?"
-            )
-        })
-    }
-}
+// Bounds added by field attributes constrain only the number form.
+inline_schema!(ByteSize, "ByteSize", |_| json_schema!({
+    "type": ["integer", "string"],
+    "pattern": concat!(
+        r"^\s*[0-9]+\s*$",
+        r"|^\s*[0-9]+(\.[0-9]+)?\s*([KkMmGg]([Ii]?[Bb])?|[Bb])\s*$",
+        r"|\{\{?[A-Za-z0-9_]+\}\}?"
+    )
+}));
 
 #[cfg(test)]
 mod tests {

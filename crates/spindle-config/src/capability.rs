@@ -134,7 +134,7 @@ pub(crate) fn read(dir: &Path, named: Option<&str>) -> Result<Option<OwnConfig>,
         Some(other) => {
             let locator = Locator::new(text).ok();
             let report = Reporter::new(&file, locator.as_ref());
-            let found = crate::deserialize::describe(Some(other));
+            let found = crate::json::describe(Some(other));
             return Err(report.at_value(
                 &KeyPath::root().key("node").key("main"),
                 ErrorKind::InvalidType,

@@ -75,7 +75,7 @@ pub struct Config {
     pub logger: LoggerConfig,
     /// The longest a mesh request waits for the callee's response head before the caller is
     /// answered 504.
-    #[serde(serialize_with = "as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub application_timeout: Duration,
     /// Which applications may not call each other over the mesh.
     pub policies: Policies,
@@ -88,7 +88,7 @@ pub struct Config {
     /// Keys accepted for compatibility with Watt that have no effect, one warning each; the
     /// CLI prints them once at start.
     #[serde(skip)]
-    pub warnings: Vec<crate::Warning>,
+    pub warnings: Vec<crate::warning::Warning>,
     /// The top-level health and fault values merged over the defaults: what an application
     /// with none of its own gets (autoloaded ones, and apps added at run time).
     #[serde(skip)]
@@ -184,7 +184,7 @@ pub struct AppConfig {
     /// Extra `process.argv` of each worker (`arguments`).
     pub arguments: Vec<String>,
     /// How long a worker may take, from the start of its thread, to listen (`startTimeout`).
-    #[serde(serialize_with = "as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub start_timeout: Duration,
     /// Ids of the applications whose workers must all be ready (or that must have failed)
     /// before this application's workers start (`dependencies`, Watt's start order).
@@ -265,10 +265,10 @@ pub struct Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GracefulShutdown {
     /// Deadline for the whole runtime to stop.
-    #[serde(serialize_with = "as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub runtime: Duration,
     /// Deadline for one application's workers to stop before they are terminated.
-    #[serde(serialize_with = "as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub application: Duration,
     /// Whether clients are asked to close their connections once the server is stopping.
     pub close_connections: bool,
@@ -427,20 +427,4 @@ impl fmt::Display for LogLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Durations are logged the way they are configured: whole milliseconds.
-pub(crate) fn as_millis<S: Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A duration that may be off: milliseconds, `0` for none.
-pub(crate) fn as_optional_millis<S: Serializer>(
-    duration: &Option<Duration>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    as_millis(&duration.unwrap_or_default(), serializer)
 }

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::apps::{ids, Declared};
+use crate::context::Context;
+use crate::declared::{ids, Declared};
 use crate::error::{ConfigError, ErrorKind};
-use crate::validate::Context;
 
 pub(crate) fn check(apps: &[Declared], cx: &Context<'_>) -> Result<(), ConfigError> {
     for app in apps {

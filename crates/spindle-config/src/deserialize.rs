@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::error::{ConfigError, ErrorKind, Reporter};
+use crate::json::describe;
 use crate::keypath::{KeyPath, Segment};
 use crate::object::Object;
 use crate::raw::RawConfig;
@@ -152,21 +153,6 @@ pub(crate) fn lookup<'v>(document: &'v Value, path: &KeyPath) -> Option<&'v Valu
         })
 }
 
-/// A found value as shown in messages: scalars verbatim (long strings cut), containers by kind.
-pub(crate) fn describe(value: Option<&Value>) -> String {
-    const LIMIT: usize = 60;
-    match value {
-        None => "nothing".to_owned(),
-        Some(Value::Array(_)) => "an array".to_owned(),
-        Some(Value::Object(_)) => "an object".to_owned(),
-        Some(Value::String(s)) if s.chars().count() > LIMIT => {
-            let cut: String = s.chars().take(LIMIT).collect();
-            format!("{:?}...", cut)
-        }
-        Some(scalar) => scalar.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,12 +200,5 @@ mod tests {
             error(json!({"applications": [], "web": []})),
             r#"same key as "applications" (applications, services and web are aliases); use one"#
         );
-    }
-
-    #[test]
-    fn long_strings_are_cut() {
-        let long = "x".repeat(100);
-        let shown = describe(Some(&json!(long)));
-        assert!(shown.len() < 70, "{shown}");
     }
 }

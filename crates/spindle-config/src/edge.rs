@@ -7,11 +7,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::bytesize::ByteSize;
-use crate::error::{ConfigError, ErrorKind};
+use crate::check::{invalid, positive_millis};
+use crate::error::{ConfigError, Reporter};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
 use crate::trust_proxy::TrustProxy;
-use crate::validate::{positive_millis, Context};
 
 /// `server.headersTimeout`: a request head must arrive within 10 s (also the longest a
 /// connection may stay idle).
@@ -50,11 +50,11 @@ impl Default for RawTrustProxy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EdgeConfig {
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub headers_timeout: Duration,
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub keep_alive_timeout: Duration,
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub body_timeout: Duration,
     pub max_connections: u32,
     pub max_body_size: Option<u64>,
@@ -87,12 +87,9 @@ pub(crate) struct RawEdge {
 pub(crate) fn read(
     raw: RawEdge,
     at: &KeyPath,
-    cx: &Context<'_>,
+    report: &Reporter<'_>,
 ) -> Result<EdgeConfig, ConfigError> {
-    let invalid = |key: &str, message: String| {
-        cx.report
-            .at_value(&at.key(key), ErrorKind::InvalidValue, message)
-    };
+    let invalid = |key: &str, message: String| invalid(&at.key(key), message, report);
     let max_connections = u32::try_from(raw.max_connections.0)
         .ok()
         .filter(|n| *n >= 1)
@@ -136,13 +133,13 @@ pub(crate) fn read(
             .map_err(|why| invalid("trustProxy", why))?,
     };
     Ok(EdgeConfig {
-        headers_timeout: positive_millis(raw.headers_timeout, &at.key("headersTimeout"), cx)?,
+        headers_timeout: positive_millis(raw.headers_timeout, &at.key("headersTimeout"), report)?,
         keep_alive_timeout: positive_millis(
             raw.keep_alive_timeout,
             &at.key("keepAliveTimeout"),
-            cx,
+            report,
         )?,
-        body_timeout: positive_millis(raw.body_timeout, &at.key("bodyTimeout"), cx)?,
+        body_timeout: positive_millis(raw.body_timeout, &at.key("bodyTimeout"), report)?,
         max_connections,
         max_body_size,
         trust_proxy,

@@ -1,9 +1,9 @@
 //! Choosing the application that receives public traffic.
 
-use crate::apps::{ids, Declared};
+use crate::context::Context;
+use crate::declared::{ids, Declared};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
-use crate::validate::Context;
 
 /// The entrypoint's id: the top-level `entrypoint`, else the one application marked
 /// `"entrypoint": true`, else the only application. Contradictions are errors rather than

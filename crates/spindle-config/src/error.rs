@@ -1,10 +1,11 @@
 //! The crate's error: one line that names the file, position, key and problem.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::keypath::KeyPath;
 use crate::locate::{Locator, Position};
+use crate::place::place;
+use crate::warning::Warning;
 
 /// Why a configuration could not be loaded.
 ///
@@ -13,7 +14,7 @@ use crate::locate::{Locator, Position};
 /// The position is left out when there is none (an unreadable file, a problem with a
 /// directory), and so is the key path (syntax errors, `.env` files, no-config mode).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}{}: {message}", .file.display(), position(*.line, *.column), key(.path))]
+#[error("{}: {message}", place(.file, *.line, *.column, .path))]
 pub struct ConfigError {
     /// The file the problem is in: the config file, a `.env` file, a `package.json`, or the
     /// served directory when there is no config file.
@@ -59,34 +60,6 @@ pub enum ErrorKind {
     NotFound,
     /// A `.env` file that cannot be parsed.
     EnvFile,
-}
-
-/// `:line:col`, or nothing without a position.
-fn position(line: Option<usize>, column: Option<usize>) -> impl fmt::Display {
-    struct Position(Option<(usize, usize)>);
-    impl fmt::Display for Position {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self.0 {
-                Some((line, column)) => write!(f, ":{line}:{column}"),
-                None => Ok(()),
-            }
-        }
-    }
-    Position(line.zip(column))
-}
-
-/// `: key.path`, or nothing when the error is not about a key.
-fn key(path: &str) -> impl fmt::Display + '_ {
-    struct Key<'a>(&'a str);
-    impl fmt::Display for Key<'_> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self.0 {
-                "" => Ok(()),
-                path => write!(f, ": {path}"),
-            }
-        }
-    }
-    Key(path)
 }
 
 impl ConfigError {
@@ -167,10 +140,10 @@ impl<'a> Reporter<'a> {
     }
 
     /// A warning about the key of `path`.
-    pub(crate) fn warn(&self, path: &KeyPath, message: impl Into<String>) -> crate::Warning {
+    pub(crate) fn warn(&self, path: &KeyPath, message: impl Into<String>) -> Warning {
         let path = &self.full(path);
         let at = self.locator.map(|locator| locator.key(path));
-        crate::Warning {
+        Warning {
             file: self.file.to_owned(),
             line: at.map(|at| at.line),
             column: at.map(|at| at.column),

@@ -6,8 +6,9 @@
 //! a worker; the others are named in one warning and left out, rather than failing every
 //! start of the application.
 
-/// Options a worker thread accepts, by name; `--experimental-*` and `--no-experimental-*` too.
-const PER_THREAD: [&str; 18] = [
+/// Options a worker thread accepts whose value may come as the next word
+/// (`--require ./x.js`).
+const PER_THREAD_WITH_VALUE: [&str; 10] = [
     "--require",
     "-r",
     "--import",
@@ -15,33 +16,27 @@ const PER_THREAD: [&str; 18] = [
     "--experimental-loader",
     "--conditions",
     "-C",
+    "--disable-warning",
+    "--unhandled-rejections",
+    "--input-type",
+];
+
+/// Options a worker thread accepts that take no value; `--experimental-*` and
+/// `--no-experimental-*` too.
+const PER_THREAD_FLAGS: [&str; 8] = [
     "--enable-source-maps",
     "--no-warnings",
-    "--disable-warning",
     "--trace-warnings",
     "--no-deprecation",
     "--trace-deprecation",
     "--throw-deprecation",
     "--pending-deprecation",
     "--trace-uncaught",
-    "--unhandled-rejections",
-    "--input-type",
 ];
 
-/// Options whose value may come as the next word (`--require ./x.js`).
-const TAKES_VALUE: [&str; 11] = [
-    "--require",
-    "-r",
-    "--import",
-    "--loader",
-    "--experimental-loader",
-    "--conditions",
-    "-C",
-    "--disable-warning",
-    "--unhandled-rejections",
-    "--input-type",
-    "--env-file",
-];
+/// A process-wide option whose value may come as the next word: joined to it, so that the
+/// value is not read as an option of its own.
+const PROCESS_WIDE_WITH_VALUE: &str = "--env-file";
 
 /// Options split into those a worker takes and those it does not.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -57,7 +52,8 @@ pub(crate) fn sort<'a>(words: impl IntoIterator<Item = &'a str>) -> Sorted {
     let mut words = words.into_iter().filter(|w| !w.is_empty());
     while let Some(word) = words.next() {
         let name = word.split_once('=').map_or(word, |(name, _)| name);
-        let option = if !word.contains('=') && TAKES_VALUE.contains(&name) {
+        let takes_value = PER_THREAD_WITH_VALUE.contains(&name) || name == PROCESS_WIDE_WITH_VALUE;
+        let option = if !word.contains('=') && takes_value {
             match words.next() {
                 Some(value) => format!("{word}={value}"),
                 None => word.to_owned(),
@@ -65,7 +61,8 @@ pub(crate) fn sort<'a>(words: impl IntoIterator<Item = &'a str>) -> Sorted {
         } else {
             word.to_owned()
         };
-        let per_thread = PER_THREAD.contains(&name)
+        let per_thread = PER_THREAD_WITH_VALUE.contains(&name)
+            || PER_THREAD_FLAGS.contains(&name)
             || name.starts_with("--experimental-")
             || name.starts_with("--no-experimental-");
         if per_thread {

@@ -14,13 +14,13 @@ pub struct HealthConfig {
     /// Judge health at all (stall, ELU and heap rules).
     pub enabled: bool,
     /// How often the core samples each worker's loop and heap.
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub sample_interval: Duration,
     /// One health check spans this long; ELU and heap rules count checks.
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub interval: Duration,
     /// After a worker becomes Ready, ELU and heap rules wait this long (the stall rule does not).
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub grace_period: Duration,
     /// Consecutive failed checks (ELU or heap) before the worker is replaced.
     pub max_unhealthy_checks: u32,
@@ -33,7 +33,7 @@ pub struct HealthConfig {
     /// Bytes: the young generation's limit (`resourceLimits.maxYoungGenerationSizeMb`).
     pub max_young_generation: u64,
     /// A loop that has not turned for this long is stuck: replaced at once.
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub max_stall: Duration,
 }
 
@@ -84,7 +84,7 @@ pub struct FaultConfig {
     /// Requests one worker handles at once; more wait in the app's queue (at most `queue_timeout`).
     pub max_in_flight_per_worker: u32,
     /// How long a request may wait in the queue before it is answered 503.
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub queue_timeout: Duration,
     /// An uncaught exception or unhandled rejection ends the worker (true), or is logged (false).
     pub exit_on_unhandled_errors: bool,
@@ -95,7 +95,7 @@ pub struct FaultConfig {
     /// unhealthy worker on.
     pub standby_after_failure: bool,
     /// How long a public request's worker may take to begin its answer; `None`: no limit.
-    #[serde(serialize_with = "crate::config::as_optional_millis")]
+    #[serde(serialize_with = "crate::millis::as_optional_millis")]
     pub response_timeout: Option<Duration>,
 }
 

@@ -5,6 +5,7 @@
 //! start name the key and the file of a bad one), and again by the core whenever it
 //! reloads them ([`load`]): the config keeps where the PEM comes from, not its bytes.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,10 +17,10 @@ use rustls::sign::CertifiedKey;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::error::{io_message, ConfigError, ErrorKind};
+use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
 use crate::keypath::KeyPath;
 use crate::object::Object;
-use crate::validate::Context;
+use crate::warning::Warning;
 
 /// TLS on the public port, in Watt's keys: the private key and its certificate chain,
 /// reloaded on `SIGHUP` and when their files change
@@ -248,21 +249,22 @@ fn load_pair(pair: &KeyPair, provider: &CryptoProvider) -> Result<CertifiedKey, 
     }
 }
 
-/// Checks `server.https` (and `server.http2`, which needs to know whether TLS is on).
+/// Checks `server.https` (and `server.http2`, which needs to know whether TLS is on); file
+/// paths start at `root`, keys without effect go to `warnings`.
 pub(crate) fn read(
     raw: Option<Object<RawHttps>>,
     at: &KeyPath,
-    cx: &Context<'_>,
+    root: &Path,
+    report: &Reporter<'_>,
+    warnings: &RefCell<Vec<Warning>>,
 ) -> Result<Option<HttpsConfig>, ConfigError> {
     let Some(Object(raw)) = raw else {
         return Ok(None);
     };
     let at = at.key("https");
     let warn = |key: &str, why: &str| {
-        let warning = cx
-            .report
-            .warn(&at.key(key), format!("has no effect in Spindle: {why}"));
-        cx.warnings.borrow_mut().push(warning);
+        let warning = report.warn(&at.key(key), format!("has no effect in Spindle: {why}"));
+        warnings.borrow_mut().push(warning);
     };
     if raw.request_cert == Some(true) || raw.reject_unauthorized.is_some() {
         let key = if raw.request_cert == Some(true) {
@@ -275,17 +277,15 @@ pub(crate) fn read(
     if raw.allow_http1 == Some(false) {
         warn("allowHTTP1", "HTTP/1.1 clients are always served");
     }
-    let keys = sources(raw.key, &at.key("key"), cx)?;
-    let certs = sources(raw.cert, &at.key("cert"), cx)?;
+    let keys = sources(raw.key, &at.key("key"), root, report)?;
+    let certs = sources(raw.cert, &at.key("cert"), root, report)?;
     if keys.len() != certs.len() || keys.is_empty() {
         let message = format!(
             "expected one certificate chain for each key, got {} key(s) and {} certificate chain(s)",
             keys.len(),
             certs.len()
         );
-        return Err(cx
-            .report
-            .at_value(&at.key("cert"), ErrorKind::InvalidValue, message));
+        return Err(report.at_value(&at.key("cert"), ErrorKind::InvalidValue, message));
     }
     let many = keys.len() > 1;
     let pairs = keys
@@ -304,14 +304,17 @@ pub(crate) fn read(
         if let Some(i) = error.index {
             path = path.index(i);
         }
-        return Err(cx
-            .report
-            .at_value(&path, ErrorKind::InvalidValue, error.message));
+        return Err(report.at_value(&path, ErrorKind::InvalidValue, error.message));
     }
     Ok(Some(config))
 }
 
-fn sources(raw: RawPems, at: &KeyPath, cx: &Context<'_>) -> Result<Vec<Pem>, ConfigError> {
+fn sources(
+    raw: RawPems,
+    at: &KeyPath,
+    root: &Path,
+    report: &Reporter<'_>,
+) -> Result<Vec<Pem>, ConfigError> {
     let items = match raw {
         RawPems::One(one) => vec![(one, at.clone())],
         RawPems::Many(many) => many
@@ -330,9 +333,9 @@ fn sources(raw: RawPems, at: &KeyPath, cx: &Context<'_>) -> Result<Vec<Pem>, Con
             };
             if path.trim().is_empty() {
                 let message = "expected PEM text or a file path, got an empty string".to_owned();
-                return Err(cx.report.at_value(&at, ErrorKind::InvalidValue, message));
+                return Err(report.at_value(&at, ErrorKind::InvalidValue, message));
             }
-            Ok(Pem::File(crate::entry::clean(&cx.root.join(path))))
+            Ok(Pem::File(crate::entry::clean(&root.join(path))))
         })
         .collect()
 }

@@ -4,16 +4,24 @@
 //! arrives as a string. This type accepts both forms and keeps the full value (even negative or
 //! huge ones): range checks belong to validation, which can then say what the value was.
 
-use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, Visitor};
+use schemars::json_schema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::scalar::{self, inline_schema, NumberOrString};
 
 /// An integer given as a JSON number or a string holding one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Integer(pub(crate) i128);
+
+impl Integer {
+    /// A duration as the config writes it: milliseconds (the raw types' defaults).
+    pub(crate) fn millis(duration: Duration) -> Self {
+        Self(duration.as_millis() as i128)
+    }
+}
 
 impl From<u16> for Integer {
     fn from(value: u16) -> Self {
@@ -39,74 +47,49 @@ impl fmt::Display for Integer {
     }
 }
 
-impl<'de> Deserialize<'de> for Integer {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(IntegerVisitor)
-    }
-}
+impl NumberOrString for Integer {
+    const EXPECTED: &'static str = "an integer";
 
-struct IntegerVisitor;
-
-impl Visitor<'_> for IntegerVisitor {
-    type Value = Integer;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an integer")
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Integer, E> {
-        Ok(Integer(value.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Integer, E> {
-        Ok(Integer(value.into()))
+    fn whole(value: i128) -> Self {
+        Self(value)
     }
 
     /// `3.0` is accepted: JSON does not distinguish it from `3`, and neither does JavaScript.
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Integer, E> {
+    fn float(value: f64) -> Result<Self, String> {
         if value.fract() == 0.0 && value.abs() < 1e18 {
-            Ok(Integer(value as i128))
+            Ok(Self(value as i128))
         } else {
-            Err(E::custom(format_args!("expected an integer, got {value}")))
+            Err(format!("expected an integer, got {value}"))
         }
     }
 
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Integer, E> {
+    fn text(value: &str) -> Result<Self, String> {
         value
             .trim()
             .parse()
-            .map(Integer)
-            .map_err(|_| E::custom(format_args!("expected an integer, got {value:?}")))
+            .map(Self)
+            .map_err(|_| format!("expected an integer, got {value:?}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        scalar::deserialize(deserializer)
     }
 }
 
 impl Serialize for Integer {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match i64::try_from(self.0) {
-            Ok(value) => serializer.serialize_i64(value),
-            Err(_) => serializer.serialize_i128(self.0),
-        }
+        scalar::serialize_whole(self.0, serializer)
     }
 }
 
-impl JsonSchema for Integer {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "Integer".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        // `minimum`/`maximum` added by field attributes constrain only the number form; the
-        // string form must be digits or contain a placeholder.
-        json_schema!({
-            "type": ["integer", "string"],
-            "pattern": r"^\s*-?[0-9]+\s*$|\{\{?[A-Za-z0-9_]+\}\}?"
-        })
-    }
-}
+// `minimum`/`maximum` added by field attributes constrain only the number form; the string
+// form must be digits or contain a placeholder.
+inline_schema!(Integer, "Integer", |_| json_schema!({
+    "type": ["integer", "string"],
+    "pattern": r"^\s*-?[0-9]+\s*$|\{\{?[A-Za-z0-9_]+\}\}?"
+}));
 
 #[cfg(test)]
 mod tests {

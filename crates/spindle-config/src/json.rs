@@ -44,9 +44,25 @@ fn reword(message: &str) -> &str {
     }
 }
 
+/// A found value as shown in messages: scalars verbatim (long strings cut), containers by kind.
+pub(crate) fn describe(value: Option<&Value>) -> String {
+    const LIMIT: usize = 60;
+    match value {
+        None => "nothing".to_owned(),
+        Some(Value::Array(_)) => "an array".to_owned(),
+        Some(Value::Object(_)) => "an object".to_owned(),
+        Some(Value::String(s)) if s.chars().count() > LIMIT => {
+            let cut: String = s.chars().take(LIMIT).collect();
+            format!("{:?}...", cut)
+        }
+        Some(scalar) => scalar.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn error(text: &str) -> String {
         parse(Path::new("/x/c.json"), text).unwrap_err().to_string()
@@ -70,5 +86,12 @@ mod tests {
             error("{\n  // comment\n}"),
             "/x/c.json:2:3: invalid JSON: expected a key in double quotes"
         );
+    }
+
+    #[test]
+    fn long_strings_are_cut() {
+        let long = "x".repeat(100);
+        let shown = describe(Some(&json!(long)));
+        assert!(shown.len() < 70, "{shown}");
     }
 }

@@ -9,25 +9,39 @@
 //! - `keypath` — key paths such as `applications[0].workers`.
 //! - `envfile` — reads `.env` files into maps.
 //! - `placeholders` — expands `{VAR}` / `{{VAR}}` in every string.
-//! - `raw`, `integer`, `number`, `bytesize`, `object` — the first layer: serde types mirroring
-//!   the JSON, with defaults.
-//! - `deserialize` — from JSON value to raw types, rewording serde's errors.
-//! - `validate`, `apps`, `supervision`, `workers`, `autoload`, `entry`, `entrypoint`,
-//!   `metrics`, `policies`, `routes` — the second layer: checks and the typed [`Config`].
-//! - `capability` — an application's own Watt config and the kind of app it names.
-//! - [`next`] — Next.js apps: their own config, whether their build serves as configured,
-//!   and what `spindle build` runs.
-//! - `execargv` — which Node options a worker thread takes.
-//! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values.
 //! - `watt` — Watt's keys: those without effect taken out with a [`Warning`], shorthand
 //!   forms rewritten, before deserializing.
-//! - `error` — [`ConfigError`]; `warning` — [`Warning`].
-//! - `telemetry` — the `telemetry` key: traces the core exports.
-//! - `edge`, `trust_proxy` — the public port's timeouts, limits and trusted proxies.
+//! - `raw` — the first layer: serde types mirroring the JSON, with defaults, a file per
+//!   section; `integer`, `number`, `bytesize` (sharing `scalar`) and `object` are the values
+//!   they are made of.
+//! - `deserialize` — from JSON value to raw types, rewording serde's errors.
+//! - `validate` — the second layer: runs the steps below and builds the typed [`Config`].
+//!   `context` is what every step gets; `check` the checks they share (ports, durations,
+//!   counts, shares).
+//! - The steps: `apps` (with `autoload`, `entry`, `capability`, `execargv`, and `id` for
+//!   application ids), `supervision` (health and fault keys), `workers` (counts and the
+//!   scaler), `metrics`, `telemetry`, `edge` and `trust_proxy` (the public port's timeouts,
+//!   limits and trusted proxies), `https`, `prefixes` (`server.routes`), `policies`,
+//!   `dependencies`, `entrypoint`. Those that relate applications read `declared`, the
+//!   applications checked but not resolved yet.
+//! - [`next`] — Next.js apps: their own config, whether their build serves as configured,
+//!   and what `spindle build` runs.
+//! - `config`, `health`, `scaling` — the validated types and their `DEFAULT_*` values
+//!   (`millis` serializes their durations).
+//! - `added` — [`resolve_app`]: an application added while the server runs.
+//! - `error` — [`ConfigError`]; `warning` — [`Warning`]; `place` — how both name where they
+//!   are.
 //! - `places` — where a running server keeps its sockets ([`run_base_dir`]).
 //! - `schema` — [`json_schema`], generated from the raw types.
 //! - `reference` — [`configuration_reference`]: `docs/configuration.md`, rendered from the
 //!   schema.
+//!
+//! The modules form layers, each importing only those below it: the leaves (`keypath`,
+//! `scalar` and the values, `id`, `warning`), then `locate`, `error` and `check`; the section
+//! types with their readers (`health`, `scaling`, `edge`, `https`, `telemetry`) and the raw
+//! sections; `config`, `declared`, `context` and `raw`; the steps; `validate`; and on top
+//! `load`, `added` and `reference`. A step never imports the pipeline, so adding one touches
+//! `validate` and nothing else.
 
 #![forbid(unsafe_code)]
 
@@ -36,7 +50,10 @@ mod apps;
 mod autoload;
 mod bytesize;
 mod capability;
+mod check;
 mod config;
+mod context;
+mod declared;
 mod dependencies;
 mod deserialize;
 mod edge;
@@ -47,21 +64,25 @@ mod error;
 mod execargv;
 mod health;
 mod https;
+mod id;
 mod integer;
 mod json;
 mod keypath;
 mod load;
 mod locate;
 mod metrics;
+mod millis;
 pub mod next;
 mod number;
 mod object;
+mod place;
 mod placeholders;
 mod places;
 mod policies;
+mod prefixes;
 mod raw;
 mod reference;
-mod routes;
+mod scalar;
 mod scaling;
 mod schema;
 mod supervision;

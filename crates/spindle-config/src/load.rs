@@ -8,21 +8,24 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::apps::{self, Declared, Origin};
+use crate::apps;
 use crate::config::{
     AppDefaults, Config, GracefulShutdown, LoggerConfig, MetricsConfig, Policies, ServerConfig,
     DEFAULT_APPLICATION_TIMEOUT, DEFAULT_MANAGEMENT_API, DEFAULT_PORT, DEFAULT_WORKERS,
 };
+use crate::context::Context;
+use crate::declared::{Declared, Origin};
 use crate::deserialize::{self, APPLICATION_KEYS};
 use crate::envfile;
 use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
 use crate::health::{FaultConfig, HealthConfig};
+use crate::id::app_id_from_dir;
 use crate::json;
 use crate::keypath::KeyPath;
 use crate::locate::Locator;
 use crate::placeholders::{self, Variables};
 use crate::scaling::{AppScaling, ScalingConfig};
-use crate::validate::{self, Context};
+use crate::validate;
 use crate::watt;
 
 /// Config file names looked for in the served directory, in order: Spindle's, then Watt's.
@@ -238,55 +241,4 @@ fn from_dir(dir: &Path, env: &BTreeMap<String, String>) -> Result<Config, Config
         warnings: warnings.into_inner(),
         app_defaults: AppDefaults::default(),
     })
-}
-
-/// A valid application id made from a directory name: characters an id cannot hold become
-/// `-`, leading ones that cannot start an id are dropped, and the result is cut to 63.
-pub(crate) fn app_id_from_dir(dir: &Path) -> String {
-    let name = dir
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let id: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .skip_while(|c| !c.is_ascii_alphanumeric())
-        .take(63)
-        .collect();
-    if id.is_empty() {
-        "app".to_owned()
-    } else {
-        id
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_from_directory_names_are_valid() {
-        assert_eq!(app_id_from_dir(Path::new("/srv/demo")), "demo");
-        assert_eq!(app_id_from_dir(Path::new("/srv/My App.v2")), "My-App-v2");
-        assert_eq!(app_id_from_dir(Path::new("/srv/_build")), "build");
-        assert_eq!(app_id_from_dir(Path::new("/srv/ünï")), "n-");
-        assert_eq!(app_id_from_dir(Path::new("/")), "app");
-        let long = app_id_from_dir(&Path::new("/srv").join("a".repeat(100)));
-        assert_eq!(long.len(), 63);
-        for dir in [
-            "/srv/demo",
-            "/srv/My App.v2",
-            "/srv/_build",
-            "/srv/ünï",
-            "/",
-        ] {
-            assert!(apps::is_valid_id(&app_id_from_dir(Path::new(dir))), "{dir}");
-        }
-    }
 }

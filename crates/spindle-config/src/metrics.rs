@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::{hostname, port};
 use crate::config::{MetricsAuth, MetricsConfig, DEFAULT_APPLICATION_LABEL, DEFAULT_WORKER_LABEL};
+use crate::context::Context;
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
 use crate::object::Object;
-use crate::raw::{RawMetrics, RawMetricsAuth};
-use crate::validate::{hostname, port, Context};
+use crate::raw::metrics::{RawMetrics, RawMetricsAuth};
 
 /// Paths the admin server answers itself; the metrics endpoint cannot take one of them.
 const PROBE_PATHS: [&str; 3] = ["/live", "/ready", "/status"];
@@ -40,8 +41,8 @@ const LABEL_RULE: &str = "expected letters, digits and \"_\", not starting with 
 /// Checks the `metrics` key (except the port clash with the public server, which needs both).
 pub(crate) fn read(raw: RawMetrics, cx: &Context<'_>) -> Result<MetricsConfig, ConfigError> {
     let at = KeyPath::root().key("metrics");
-    let hostname = hostname(raw.hostname, &at.key("hostname"), cx)?;
-    let port = port(raw.port, &at.key("port"), cx)?;
+    let hostname = hostname(raw.hostname, &at.key("hostname"), &cx.report)?;
+    let port = port(raw.port, &at.key("port"), &cx.report)?;
     let endpoint = endpoint(raw.endpoint, &at.key("endpoint"), cx)?;
     let auth = raw
         .auth

@@ -5,12 +5,12 @@
 //! both forms are accepted and the value is kept as written; range checks belong to
 //! validation.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::de::{self, Visitor};
+use schemars::json_schema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::scalar::{self, inline_schema, NumberOrString};
 
 /// A finite number given as a JSON number or a string holding one.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,39 +28,29 @@ impl fmt::Display for Number {
     }
 }
 
-impl<'de> Deserialize<'de> for Number {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NumberVisitor)
-    }
-}
+impl NumberOrString for Number {
+    const EXPECTED: &'static str = "a number";
 
-struct NumberVisitor;
-
-impl Visitor<'_> for NumberVisitor {
-    type Value = Number;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a number")
+    fn whole(value: i128) -> Self {
+        Self(value as f64)
     }
 
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Number, E> {
-        Ok(Number(value as f64))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Number, E> {
-        Ok(Number(value as f64))
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Number, E> {
-        Ok(Number(value))
+    fn float(value: f64) -> Result<Self, String> {
+        Ok(Self(value))
     }
 
     /// Rust also parses `inf` and `NaN`; JSON has neither, so they are refused.
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Number, E> {
+    fn text(value: &str) -> Result<Self, String> {
         match value.trim().parse::<f64>() {
-            Ok(number) if number.is_finite() => Ok(Number(number)),
-            _ => Err(E::custom(format_args!("expected a number, got {value:?}"))),
+            Ok(number) if number.is_finite() => Ok(Self(number)),
+            _ => Err(format!("expected a number, got {value:?}")),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        scalar::deserialize(deserializer)
     }
 }
 
@@ -70,23 +60,11 @@ impl Serialize for Number {
     }
 }
 
-impl JsonSchema for Number {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "Number".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        // As for `Integer`: bounds added by field attributes constrain only the number form.
-        json_schema!({
-            "type": ["number", "string"],
-            "pattern": r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$|\{\{?[A-Za-z0-9_]+\}\}?"
-        })
-    }
-}
+// As for `Integer`: bounds added by field attributes constrain only the number form.
+inline_schema!(Number, "Number", |_| json_schema!({
+    "type": ["number", "string"],
+    "pattern": r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$|\{\{?[A-Za-z0-9_]+\}\}?"
+}));
 
 #[cfg(test)]
 mod tests {

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::apps::{ids, Declared};
 use crate::config::Policies;
+use crate::context::Context;
+use crate::declared::{ids, Declared};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
 use crate::raw::RawPolicies;
-use crate::validate::Context;
 
 /// Checks `policies.deny` against the applications (configured and autoloaded) and keeps
 /// every pair in both orders, as Watt forbids calls in either direction. A pair given twice

@@ -432,17 +432,7 @@ fn is_size(property: &Value) -> bool {
 
 fn limits(property: &Value) -> Vec<String> {
     let number = |key: &str| property.get(key).filter(|v| v.is_number());
-    let show = |value: &Value| {
-        let text = value.to_string();
-        match value
-            .as_u64()
-            .filter(|_| is_size(property))
-            .and_then(mebibytes)
-        {
-            Some(size) => format!("{text} ({size})"),
-            None => text,
-        }
-    };
+    let show = |value: &Value| with_size(property, value, value.to_string());
     let mut limits = Vec::new();
     match (
         number("minimum"),
@@ -494,7 +484,12 @@ fn mebibytes(bytes: u64) -> Option<String> {
 }
 
 fn default_text(property: &Value, value: &Value) -> String {
-    let text = format!("`{}`", compact(value));
+    with_size(property, value, format!("`{}`", compact(value)))
+}
+
+/// `text`, then the size in MiB or GiB when `property` is a byte size and `value` a whole
+/// number of mebibytes.
+fn with_size(property: &Value, value: &Value, text: String) -> String {
     match value
         .as_u64()
         .filter(|_| is_size(property))
@@ -535,112 +530,4 @@ fn cell(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn render(schema: Value) -> String {
-        markdown_reference(&schema)
-    }
-
-    #[test]
-    fn shared_definitions_get_one_section_at_their_shallowest_place() {
-        let schema = json!({
-            "title": "T",
-            "properties": {
-                "apps": {"type": "array", "items": {"$ref": "#/$defs/App"}},
-                "health": {"$ref": "#/$defs/Health", "default": {"limit": 3}}
-            },
-            "$defs": {
-                "App": {"properties": {
-                    "health": {"anyOf": [{"$ref": "#/$defs/Health"}, {"type": "null"}]}
-                }},
-                "Health": {"description": "How health is judged.", "properties": {
-                    "limit": {"type": ["integer", "string", "null"], "minimum": 1, "pattern": "x"}
-                }}
-            }
-        });
-        let page = render(schema);
-        assert_eq!(page.matches("## `health`").count(), 1, "{page}");
-        assert!(page.contains("## `apps[]`"), "{page}");
-        assert!(
-            page.contains("| `apps[].health` | object ([`health`](#health)) |"),
-            "{page}"
-        );
-        assert!(
-            page.contains("| `health.limit` | integer (at least 1) | `3` |"),
-            "the parent's default fills in the key's: {page}"
-        );
-        assert!(page.contains("Numbers may also be written as strings"));
-    }
-
-    #[test]
-    fn enums_sizes_maps_and_required_keys() {
-        let schema = json!({
-            "title": "T",
-            "required": ["id"],
-            "properties": {
-                "id": {"type": "string", "description": "The id."},
-                "level": {"$ref": "#/$defs/Level", "default": "info"},
-                "heap": {"type": ["integer", "string"], "pattern": "[KkMmGg]", "minimum": 16777216, "default": 4294967296u64},
-                "env": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
-                "path": {"type": "string", "not": {"enum": ["/a"]}, "description": "a | b"}
-            },
-            "$defs": {"Level": {"oneOf": [
-                {"const": "info", "type": "string", "description": "Events."},
-                {"const": "warn", "type": "string", "description": "Problems."}
-            ]}}
-        });
-        let page = render(schema);
-        assert!(
-            page.contains("| `id` | string | required | The id. |"),
-            "{page}"
-        );
-        assert!(
-            page.contains("| `level` | one of `\"info\"`, `\"warn\"` | `\"info\"` |"),
-            "{page}"
-        );
-        assert!(page.contains("`\"info\"`: Events.<br><br>`\"warn\"`: Problems."));
-        assert!(
-            page.contains(
-                "| `heap` | integer or size string (at least 16777216 (16 MiB)) | `4294967296` (4 GiB) |"
-            ),
-            "{page}"
-        );
-        assert!(
-            page.contains("| `env` | object: name → string | `{}` |"),
-            "{page}"
-        );
-        assert!(page.contains("string (not `\"/a\"`)"), "{page}");
-        assert!(page.contains("a \\| b"), "pipes are escaped: {page}");
-    }
-
-    #[test]
-    fn an_object_that_may_also_be_a_number_gets_its_own_section_title() {
-        let schema = json!({
-            "title": "T",
-            "properties": {"workers": {"anyOf": [
-                {"type": ["integer", "string"], "pattern": "x"},
-                {"$ref": "#/$defs/Range"}
-            ]}},
-            "$defs": {"Range": {"properties": {"minimum": {"type": "integer"}}}}
-        });
-        let page = render(schema);
-        assert!(page.contains("## `workers` as an object"), "{page}");
-        assert!(
-            page.contains("integer or object ([`workers`](#workers-as-an-object))"),
-            "{page}"
-        );
-        assert!(page.contains("| `workers.minimum` | integer |"), "{page}");
-    }
-
-    #[test]
-    fn slugs_follow_github() {
-        assert_eq!(
-            slug("`applications[].workers` as an object"),
-            "applicationsworkers-as-an-object"
-        );
-        assert_eq!(slug("Top-level keys"), "top-level-keys");
-        assert_eq!(slug("`server`"), "server");
-    }
-}
+mod tests;

@@ -47,10 +47,10 @@ pub struct ScalingConfig {
     /// scales down.
     pub scale_down_elu: f64,
     /// The least time between two scaling actions.
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub cooldown: Duration,
     /// How long after it starts a worker is left out of scaling decisions.
-    #[serde(serialize_with = "crate::config::as_millis")]
+    #[serde(serialize_with = "crate::millis::as_millis")]
     pub grace_period: Duration,
 }
 

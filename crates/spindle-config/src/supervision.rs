@@ -13,15 +13,13 @@ use std::fmt::Display;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use crate::apps::positive;
 use crate::bytesize::{format_bytes, ByteSize};
-use crate::error::{ConfigError, ErrorKind};
+use crate::check::{fraction, invalid, millis, positive, positive_millis};
+use crate::error::{ConfigError, ErrorKind, Reporter};
 use crate::health::{FaultConfig, HealthConfig, MAX_STANDBY_WORKERS};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
-use crate::number::Number;
-use crate::raw::RawHealth;
-use crate::validate::{millis, positive_millis, Context};
+use crate::raw::health::RawHealth;
 
 /// Smallest `health.sampleInterval`.
 const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
@@ -88,11 +86,11 @@ impl Layer {
         faults: RawFaults,
         at: &KeyPath,
         level: Level,
-        cx: &Context<'_>,
+        report: &Reporter<'_>,
     ) -> Result<Self, ConfigError> {
         let health_at = at.key("health");
         let h = health.unwrap_or_default();
-        let r = Reader { level, cx };
+        let r = Reader { level, report };
         Ok(Self {
             enabled: r.read(h.enabled, health_at.key("enabled"), as_is)?,
             sample_interval: r.read(
@@ -112,12 +110,12 @@ impl Layer {
             max_heap_total: r.read(
                 h.max_heap_total,
                 health_at.key("maxHeapTotal"),
-                |value, at, cx| bytes(value, MIN_HEAP_TOTAL, at, cx),
+                |value, at, report| bytes(value, MIN_HEAP_TOTAL, at, report),
             )?,
             max_young_generation: r.read(
                 h.max_young_generation,
                 health_at.key("maxYoungGeneration"),
-                |value, at, cx| bytes(value, MIN_YOUNG_GENERATION, at, cx),
+                |value, at, report| bytes(value, MIN_YOUNG_GENERATION, at, report),
             )?,
             max_stall: r.read(h.max_stall, health_at.key("maxStall"), millis)?,
             max_failed_starts: r.read(
@@ -148,7 +146,7 @@ impl Layer {
             response_timeout: r.read(
                 faults.response_timeout,
                 at.key("responseTimeout"),
-                |value, at, cx| Ok(Some(millis(value, at, cx)?).filter(|d| !d.is_zero())),
+                |value, at, report| Ok(Some(millis(value, at, report)?).filter(|d| !d.is_zero())),
             )?,
         })
     }
@@ -156,7 +154,7 @@ impl Layer {
 
 struct Reader<'a, 'c> {
     level: Level,
-    cx: &'a Context<'c>,
+    report: &'a Reporter<'c>,
 }
 
 impl Reader<'_, '_> {
@@ -165,13 +163,13 @@ impl Reader<'_, '_> {
         &self,
         raw: Option<R>,
         at: KeyPath,
-        check: impl FnOnce(R, &KeyPath, &Context<'_>) -> Result<T, ConfigError>,
+        check: impl FnOnce(R, &KeyPath, &Reporter<'_>) -> Result<T, ConfigError>,
     ) -> Result<Option<Given<T>>, ConfigError> {
         let Some(raw) = raw else {
             return Ok(None);
         };
         let shown = raw.to_string();
-        let value = check(raw, &at, self.cx)?;
+        let value = check(raw, &at, self.report)?;
         Ok(Some(Given {
             value,
             at,
@@ -186,7 +184,7 @@ impl Reader<'_, '_> {
 pub(crate) fn resolve(
     top: &Layer,
     own: &Layer,
-    cx: &Context<'_>,
+    report: &Reporter<'_>,
 ) -> Result<(HealthConfig, FaultConfig), ConfigError> {
     let health = HealthConfig::default();
     let faults = FaultConfig::default();
@@ -217,7 +215,7 @@ pub(crate) fn resolve(
                 "expected at least health.sampleInterval ({})",
                 ms(sample_interval.value)
             ),
-            cx,
+            report,
         ));
     }
     // A stall shows as a sample that did not come: it takes up to two intervals to see one.
@@ -233,7 +231,7 @@ pub(crate) fn resolve(
                 "expected at most half of health.maxStall ({})",
                 ms(max_stall.value / 2)
             ),
-            cx,
+            report,
         ));
     }
     if max_young_generation.value >= max_heap_total.value {
@@ -248,7 +246,7 @@ pub(crate) fn resolve(
                 "expected more than health.maxYoungGeneration ({})",
                 format_bytes(max_young_generation.value)
             ),
-            cx,
+            report,
         ));
     }
 
@@ -339,7 +337,7 @@ fn broken<A, B>(
     subject_expected: String,
     other: &Setting<'_, B>,
     other_expected: String,
-    cx: &Context<'_>,
+    report: &Reporter<'_>,
 ) -> ConfigError {
     let subject_given = subject.given.map(|given| (&given.at, &given.shown));
     let other_given = other.given.map(|given| (&given.at, &given.shown));
@@ -354,7 +352,7 @@ fn broken<A, B>(
         |(at, shown)| (at.clone(), shown.clone()),
     );
     let message = format!("{expected}, got {shown}");
-    cx.report.at_value(&at, ErrorKind::InvalidValue, message)
+    report.at_value(&at, ErrorKind::InvalidValue, message)
 }
 
 /// `250 ms`; half milliseconds (from halving) keep their `.5`.
@@ -366,26 +364,26 @@ fn ms(duration: Duration) -> String {
     }
 }
 
-fn invalid(at: &KeyPath, message: String, cx: &Context<'_>) -> ConfigError {
-    cx.report.at_value(at, ErrorKind::InvalidValue, message)
-}
-
-fn as_is(value: bool, _: &KeyPath, _: &Context<'_>) -> Result<bool, ConfigError> {
+fn as_is(value: bool, _: &KeyPath, _: &Reporter<'_>) -> Result<bool, ConfigError> {
     Ok(value)
 }
 
-fn count(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32, ConfigError> {
-    positive(value, at, cx).map(NonZeroU32::get)
+fn count(value: Integer, at: &KeyPath, report: &Reporter<'_>) -> Result<u32, ConfigError> {
+    positive(value, at, report).map(NonZeroU32::get)
 }
 
 /// A number of standby workers: none up to [`MAX_STANDBY_WORKERS`].
-fn standby_workers(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32, ConfigError> {
+fn standby_workers(
+    value: Integer,
+    at: &KeyPath,
+    report: &Reporter<'_>,
+) -> Result<u32, ConfigError> {
     match u32::try_from(value.0) {
         Ok(count) if count <= MAX_STANDBY_WORKERS => Ok(count),
         _ => {
             let message =
                 format!("expected an integer between 0 and {MAX_STANDBY_WORKERS}, got {value}");
-            Err(invalid(at, message, cx))
+            Err(invalid(at, message, report))
         }
     }
 }
@@ -393,33 +391,29 @@ fn standby_workers(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32
 fn sample_interval(
     value: Integer,
     at: &KeyPath,
-    cx: &Context<'_>,
+    report: &Reporter<'_>,
 ) -> Result<Duration, ConfigError> {
-    let duration = millis(value, at, cx)?;
+    let duration = millis(value, at, report)?;
     if duration < MIN_SAMPLE_INTERVAL {
         let message = format!("expected at least {}, got {value}", ms(MIN_SAMPLE_INTERVAL));
-        return Err(invalid(at, message, cx));
+        return Err(invalid(at, message, report));
     }
     Ok(duration)
 }
 
-/// A share such as an ELU: above 0 (0 would fail every check), at most 1.
-pub(crate) fn fraction(value: Number, at: &KeyPath, cx: &Context<'_>) -> Result<f64, ConfigError> {
-    if value.0 > 0.0 && value.0 <= 1.0 {
-        return Ok(value.0);
-    }
-    let message = format!("expected a number greater than 0 and at most 1, got {value}");
-    Err(invalid(at, message, cx))
-}
-
-fn bytes(value: ByteSize, min: u64, at: &KeyPath, cx: &Context<'_>) -> Result<u64, ConfigError> {
+fn bytes(
+    value: ByteSize,
+    min: u64,
+    at: &KeyPath,
+    report: &Reporter<'_>,
+) -> Result<u64, ConfigError> {
     if value.bytes < min.into() {
         let message = format!("expected at least {}, got {value}", format_bytes(min));
-        return Err(invalid(at, message, cx));
+        return Err(invalid(at, message, report));
     }
     u64::try_from(value.bytes).map_err(|_| {
         let message = format!("expected at most {}, got {value}", format_bytes(u64::MAX));
-        invalid(at, message, cx)
+        invalid(at, message, report)
     })
 }
 

@@ -1,14 +1,15 @@
 //! The `telemetry` key (Watt's): OpenTelemetry traces the core makes and exports.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{ConfigError, ErrorKind};
+use crate::error::{ConfigError, ErrorKind, Reporter};
 use crate::keypath::KeyPath;
 use crate::object::Object;
-use crate::raw::RawTelemetry;
-use crate::validate::Context;
+use crate::raw::telemetry::RawTelemetry;
+use crate::warning::Warning;
 
 /// Where OTLP spans go when `exporter.options.url` is not given (the collector's default).
 pub const DEFAULT_OTLP_URL: &str = "http://localhost:4318/v1/traces";
@@ -52,10 +53,11 @@ impl TelemetryConfig {
 }
 
 /// Checks `telemetry`. `None` when it is absent, disabled, or names an exporter Spindle
-/// does not have (with a warning).
+/// does not have (with a warning in `warnings`).
 pub(crate) fn read(
     raw: Option<RawTelemetry>,
-    cx: &Context<'_>,
+    report: &Reporter<'_>,
+    warnings: &RefCell<Vec<Warning>>,
 ) -> Result<Option<TelemetryConfig>, ConfigError> {
     let Some(raw) = raw else { return Ok(None) };
     let at = KeyPath::root().key("telemetry");
@@ -75,16 +77,16 @@ pub(crate) fn read(
                     ""
                 }
             );
-            cx.warnings
+            warnings
                 .borrow_mut()
-                .push(cx.report.warn(&exporter_at.key("type"), why));
+                .push(report.warn(&exporter_at.key("type"), why));
             return Ok(None);
         }
         other => {
             let message = format!(
                 "unknown exporter {other:?}; expected \"otlp\", \"console\", \"zipkin\", \"file\" or \"memory\""
             );
-            return Err(cx.report.at_value(
+            return Err(report.at_value(
                 &exporter_at.key("type"),
                 ErrorKind::InvalidValue,
                 message,
@@ -95,19 +97,17 @@ pub(crate) fn read(
     let options_at = exporter_at.key("options");
     let url = options.url.unwrap_or_else(|| DEFAULT_OTLP_URL.to_owned());
     if let Err(why) = check_url(&url) {
-        return Err(cx
-            .report
-            .at_value(&options_at.key("url"), ErrorKind::InvalidValue, why));
+        return Err(report.at_value(&options_at.key("url"), ErrorKind::InvalidValue, why));
     }
     if options.path.is_some() {
-        cx.warnings.borrow_mut().push(cx.report.warn(
+        warnings.borrow_mut().push(report.warn(
             &options_at.key("path"),
             "has no effect in Spindle: only the file exporter writes to a path".to_owned(),
         ));
     }
     let service_name = match raw.application_name {
         Some(name) if name.trim().is_empty() => {
-            return Err(cx.report.at_value(
+            return Err(report.at_value(
                 &at.key("applicationName"),
                 ErrorKind::InvalidValue,
                 "must not be empty".to_owned(),
@@ -119,7 +119,7 @@ pub(crate) fn read(
     let mut skip = Vec::with_capacity(raw.skip.len());
     for (i, Object(entry)) in raw.skip.into_iter().enumerate() {
         if !entry.path.starts_with('/') {
-            return Err(cx.report.at_value(
+            return Err(report.at_value(
                 &at.key("skip").index(i).key("path"),
                 ErrorKind::InvalidValue,
                 format!("{:?} must start with \"/\"", entry.path),

@@ -1,17 +1,16 @@
 //! The second layer: raw values checked and turned into the typed [`Config`].
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Duration;
 
 use crate::apps;
+use crate::check::{hostname, invalid, millis, port, positive_millis};
 use crate::config::{
     AppDefaults, Config, GracefulShutdown, LoggerConfig, MetricsConfig, ServerConfig,
 };
+use crate::context::Context;
 use crate::edge::{self, RawEdge};
 use crate::entrypoint;
-use crate::envfile::{self, EnvVars};
+use crate::envfile;
 use crate::error::{io_message, ConfigError, ErrorKind, Reporter};
 use crate::https;
 use crate::integer::Integer;
@@ -19,27 +18,10 @@ use crate::keypath::KeyPath;
 use crate::metrics;
 use crate::object::Object;
 use crate::policies;
+use crate::prefixes;
 use crate::raw::RawConfig;
-use crate::routes;
 use crate::supervision::{self, Layer, Level, RawFaults};
-use crate::warning::Warning;
 use crate::workers::Scaling;
-
-/// What validation needs besides the raw config.
-#[derive(Clone, Copy)]
-pub(crate) struct Context<'a> {
-    /// Directory relative paths start from.
-    pub(crate) root: &'a Path,
-    /// The process environment.
-    pub(crate) env: &'a BTreeMap<String, String>,
-    /// Variables of the root `.env` file.
-    pub(crate) root_dotenv: &'a EnvVars,
-    pub(crate) report: Reporter<'a>,
-    /// What every application takes from the top level.
-    pub(crate) defaults: &'a AppDefaults,
-    /// Warnings found while validating, for [`Config::warnings`].
-    pub(crate) warnings: &'a RefCell<Vec<Warning>>,
-}
 
 /// Checks `raw` and builds the [`Config`] (with `source` left for the caller to set).
 /// `list` is the key the applications were given under (`applications` or a Watt alias), so
@@ -79,7 +61,7 @@ pub(crate) fn validate(
         source_maps,
     } = raw;
 
-    let server_routes = std::mem::take(&mut server.routes);
+    let prefixes = std::mem::take(&mut server.routes);
     let http2 = server.http2;
     let server_at = KeyPath::root().key("server");
     let edge = RawEdge {
@@ -91,22 +73,26 @@ pub(crate) fn validate(
         trust_proxy: server.trust_proxy,
     };
     let mut server = ServerConfig {
-        hostname: hostname(server.hostname, &server_at.key("hostname"), cx)?,
-        port: port(server.port, &server_at.key("port"), cx)?,
+        hostname: hostname(server.hostname, &server_at.key("hostname"), &cx.report)?,
+        port: port(server.port, &server_at.key("port"), &cx.report)?,
         backlog: server
             .backlog
-            .map(|value| backlog(value, &server_at.key("backlog"), cx))
+            .map(|value| backlog(value, &server_at.key("backlog"), &cx.report))
             .transpose()?,
         // Filled in once the applications are known.
         routes: Vec::new(),
-        edge: edge::read(edge, &server_at, cx)?,
-        https: https::read(server.https, &server_at, cx)?,
+        edge: edge::read(edge, &server_at, &cx.report)?,
+        https: https::read(server.https, &server_at, cx.root, &cx.report, cx.warnings)?,
         http2,
     };
     let shutdown_at = KeyPath::root().key("gracefulShutdown");
     let graceful_shutdown = GracefulShutdown {
-        runtime: millis(shutdown.runtime, &shutdown_at.key("runtime"), cx)?,
-        application: millis(shutdown.application, &shutdown_at.key("application"), cx)?,
+        runtime: millis(shutdown.runtime, &shutdown_at.key("runtime"), &cx.report)?,
+        application: millis(
+            shutdown.application,
+            &shutdown_at.key("application"),
+            &cx.report,
+        )?,
         close_connections: shutdown.close_connections,
     };
     let metrics_at = KeyPath::root().key("metrics");
@@ -116,14 +102,14 @@ pub(crate) fn validate(
         let at = metrics_at.key("port");
         return Err(cx.report.at_value(&at, ErrorKind::InvalidValue, message));
     }
-    let telemetry = crate::telemetry::read(telemetry.map(|Object(t)| t), cx)?;
+    let telemetry = crate::telemetry::read(telemetry.map(|Object(t)| t), &cx.report, cx.warnings)?;
     let logger = LoggerConfig {
         level: logger.level,
     };
     let application_timeout = positive_millis(
         application_timeout,
         &KeyPath::root().key("applicationTimeout"),
-        cx,
+        &cx.report,
     )?;
     // serde has filled in the defaults, so the top level always holds these.
     let faults = RawFaults {
@@ -134,9 +120,15 @@ pub(crate) fn validate(
         standby_workers,
         response_timeout: Some(response_timeout),
     };
-    let top = Layer::read(Some(health), faults, &KeyPath::root(), Level::TopLevel, cx)?;
+    let top = Layer::read(
+        Some(health),
+        faults,
+        &KeyPath::root(),
+        Level::TopLevel,
+        &cx.report,
+    )?;
     let scaling = Scaling::read(workers, cx)?;
-    let (health, faults) = supervision::resolve(&top, &Layer::default(), cx)?;
+    let (health, faults) = supervision::resolve(&top, &Layer::default(), &cx.report)?;
     let envfile = match top_envfile {
         Some(name) => {
             let file = crate::entry::clean(&cx.root.join(&name));
@@ -158,7 +150,11 @@ pub(crate) fn validate(
         envfile,
         preload: crate::apps::preload_options(&preload, cx.root),
         source_maps,
-        start_timeout: positive_millis(start_timeout, &KeyPath::root().key("startTimeout"), cx)?,
+        start_timeout: positive_millis(
+            start_timeout,
+            &KeyPath::root().key("startTimeout"),
+            &cx.report,
+        )?,
     };
     let cx = &Context {
         defaults: &app_defaults,
@@ -184,7 +180,7 @@ pub(crate) fn validate(
     crate::dependencies::check(&declared, cx)?;
     let entrypoint = entrypoint::choose(top_level_entrypoint.as_deref(), &declared, cx)?;
     let policies = policies::read(policies, &declared, cx)?;
-    server.routes = routes::read(server_routes, &declared, cx)?;
+    server.routes = prefixes::read(prefixes, &declared, cx)?;
     let applications = declared
         .into_iter()
         .map(|app| apps::finish(app, server.port, cx))
@@ -221,64 +217,15 @@ fn shares_port(server: &ServerConfig, metrics: &MetricsConfig) -> bool {
             || wildcard(&metrics.hostname))
 }
 
-pub(crate) fn hostname(
-    value: String,
-    at: &KeyPath,
-    cx: &Context<'_>,
-) -> Result<String, ConfigError> {
-    if value.is_empty() || value.contains(char::is_whitespace) {
-        let message = format!("expected a hostname, got {value:?}");
-        return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
-    }
-    Ok(value)
-}
-
 /// `listen(2)`'s backlog: at least 1; the kernel caps it at `somaxconn`.
-fn backlog(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u32, ConfigError> {
+fn backlog(value: Integer, at: &KeyPath, report: &Reporter<'_>) -> Result<u32, ConfigError> {
     match u32::try_from(value.0) {
         Ok(n) if n >= 1 && n <= i32::MAX as u32 => Ok(n),
         _ => {
             let message = format!("expected a positive integer, got {value}");
-            Err(cx.report.at_value(at, ErrorKind::InvalidValue, message))
+            Err(invalid(at, message, report))
         }
     }
-}
-
-pub(crate) fn port(value: Integer, at: &KeyPath, cx: &Context<'_>) -> Result<u16, ConfigError> {
-    u16::try_from(value.0).map_err(|_| {
-        let message = format!("expected a port number (0-65535), got {value}");
-        cx.report.at_value(at, ErrorKind::InvalidValue, message)
-    })
-}
-
-pub(crate) fn millis(
-    value: Integer,
-    at: &KeyPath,
-    cx: &Context<'_>,
-) -> Result<Duration, ConfigError> {
-    u64::try_from(value.0)
-        .map(Duration::from_millis)
-        .map_err(|_| {
-            let message = if value.0 < 0 {
-                format!("expected a non-negative number of milliseconds, got {value}")
-            } else {
-                format!("expected at most {} milliseconds, got {value}", u64::MAX)
-            };
-            cx.report.at_value(at, ErrorKind::InvalidValue, message)
-        })
-}
-
-/// A timeout or deadline that must leave some time: at least 1 ms.
-pub(crate) fn positive_millis(
-    value: Integer,
-    at: &KeyPath,
-    cx: &Context<'_>,
-) -> Result<Duration, ConfigError> {
-    if value.0 < 1 {
-        let message = format!("expected a positive number of milliseconds, got {value}");
-        return Err(cx.report.at_value(at, ErrorKind::InvalidValue, message));
-    }
-    millis(value, at, cx)
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::place::place;
+
 /// One key accepted without effect, or with less effect than in Watt.
 ///
 /// Displays as `<file>:<line>:<col>: <key path>: <message>`, as a [`crate::ConfigError`] does.
@@ -26,13 +28,7 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let (Some(line), Some(column)) = (self.line, self.column) {
-            write!(f, ":{line}:{column}")?;
-        }
-        if !self.path.is_empty() {
-            write!(f, ": {}", self.path)?;
-        }
-        write!(f, ": {}", self.message)
+        let place = place(&self.file, self.line, self.column, &self.path);
+        write!(f, "{place}: {}", self.message)
     }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::capability;
-use crate::load::app_id_from_dir;
+use crate::id::app_id_from_dir;
 
 use crate::deserialize::APPLICATION_KEYS;
 use crate::error::Reporter;

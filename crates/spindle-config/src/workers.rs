@@ -9,19 +9,20 @@
 
 use std::num::NonZeroU32;
 
-use crate::apps::{positive, Declared};
+use crate::check::{fraction, millis, positive};
 use crate::config::DEFAULT_WORKERS;
+use crate::context::Context;
+use crate::declared::Declared;
 use crate::error::{ConfigError, ErrorKind};
 use crate::integer::Integer;
 use crate::keypath::KeyPath;
-use crate::raw::{RawAppWorkers, RawWorkerRange, RawWorkers};
+use crate::raw::workers::{RawAppWorkers, RawWorkerRange, RawWorkers};
 use crate::scaling::{
     default_total_workers, AppScaling, ScalingConfig, DEFAULT_DYNAMIC_WORKERS,
     DEFAULT_MINIMUM_WORKERS, DEFAULT_SCALE_DOWN_ELU, DEFAULT_SCALE_UP_ELU,
     DEFAULT_SCALING_COOLDOWN, DEFAULT_SCALING_GRACE_PERIOD,
 };
-use crate::supervision::{fraction, Level};
-use crate::validate::{millis, Context};
+use crate::supervision::Level;
 
 /// What to write instead of `static` with a range, as said in messages.
 const STATIC_OR_RANGE: &str =
@@ -59,30 +60,30 @@ impl Scaling {
         let at = KeyPath::root().key("workers");
         let total_given = raw.total.is_some();
         let default_workers = match raw.fixed {
-            Some(fixed) => positive(fixed, &at.key("static"), cx)?,
+            Some(fixed) => positive(fixed, &at.key("static"), &cx.report)?,
             None => DEFAULT_WORKERS,
         };
         let total = match raw.total {
-            Some(total) => positive(total, &at.key("total"), cx)?,
+            Some(total) => positive(total, &at.key("total"), &cx.report)?,
             None => NonZeroU32::new(default_total_workers()).unwrap_or(NonZeroU32::MIN),
         };
         let up_at = at.key("scaleUpELU");
         let down_at = at.key("scaleDownELU");
         let scale_up = raw
             .scale_up_elu
-            .map(|value| fraction(value, &up_at, cx))
+            .map(|value| fraction(value, &up_at, &cx.report))
             .transpose()?;
         let scale_down = raw
             .scale_down_elu
-            .map(|value| fraction(value, &down_at, cx))
+            .map(|value| fraction(value, &down_at, &cx.report))
             .transpose()?;
         let cooldown = raw
             .cooldown
-            .map(|value| millis(value, &at.key("cooldown"), cx))
+            .map(|value| millis(value, &at.key("cooldown"), &cx.report))
             .transpose()?;
         let grace_period = raw
             .grace_period
-            .map(|value| millis(value, &at.key("gracePeriod"), cx))
+            .map(|value| millis(value, &at.key("gracePeriod"), &cx.report))
             .transpose()?;
         let minimum = bound(raw.minimum, &at, "minimum", Level::TopLevel, cx)?;
         let maximum = bound(raw.maximum, &at, "maximum", Level::TopLevel, cx)?;
@@ -138,7 +139,7 @@ impl Scaling {
         cx: &Context<'_>,
     ) -> Result<(NonZeroU32, AppScaling), ConfigError> {
         match raw {
-            RawAppWorkers::Count(count) => Ok(self.plain(positive(count, at, cx)?)),
+            RawAppWorkers::Count(count) => Ok(self.plain(positive(count, at, &cx.report)?)),
             RawAppWorkers::Range(range) => self.range(range, at, cx),
         }
     }
@@ -167,7 +168,7 @@ impl Scaling {
     ) -> Result<(NonZeroU32, AppScaling), ConfigError> {
         let fixed = raw
             .fixed
-            .map(|value| positive(value, &at.key("static"), cx))
+            .map(|value| positive(value, &at.key("static"), &cx.report))
             .transpose()?;
         let minimum = bound(raw.minimum, at, "minimum", Level::Application, cx)?;
         let maximum = bound(raw.maximum, at, "maximum", Level::Application, cx)?;
@@ -256,7 +257,7 @@ fn bound(
         return Ok(None);
     };
     let at = at.key(key);
-    let value = positive(raw, &at, cx)?;
+    let value = positive(raw, &at, &cx.report)?;
     Ok(Some(Bound {
         value,
         written: Some((at, level)),

@@ -1,13 +1,16 @@
 //! The `server.routes` key: applications mounted on the public port by path prefix.
+//!
+//! Named for the prefixes, as the core's `datapath/prefixes.rs` that applies them: "routes"
+//! is only the key's name (and the public [`Route`] it becomes).
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use crate::apps::{ids, Declared};
 use crate::config::Route;
+use crate::context::Context;
+use crate::declared::{ids, Declared};
 use crate::error::{ConfigError, ErrorKind};
 use crate::keypath::KeyPath;
-use crate::validate::Context;
 
 /// Checks `server.routes` against the applications (configured and autoloaded) and sorts the
 /// routes longest prefix first, so the first that matches a path is the most specific one.
@@ -17,13 +20,13 @@ pub(crate) fn read(
     cx: &Context<'_>,
 ) -> Result<Vec<Route>, ConfigError> {
     let at = KeyPath::root().key("server").key("routes");
-    let mut routes = Vec::with_capacity(raw.len());
+    let mut mounted = Vec::with_capacity(raw.len());
     for (prefix, app) in raw {
-        let route_at = at.key(&prefix);
+        let prefix_at = at.key(&prefix);
         if let Some(message) = prefix_problem(&prefix) {
             return Err(cx
                 .report
-                .at_key(&route_at, ErrorKind::InvalidValue, message));
+                .at_key(&prefix_at, ErrorKind::InvalidValue, message));
         }
         if !apps.iter().any(|declared| declared.id == app) {
             let message = format!(
@@ -32,16 +35,16 @@ pub(crate) fn read(
             );
             return Err(cx
                 .report
-                .at_value(&route_at, ErrorKind::InvalidValue, message));
+                .at_value(&prefix_at, ErrorKind::InvalidValue, message));
         }
-        routes.push(Route { prefix, app });
+        mounted.push(Route { prefix, app });
     }
     // Prefixes are distinct (they are keys); equal lengths keep the map's order.
-    routes.sort_by_key(|route| Reverse(route.prefix.len()));
-    Ok(routes)
+    mounted.sort_by_key(|route| Reverse(route.prefix.len()));
+    Ok(mounted)
 }
 
-/// What is wrong with a route prefix, if anything.
+/// What is wrong with a prefix, if anything.
 fn prefix_problem(prefix: &str) -> Option<String> {
     if prefix == "/" {
         Some("\"/\" cannot be routed: the entrypoint already gets every path not routed".to_owned())
