@@ -5,31 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::Project;
-use spindle_config::{AppConfig, Config, FaultConfig, HealthConfig};
+use common::{app, load, Project, ONE_APP};
+use spindle_config::{FaultConfig, HealthConfig};
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
-fn app<'c>(config: &'c Config, id: &str) -> &'c AppConfig {
-    config
-        .application(id)
-        .unwrap_or_else(|| panic!("no application {id}"))
-}
-
-/// A project with apps `api` and `web` and this config.
-fn load(name: &str, config: &str) -> Config {
-    let project = Project::new(name);
-    project.app("api").app("web").config(config);
-    project.config_ok()
-}
-
 #[test]
 fn defaults_fill_everything_not_written() {
-    let config = load(
-        "health-defaults",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("health-defaults", ONE_APP);
     let api = app(&config, "api");
     assert_eq!(api.health, HealthConfig::default());
     assert_eq!(api.faults, FaultConfig::default());
@@ -321,10 +305,7 @@ fn placeholders_work_in_every_form() {
 
 #[test]
 fn health_serializes_for_logging() {
-    let config = load(
-        "health-serialize",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("health-serialize", ONE_APP);
     let json = serde_json::to_value(config).unwrap();
     let app = &json["applications"][0];
     assert_eq!(app["health"]["sampleInterval"], 250);

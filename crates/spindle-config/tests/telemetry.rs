@@ -4,16 +4,6 @@ mod common;
 
 use common::Project;
 
-fn warnings(project: &Project) -> Vec<String> {
-    let config = project.config_ok();
-    let dir = project.dir().display().to_string();
-    config
-        .warnings
-        .iter()
-        .map(|w| w.to_string().replace(&dir, "/x"))
-        .collect()
-}
-
 #[test]
 fn otlp_exporter_with_watt_spelling_takes_effect() {
     let project = Project::new("telemetry-otlp");
@@ -36,7 +26,7 @@ fn otlp_exporter_with_watt_spelling_takes_effect() {
     assert!(telemetry.skips("post", "/login"));
     assert!(!telemetry.skips("GET", "/login"));
     assert_eq!(
-        warnings(&project),
+        project.warnings(),
         [
             "/x/spindle.json:6:7: telemetry.exporter[1]: has no effect in Spindle: spans go to \
           one exporter, the first listed"
@@ -71,7 +61,7 @@ fn exporters_without_effect_warn_and_make_no_spans() {
   "telemetry": { "applicationName": "a", "exporter": { "type": "zipkin" } } }"#,
     );
     assert_eq!(project.config_ok().telemetry, None);
-    let warnings = warnings(&project);
+    let warnings = project.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("telemetry.exporter.type: has no effect in Spindle"),

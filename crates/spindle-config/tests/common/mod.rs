@@ -7,7 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use spindle_config::{Config, ConfigError, LoadOptions};
+use spindle_config::{AppConfig, Config, ConfigError, LoadOptions};
+
+/// The smallest config that loads: one app `api` at `api/`.
+pub const ONE_APP: &str = r#"{ "applications": [{ "id": "api", "path": "api" }] }"#;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct Project {
@@ -30,6 +33,13 @@ impl Project {
             dir,
             env: BTreeMap::new(),
         }
+    }
+
+    /// A project with apps `api` and `web` on disk and `config` as its spindle.json.
+    pub fn with_apps(name: &str, config: &str) -> Self {
+        let project = Self::new(name);
+        project.app("api").app("web").config(config);
+        project
     }
 
     pub fn dir(&self) -> &Path {
@@ -86,9 +96,32 @@ impl Project {
         }
     }
 
+    /// The config's warnings, the project directory shown as `/x`.
+    pub fn warnings(&self) -> Vec<String> {
+        let config = self.config_ok();
+        let dir = self.dir.display().to_string();
+        config
+            .warnings
+            .iter()
+            .map(|w| w.to_string().replace(&dir, "/x"))
+            .collect()
+    }
+
     pub fn path(&self, relative: &str) -> PathBuf {
         self.dir.join(relative)
     }
+}
+
+/// `config` loaded in a project with apps `api` and `web`.
+pub fn load(name: &str, config: &str) -> Config {
+    Project::with_apps(name, config).config_ok()
+}
+
+/// The application `id` of a loaded config.
+pub fn app<'c>(config: &'c Config, id: &str) -> &'c AppConfig {
+    config
+        .application(id)
+        .unwrap_or_else(|| panic!("no application {id}"))
 }
 
 impl Drop for Project {
