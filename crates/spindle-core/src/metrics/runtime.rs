@@ -177,39 +177,39 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
 
     // Watt's names (packages/metrics): `thread_cpu_user_system_seconds_total` holds the
     // user time only, as there.
-    let cpus = || workers.iter().filter_map(|f| f.figures.cpu.map(|c| (f, c)));
-    w.family(
-        "thread_cpu_user_system_seconds_total",
-        Kind::Counter,
-        "Total user CPU time spent in seconds for the current thread.",
-    );
-    for (f, c) in cpus() {
-        w.sample("", &ids(names, f), c.user);
-    }
-    w.family(
-        "thread_cpu_system_seconds_total",
-        Kind::Counter,
-        "Total system CPU time spent in seconds for the current thread.",
-    );
-    for (f, c) in cpus() {
-        w.sample("", &ids(names, f), c.system);
-    }
-    w.family(
-        "thread_cpu_seconds_total",
-        Kind::Counter,
-        "Total user and system CPU time spent in seconds for the current threads.",
-    );
-    for (f, c) in cpus() {
-        w.sample("", &ids(names, f), c.user + c.system);
-    }
-    w.family(
-        "thread_cpu_percent_usage",
-        Kind::Gauge,
-        "The thread CPU percent usage.",
-    );
-    for (f, c) in cpus() {
-        if let Some(percent) = c.percent {
-            w.sample("", &ids(names, f), percent);
+    type CpuField = fn(&super::published::ThreadCpu) -> Option<f64>;
+    let cpu: [(&str, Kind, &str, CpuField); 4] = [
+        (
+            "thread_cpu_user_system_seconds_total",
+            Kind::Counter,
+            "Total user CPU time spent in seconds for the current thread.",
+            |c| Some(c.user),
+        ),
+        (
+            "thread_cpu_system_seconds_total",
+            Kind::Counter,
+            "Total system CPU time spent in seconds for the current thread.",
+            |c| Some(c.system),
+        ),
+        (
+            "thread_cpu_seconds_total",
+            Kind::Counter,
+            "Total user and system CPU time spent in seconds for the current threads.",
+            |c| Some(c.user + c.system),
+        ),
+        (
+            "thread_cpu_percent_usage",
+            Kind::Gauge,
+            "The thread CPU percent usage.",
+            |c| c.percent,
+        ),
+    ];
+    for (name, kind, help, field) in cpu {
+        w.family(name, kind, help);
+        for f in workers {
+            if let Some(value) = f.figures.cpu.as_ref().and_then(field) {
+                w.sample("", &ids(names, f), value);
+            }
         }
     }
 }
@@ -282,10 +282,7 @@ mod tests {
             ..Figures::default()
         };
         let mut w = Writer::new(Format::Prometheus, &[]);
-        let names = LabelNames {
-            app: "applicationId".into(),
-            worker: "workerId".into(),
-        };
+        let names = LabelNames::watt();
         write(
             &mut w,
             &names,
