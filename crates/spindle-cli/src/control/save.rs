@@ -96,13 +96,7 @@ fn object_members(b: &[u8], open: usize) -> Result<(usize, Vec<Member>), String>
             key,
             value: (start, end),
         });
-        i = first_non_ws(b, end);
-        if b.get(i) == Some(&b',') {
-            i = first_non_ws(b, i + 1);
-        }
-        if i >= b.len() {
-            return Err("unterminated object".into());
-        }
+        i = next_item(b, end, "object")?;
     }
     Ok((open, members))
 }
@@ -117,15 +111,21 @@ fn array_elements(b: &[u8], open: usize) -> Result<(usize, Vec<(usize, usize)>),
     while b.get(i) != Some(&b']') {
         let end = skip_value(b, i)?;
         elements.push((i, end));
-        i = first_non_ws(b, end);
-        if b.get(i) == Some(&b',') {
-            i = first_non_ws(b, i + 1);
-        }
-        if i >= b.len() {
-            return Err("unterminated array".into());
-        }
+        i = next_item(b, end, "array")?;
     }
     Ok((i, elements))
+}
+
+/// Where the next member or element starts, past the one ending at `end` and its comma.
+fn next_item(b: &[u8], end: usize, container: &str) -> Result<usize, String> {
+    let mut i = first_non_ws(b, end);
+    if b.get(i) == Some(&b',') {
+        i = first_non_ws(b, i + 1);
+    }
+    if i >= b.len() {
+        return Err(format!("unterminated {container}"));
+    }
+    Ok(i)
 }
 
 fn first_non_ws(b: &[u8], mut i: usize) -> usize {
