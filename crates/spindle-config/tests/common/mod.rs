@@ -124,6 +124,20 @@ pub fn app<'c>(config: &'c Config, id: &str) -> &'c AppConfig {
         .unwrap_or_else(|| panic!("no application {id}"))
 }
 
+/// Passes when the committed file at `relative` (from the repository root) is `generated`;
+/// rewrites it instead when the variable `update` is set. `stale` says how to regenerate.
+pub fn committed_is(relative: &str, generated: &str, update: &str, stale: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative);
+    if std::env::var_os(update).is_some() {
+        fs::write(&path, generated).unwrap();
+        return;
+    }
+    let committed = fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "{stale}");
+}
+
 impl Drop for Project {
     fn drop(&mut self) {
         if let Some(parent) = self.dir.parent() {
