@@ -1,21 +1,12 @@
 //! parse_response and write_for_client.
 
+use super::test_support::head;
 use super::*;
 
 const MAX: usize = 64 * 1024;
 
-fn res(status_line: &str, lines: &[&str]) -> Vec<u8> {
-    let mut s = format!("{status_line}\r\n");
-    for l in lines {
-        s.push_str(l);
-        s.push_str("\r\n");
-    }
-    s.push_str("\r\n");
-    s.into_bytes()
-}
-
 fn ok(lines: &[&str]) -> Vec<u8> {
-    res("HTTP/1.1 200 OK", lines)
+    head("HTTP/1.1 200 OK", lines)
 }
 
 /// (framing, keep_alive) of an accepted head.
@@ -125,7 +116,7 @@ fn transfer_encoding() {
         "content-length with transfer-encoding"
     );
     assert_eq!(
-        error(&res("HTTP/1.0 200 OK", &["Transfer-Encoding: chunked"])),
+        error(&head("HTTP/1.0 200 OK", &["Transfer-Encoding: chunked"])),
         "transfer-encoding in an HTTP/1.0 response"
     );
 }
@@ -148,11 +139,11 @@ fn bodiless_statuses() {
         "204 No Content",
         "304 Not Modified",
     ] {
-        let buf = res(&format!("HTTP/1.1 {status}"), &["Content-Length: 5"]);
+        let buf = head(&format!("HTTP/1.1 {status}"), &["Content-Length: 5"]);
         assert_eq!(framing(&buf), Framing::None, "{status}");
     }
     // What they say about length describes nothing we forward.
-    let odd = res(
+    let odd = head(
         "HTTP/1.1 304 Not Modified",
         &["Transfer-Encoding: chunked", "Content-Length: x"],
     );
@@ -183,8 +174,11 @@ fn keep_alive_follows_version_and_connection() {
         "Content-Length: 0",
         "Connection: x, Close"
     ])));
-    assert!(!keep_alive(&res("HTTP/1.0 200 OK", &["Content-Length: 0"])));
-    let ka = res(
+    assert!(!keep_alive(&head(
+        "HTTP/1.0 200 OK",
+        &["Content-Length: 0"]
+    )));
+    let ka = head(
         "HTTP/1.0 200 OK",
         &["Content-Length: 0", "Connection: keep-alive"],
     );
@@ -194,15 +188,15 @@ fn keep_alive_follows_version_and_connection() {
 #[test]
 fn status_codes_outside_100_to_599_are_bad() {
     assert_eq!(
-        error(&res("HTTP/1.1 099 X", &[])),
+        error(&head("HTTP/1.1 099 X", &[])),
         "status code 99 out of range"
     );
     assert_eq!(
-        error(&res("HTTP/1.1 600 X", &[])),
+        error(&head("HTTP/1.1 600 X", &[])),
         "status code 600 out of range"
     );
     assert_eq!(
-        framing(&res("HTTP/1.1 599 X", &["Content-Length: 0"])),
+        framing(&head("HTTP/1.1 599 X", &["Content-Length: 0"])),
         Framing::Length(0)
     );
 }
