@@ -126,6 +126,13 @@ mod tests {
         LabelNames::default()
     }
 
+    /// The scrape of `text` from worker `web:0`, with nothing of Spindle's beside it.
+    fn merged_alone(format: Format, text: &str) -> String {
+        let mut w = Writer::new(format, &[]);
+        write(&mut w, &names(), &[from("web", "web:0", text)]);
+        w.finish()
+    }
+
     /// The text that worker `worker` of app `app` published.
     fn from<'t>(app: &'t str, worker: &'t str, text: &'t str) -> AppText<'t> {
         AppText { app, worker, text }
@@ -243,10 +250,8 @@ mod tests {
     fn openmetrics_gets_valid_counters() {
         let text = "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 3\n\
                     # HELP hits Hits without the suffix.\n# TYPE hits counter\nhits 2\n";
-        let mut w = Writer::new(Format::OpenMetrics, &[]);
-        write(&mut w, &names(), &[from("web", "web:0", text)]);
         assert_eq!(
-            w.finish(),
+            merged_alone(Format::OpenMetrics, text),
             "# HELP jobs Jobs.\n\
              # TYPE jobs counter\n\
              jobs_total{app=\"web\",worker=\"web:0\"} 3\n\
@@ -260,10 +265,8 @@ mod tests {
     #[test]
     fn an_openmetrics_registry_reads_as_the_text_format_names_it() {
         let text = "# HELP jobs Jobs.\n# TYPE jobs counter\njobs_total 3\njobs_created 1\n# EOF\n";
-        let mut w = Writer::new(Format::Prometheus, &[]);
-        write(&mut w, &names(), &[from("web", "web:0", text)]);
         assert_eq!(
-            w.finish(),
+            merged_alone(Format::Prometheus, text),
             "# HELP jobs_total Jobs.\n\
              # TYPE jobs_total counter\n\
              jobs_total{app=\"web\",worker=\"web:0\"} 3\n"

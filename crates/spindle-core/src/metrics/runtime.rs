@@ -45,14 +45,19 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
         );
     }
 
-    w.family(
+    // A gauge with a sample for each worker that has published a report.
+    let gauge = |w: &mut Writer, name: &str, help: &str, value: fn(&RuntimeReport) -> f64| {
+        w.family(name, Kind::Gauge, help);
+        for (f, r) in reports() {
+            w.sample("", &ids(names, f), value(r));
+        }
+    };
+    gauge(
+        w,
         "nodejs_eventloop_lag_seconds",
-        Kind::Gauge,
         "Lag of event loop in seconds.",
+        |r| r.lag,
     );
-    for (f, r) in reports() {
-        w.sample("", &ids(names, f), r.lag);
-    }
     type DelayField = fn(&super::published::Delay) -> f64;
     let delays: [(&str, &str, DelayField); 7] = [
         ("min", "minimum recorded", |d| d.min),
@@ -145,14 +150,12 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
         }
     }
 
-    w.family(
+    gauge(
+        w,
         "nodejs_external_memory_bytes",
-        Kind::Gauge,
         "Node.js external memory size in bytes.",
+        |r| r.external,
     );
-    for (f, r) in reports() {
-        w.sample("", &ids(names, f), r.external);
-    }
     type SpaceField = fn(&super::published::HeapSpace) -> f64;
     let spaces: [(&str, &str, SpaceField); 3] = [
         ("total", "Process heap space size total", |s| s.total),
