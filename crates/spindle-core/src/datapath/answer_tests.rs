@@ -93,6 +93,20 @@ impl Setup {
         (more, fx)
     }
 
+    /// The worker's side ends (`why`); returns the effects.
+    fn end(&self, why: &'static str) -> Effects {
+        let mut fx = Effects::default();
+        lock(&self.answer).on_end(why, &mut fx);
+        fx
+    }
+
+    /// The task gives up waiting (`timed_out`: on its deadline); returns the effects.
+    fn give_up(&self, timed_out: bool) -> Effects {
+        let mut fx = Effects::default();
+        lock(&self.answer).give_up(timed_out, &mut fx);
+        fx
+    }
+
     fn sent(&self) -> String {
         String::from_utf8_lossy(&self.client.sent.lock().unwrap()).into_owned()
     }
@@ -209,8 +223,7 @@ fn a_last_write_past_the_high_water_mark_does_not_leave_the_worker_waiting() {
 #[test]
 fn a_worker_that_ends_before_answering_leaves_the_request_unanswered() {
     let s = begin(&request("GET", Framing::None));
-    let mut fx = Effects::default();
-    lock(&s.answer).on_end("the worker exited", &mut fx);
+    let fx = s.end("the worker exited");
     assert_eq!(fx.fate, Fate::Close);
     assert!(matches!(
         lock(&s.answer).phase,
@@ -223,8 +236,7 @@ fn a_worker_that_ends_before_answering_leaves_the_request_unanswered() {
 fn a_worker_that_ends_mid_head_sent_a_bad_answer() {
     let s = begin(&request("GET", Framing::None));
     s.write(b"HTTP/1.1 200 O");
-    let mut fx = Effects::default();
-    lock(&s.answer).on_end("the app closed the connection", &mut fx);
+    s.end("the app closed the connection");
     assert!(matches!(lock(&s.answer).phase, Phase::Bad(_)));
 }
 
@@ -232,8 +244,7 @@ fn a_worker_that_ends_mid_head_sent_a_bad_answer() {
 fn an_answer_cut_short_closes_the_client_after_what_it_got() {
     let s = begin(&request("GET", Framing::None));
     s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel");
-    let mut fx = Effects::default();
-    lock(&s.answer).on_end("the worker exited", &mut fx);
+    let fx = s.end("the worker exited");
     assert_eq!(fx.fate, Fate::Close);
     let answer = lock(&s.answer);
     assert!(matches!(answer.phase, Phase::Done));
@@ -291,8 +302,7 @@ fn a_switch_nobody_asked_for_is_a_bad_answer() {
 #[test]
 fn after_the_task_gives_up_the_worker_is_asked_to_stop() {
     let s = begin(&request("GET", Framing::None));
-    let mut fx = Effects::default();
-    lock(&s.answer).give_up(false, &mut fx);
+    let fx = s.give_up(false);
     assert_eq!(fx.fate, Fate::Close);
     let (more, _) = s.write(HELLO);
     assert!(!more);
@@ -302,7 +312,6 @@ fn after_the_task_gives_up_the_worker_is_asked_to_stop() {
 #[test]
 fn a_head_not_begun_in_time_is_a_timeout() {
     let s = begin(&request("GET", Framing::None));
-    let mut fx = Effects::default();
-    lock(&s.answer).give_up(true, &mut fx);
+    s.give_up(true);
     assert!(matches!(lock(&s.answer).phase, Phase::TimedOut));
 }

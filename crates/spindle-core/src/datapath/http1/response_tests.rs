@@ -87,30 +87,20 @@ fn content_length() {
 
 #[test]
 fn transfer_encoding() {
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: chunked"])),
-        Framing::Chunked
-    );
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: gzip, Chunked"])),
-        Framing::Chunked
-    );
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: gzip"])),
-        Framing::UntilClose
-    );
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: chunked, gzip"])),
-        Framing::UntilClose
-    );
-    assert_eq!(
-        error(&ok(&["Transfer-Encoding: chunked, chunked"])),
-        "invalid transfer-encoding"
-    );
-    assert_eq!(
-        error(&ok(&["Transfer-Encoding: chunked;x"])),
-        "invalid transfer-encoding"
-    );
+    // Chunked when it is the last coding; until close when another one is.
+    for (codings, expected) in [
+        ("chunked", Framing::Chunked),
+        ("gzip, Chunked", Framing::Chunked),
+        ("gzip", Framing::UntilClose),
+        ("chunked, gzip", Framing::UntilClose),
+    ] {
+        let line = format!("Transfer-Encoding: {codings}");
+        assert_eq!(framing(&ok(&[&line])), expected, "{codings:?}");
+    }
+    for bad in ["chunked, chunked", "chunked;x"] {
+        let line = format!("Transfer-Encoding: {bad}");
+        assert_eq!(error(&ok(&[&line])), "invalid transfer-encoding", "{bad:?}");
+    }
     assert_eq!(
         error(&ok(&["Transfer-Encoding: chunked", "Content-Length: 5"])),
         "content-length with transfer-encoding"
