@@ -26,10 +26,7 @@ fn entry_is_package_main_when_present() {
         .file("api/src/start.js", "")
         .file("api/index.js", "")
         .config(ONE_APP);
-    assert_eq!(
-        project.config_ok().applications[0].entry,
-        project.path("api/src/start.js")
-    );
+    assert_eq!(project.entry(), project.path("api/src/start.js"));
 }
 
 #[test]
@@ -41,10 +38,7 @@ fn entry_candidates_are_tried_in_order() {
         .file("api/app.mjs", "")
         .file("api/server.js", "")
         .config(ONE_APP);
-    assert_eq!(
-        project.config_ok().applications[0].entry,
-        project.path("api/main.js")
-    );
+    assert_eq!(project.entry(), project.path("api/main.js"));
 }
 
 #[test]

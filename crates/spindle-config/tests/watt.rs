@@ -303,10 +303,7 @@ fn node_main_wins_over_package_json() {
         .file("api/lib/app.js", "")
         .file("api/index.js", "")
         .config(ONE_APP);
-    assert_eq!(
-        project.config_ok().applications[0].entry,
-        project.path("api/lib/app.js")
-    );
+    assert_eq!(project.entry(), project.path("api/lib/app.js"));
 }
 
 #[test]

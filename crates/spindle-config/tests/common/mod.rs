@@ -96,6 +96,11 @@ impl Project {
         }
     }
 
+    /// The file the first application is loaded from.
+    pub fn entry(&self) -> PathBuf {
+        self.config_ok().applications.remove(0).entry
+    }
+
     /// The config's warnings, the project directory shown as `/x`.
     pub fn warnings(&self) -> Vec<String> {
         let config = self.config_ok();

@@ -107,6 +107,12 @@ impl Setup {
         fx
     }
 
+    /// The client stops reading: the task, polled, finds its socket full and waits.
+    fn client_stops_reading(&self) {
+        self.client.full.store(true, Ordering::SeqCst);
+        assert!(self.poll_task(false).0.is_pending());
+    }
+
     fn sent(&self) -> String {
         String::from_utf8_lossy(&self.client.sent.lock().unwrap()).into_owned()
     }
@@ -188,8 +194,7 @@ fn a_body_after_a_head_that_allows_none_keeps_the_connection_from_being_reused()
 #[test]
 fn a_client_that_does_not_read_makes_the_task_write_and_the_worker_wait() {
     let s = begin(&request("GET", Framing::None));
-    s.client.full.store(true, Ordering::SeqCst);
-    assert!(s.poll_task(false).0.is_pending());
+    s.client_stops_reading();
     let (more, fx) = s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 400000\r\n\r\n");
     assert!(more);
     assert!(fx.wake.is_some(), "the task takes over the writing");
@@ -208,8 +213,7 @@ fn a_client_that_does_not_read_makes_the_task_write_and_the_worker_wait() {
 #[test]
 fn a_last_write_past_the_high_water_mark_does_not_leave_the_worker_waiting() {
     let s = begin(&request("GET", Framing::None));
-    s.client.full.store(true, Ordering::SeqCst);
-    assert!(s.poll_task(false).0.is_pending());
+    s.client_stops_reading();
     let (_, _) = s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n");
     let (more, fx) = s.write(&vec![b'x'; 300_000]);
     assert!(!more, "past the high-water mark");

@@ -53,8 +53,12 @@ fn scrape(status: &Status, names: &LabelNames, figures: &HashMap<String, Figures
     )
 }
 
-fn has(out: &str, line: &str) {
-    assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+/// Each of `lines` is a whole line of `out`.
+fn has<L: AsRef<str>>(out: &str, lines: impl IntoIterator<Item = L>) {
+    for line in lines {
+        let line = line.as_ref();
+        assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+    }
 }
 
 #[test]
@@ -64,54 +68,39 @@ fn http_families_under_prom_client_and_watt_names_with_status_codes_and_route() 
         &LabelNames::default(),
         &HashMap::new(),
     );
-    for name in [
-        "http_request_duration_seconds",
-        "http_request_all_duration_seconds",
+    let get = r#"app="web",method="GET",status_code="200",route="/shop""#;
+    let post = r#"app="web",method="POST",status_code="503",route="/shop""#;
+    // prom-client's names, and Watt's `_all_` ones over the same series.
+    for (histogram, summary) in [
+        (
+            "http_request_duration_seconds",
+            "http_request_summary_seconds",
+        ),
+        (
+            "http_request_all_duration_seconds",
+            "http_request_all_summary_seconds",
+        ),
     ] {
-        has(&out, &format!("# TYPE {name} histogram"));
         has(
             &out,
-            &format!(
-                r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="0.025"}} 1"#
-            ),
-        );
-        has(
-            &out,
-            &format!(
-                r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="+Inf"}} 2"#
-            ),
-        );
-        has(
-            &out,
-            &format!(
-                r#"{name}_count{{app="web",method="POST",status_code="503",route="/shop"}} 1"#
-            ),
-        );
-    }
-    for name in [
-        "http_request_summary_seconds",
-        "http_request_all_summary_seconds",
-    ] {
-        has(&out, &format!("# TYPE {name} summary"));
-        has(
-            &out,
-            &format!(
-                r#"{name}{{app="web",method="GET",status_code="200",route="/shop",quantile="0.5"}} 0.025"#
-            ),
-        );
-        has(
-            &out,
-            &format!(r#"{name}_count{{app="web",method="GET",status_code="200",route="/shop"}} 2"#),
+            [
+                format!("# TYPE {histogram} histogram"),
+                format!(r#"{histogram}_bucket{{{get},le="0.025"}} 1"#),
+                format!(r#"{histogram}_bucket{{{get},le="+Inf"}} 2"#),
+                format!("{histogram}_count{{{post}}} 1"),
+                format!("# TYPE {summary} summary"),
+                format!(r#"{summary}{{{get},quantile="0.5"}} 0.025"#),
+                format!("{summary}_count{{{get}}} 2"),
+            ],
         );
     }
     // Spindle's own families are sums over the same series.
     has(
         &out,
-        r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"} 2"#,
-    );
-    has(
-        &out,
-        r#"spindle_http_request_duration_seconds_count{app="web",code_class="5xx"} 1"#,
+        [
+            r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"} 2"#,
+            r#"spindle_http_request_duration_seconds_count{app="web",code_class="5xx"} 1"#,
+        ],
     );
 }
 
@@ -120,7 +109,7 @@ fn without_a_route_prefix_there_is_no_route_label() {
     let out = scrape(&status(None), &LabelNames::default(), &HashMap::new());
     has(
         &out,
-        r#"http_request_duration_seconds_count{app="web",method="GET",status_code="200"} 2"#,
+        [r#"http_request_duration_seconds_count{app="web",method="GET",status_code="200"} 2"#],
     );
 }
 
@@ -139,23 +128,13 @@ fn the_app_and_worker_labels_take_the_configured_names_everywhere() {
     let out = scrape(&status(None), &names, &figures);
     has(
         &out,
-        r#"spindle_workers{applicationId="web",state="ready"} 1"#,
-    );
-    has(
-        &out,
-        r#"nodejs_eventloop_utilization{applicationId="web",workerId="web:0"} 0.5"#,
-    );
-    has(
-        &out,
-        r#"http_request_duration_seconds_count{applicationId="web",method="GET",status_code="200"} 2"#,
-    );
-    has(
-        &out,
-        r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:0"} 0"#,
-    );
-    has(
-        &out,
-        r#"orders_total{applicationId="web",workerId="web:0"} 4"#,
+        [
+            r#"spindle_workers{applicationId="web",state="ready"} 1"#,
+            r#"nodejs_eventloop_utilization{applicationId="web",workerId="web:0"} 0.5"#,
+            r#"http_request_duration_seconds_count{applicationId="web",method="GET",status_code="200"} 2"#,
+            r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:0"} 0"#,
+            r#"orders_total{applicationId="web",workerId="web:0"} 4"#,
+        ],
     );
     assert!(!out.contains("app=\""), "{out}");
     assert!(!out.contains("worker=\""), "{out}");
