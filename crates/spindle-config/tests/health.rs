@@ -149,17 +149,23 @@ fn an_application_overrides_single_keys_of_the_top_level() {
 
 #[test]
 fn standby_workers_come_from_the_application_over_the_top_level_over_none() {
-    let config = load(
-        "health-standby",
-        r#"{
+    // `standbyWorkers` at the top level, and on `api` (not on `web`).
+    let standby = |name: &str, top: u32, api: u32| {
+        load(
+            name,
+            &format!(
+                r#"{{
   "entrypoint": "api",
-  "standbyWorkers": 2,
+  "standbyWorkers": {top},
   "applications": [
-    { "id": "api", "path": "api", "standbyWorkers": 8 },
-    { "id": "web", "path": "web" }
+    {{ "id": "api", "path": "api", "standbyWorkers": {api} }},
+    {{ "id": "web", "path": "web" }}
   ]
-}"#,
-    );
+}}"#
+            ),
+        )
+    };
+    let config = standby("health-standby", 2, 8);
     assert_eq!(
         app(&config, "api").faults.standby_workers,
         8,
@@ -170,17 +176,7 @@ fn standby_workers_come_from_the_application_over_the_top_level_over_none() {
     assert_eq!(config.app_defaults.faults.standby_workers, 2);
 
     // An application's 0 turns off the top level's standbys for it alone.
-    let config = load(
-        "health-standby-zero",
-        r#"{
-  "entrypoint": "api",
-  "standbyWorkers": 3,
-  "applications": [
-    { "id": "api", "path": "api", "standbyWorkers": 0 },
-    { "id": "web", "path": "web" }
-  ]
-}"#,
-    );
+    let config = standby("health-standby-zero", 3, 0);
     assert_eq!(app(&config, "api").faults.standby_workers, 0);
     assert_eq!(app(&config, "web").faults.standby_workers, 3);
 }
