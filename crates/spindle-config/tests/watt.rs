@@ -158,10 +158,9 @@ fn wattpm_create_shape_loads() {
 
 #[test]
 fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
-    let project = Project::new("metrics-application-label");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "metrics": { "applicationLabel": "applicationId", "timeout": 1000 } }"#,
+    let project = Project::one_app(
+        "metrics-application-label",
+        r#""metrics": { "applicationLabel": "applicationId", "timeout": 1000 }"#,
     );
     assert_eq!(
         project.config_ok().metrics.application_label,
@@ -176,19 +175,15 @@ fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
 
 #[test]
 fn metrics_false_turns_the_admin_server_off() {
-    let project = Project::new("metrics-false");
-    project
-        .app("api")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }], "metrics": false }"#);
+    let project = Project::one_app("metrics-false", r#""metrics": false"#);
     assert!(!project.config_ok().metrics.enabled);
 }
 
 #[test]
 fn logger_silent_and_other_pino_options() {
-    let project = Project::new("logger-silent");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "logger": { "level": "silent", "transport": { "target": "pino-pretty" } } }"#,
+    let project = Project::one_app(
+        "logger-silent",
+        r#""logger": { "level": "silent", "transport": { "target": "pino-pretty" } }"#,
     );
     assert_eq!(project.config_ok().logger.level, LogLevel::Silent);
     assert_eq!(
@@ -393,9 +388,6 @@ fn yaml_configs_are_named_in_an_error() {
 
 #[test]
 fn typos_are_still_errors() {
-    let project = Project::new("typo");
-    project
-        .app("api")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }], "wacth": true }"#);
+    let project = Project::one_app("typo", r#""wacth": true"#);
     assert!(project.error().contains("wacth: unknown key"));
 }

@@ -42,6 +42,16 @@ impl Project {
         project
     }
 
+    /// A project with app `api` and a spindle.json of `ONE_APP`'s application list and the
+    /// top-level `keys`, written from the second line on (as positions in messages count).
+    pub fn one_app(name: &str, keys: &str) -> Self {
+        let project = Self::new(name);
+        project.app("api").config(&format!(
+            "{{ \"applications\": [{{ \"id\": \"api\", \"path\": \"api\" }}],\n  {keys} }}"
+        ));
+        project
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
