@@ -99,41 +99,15 @@ fn main() -> ExitCode {
             pretty,
             json,
         } => {
-            let opts = match load_options(dir, config) {
-                Ok(o) => o,
-                Err(code) => return code,
-            };
-            if let Err(code) = check_startable(&opts, false) {
-                return code;
-            }
-            let node = node.unwrap_or_else(|| PathBuf::from("node"));
-            if let Err(err) = node::check(&node) {
-                return fail(EXIT_UNAVAILABLE, &err.to_string());
-            }
             let pretty = pretty || (!json && std::io::stdout().is_terminal());
-            let err = launch::exec_node(&node, &opts, pretty, false);
-            fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
+            become_node(dir, config, node, pretty, false)
         }
         Command::Dev {
             dir,
             config,
             node,
             json,
-        } => {
-            let opts = match load_options(dir, config) {
-                Ok(o) => o,
-                Err(code) => return code,
-            };
-            if let Err(code) = check_startable(&opts, true) {
-                return code;
-            }
-            let node = node.unwrap_or_else(|| PathBuf::from("node"));
-            if let Err(err) = node::check(&node) {
-                return fail(EXIT_UNAVAILABLE, &err.to_string());
-            }
-            let err = launch::exec_node(&node, &opts, !json, true);
-            fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
-        }
+        } => become_node(dir, config, node, !json, true),
         Command::Build { dir, config } => {
             let opts = match load_options(dir, config) {
                 Ok(o) => o,
@@ -182,6 +156,30 @@ fn main() -> ExitCode {
             Err(err) => fail(err.exit_code(), &err.to_string()),
         },
     }
+}
+
+/// `start` and `dev`: checks the config and Node, then becomes the Node process; returns
+/// only when that fails.
+fn become_node(
+    dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    node: Option<PathBuf>,
+    pretty: bool,
+    dev: bool,
+) -> ExitCode {
+    let opts = match load_options(dir, config) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if let Err(code) = check_startable(&opts, dev) {
+        return code;
+    }
+    let node = node.unwrap_or_else(|| PathBuf::from("node"));
+    if let Err(err) = node::check(&node) {
+        return fail(EXIT_UNAVAILABLE, &err.to_string());
+    }
+    let err = launch::exec_node(&node, &opts, pretty, dev);
+    fail(EXIT_UNAVAILABLE, &format!("{err:#}"))
 }
 
 fn load_options(

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Project;
+use common::{Project, ONE_APP};
 
 fn ids(project: &Project) -> Vec<String> {
     project
@@ -25,11 +25,8 @@ fn entry_is_package_main_when_present() {
         )
         .file("api/src/start.js", "")
         .file("api/index.js", "")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
-    assert_eq!(
-        project.config_ok().applications[0].entry,
-        project.path("api/src/start.js")
-    );
+        .config(ONE_APP);
+    assert_eq!(project.entry(), project.path("api/src/start.js"));
 }
 
 #[test]
@@ -40,11 +37,8 @@ fn entry_candidates_are_tried_in_order() {
         .file("api/main.js", "")
         .file("api/app.mjs", "")
         .file("api/server.js", "")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
-    assert_eq!(
-        project.config_ok().applications[0].entry,
-        project.path("api/main.js")
-    );
+        .config(ONE_APP);
+    assert_eq!(project.entry(), project.path("api/main.js"));
 }
 
 #[test]

@@ -4,27 +4,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::Project;
-use spindle_config::{Config, EdgeConfig, TrustProxy};
-
-fn load(name: &str, config: &str) -> Config {
-    let project = Project::new(name);
-    project.app("api").app("web").config(config);
-    project.config_ok()
-}
+use common::{load, Project, ONE_APP};
+use spindle_config::{EdgeConfig, TrustProxy};
 
 fn error(name: &str, config: &str) -> String {
-    let project = Project::new(name);
-    project.app("api").app("web").config(config);
-    project.error()
+    Project::with_apps(name, config).error()
 }
 
 #[test]
 fn defaults() {
-    let config = load(
-        "edge-defaults",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("edge-defaults", ONE_APP);
     let edge = &config.server.edge;
     assert_eq!(*edge, EdgeConfig::default());
     assert_eq!(edge.headers_timeout, Duration::from_secs(10));

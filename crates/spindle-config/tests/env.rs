@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Project;
+use common::{Project, ONE_APP};
 
 #[test]
 fn placeholders_come_from_the_environment() {
@@ -115,7 +115,7 @@ fn a_broken_env_file_names_the_file_and_line() {
     project
         .app("api")
         .file("api/.env", "OK=1\n# comment\nNOT VALID\n")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
+        .config(ONE_APP);
     assert_eq!(
         project.error(),
         "/x/api/.env:3:5: invalid line (expected KEY=value; the line is not shown, it may \

@@ -5,18 +5,11 @@
 
 mod common;
 
-use common::Project;
+use common::{Project, ONE_APP};
 use spindle_config::{ErrorKind, LoadOptions};
 
-/// A project with apps `api` and `web` on disk and `config` as its spindle.json.
-fn with_config(name: &str, config: &str) -> Project {
-    let project = Project::new(name);
-    project.app("api").app("web").config(config);
-    project
-}
-
 fn error(name: &str, config: &str) -> String {
-    with_config(name, config).error()
+    Project::with_apps(name, config).error()
 }
 
 #[test]
@@ -132,7 +125,7 @@ fn workers_zero() {
     }
   ]
 }"#;
-    let project = with_config("workers-zero", config);
+    let project = Project::with_apps("workers-zero", config);
     assert_eq!(
         project.error(),
         "/x/spindle.json:6:18: applications[0].workers: expected a positive integer, got 0"
@@ -241,9 +234,7 @@ fn missing_app_path() {
 #[test]
 fn missing_entry_file() {
     let project = Project::new("no-entry");
-    project
-        .file("api/README.md", "")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
+    project.file("api/README.md", "").config(ONE_APP);
     assert_eq!(
         project.error(),
         "/x/spindle.json:1:43: applications[0].path: no entry file for \"api\" in /x/api \
@@ -258,7 +249,7 @@ fn package_main_that_does_not_exist() {
     let project = Project::new("bad-main");
     project
         .file("api/package.json", r#"{ "main": "dist/server.js" }"#)
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
+        .config(ONE_APP);
     assert_eq!(
         project.error(),
         "/x/spindle.json:1:43: applications[0].path: no entry file for \"api\": package.json \
@@ -274,7 +265,7 @@ fn broken_package_json() {
             "api/package.json",
             "{\n  \"main\": \"index.js\"\n  \"name\": \"api\"\n}",
         )
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
+        .config(ONE_APP);
     assert_eq!(
         project.error(),
         "/x/api/package.json:3:3: invalid JSON: expected `,` or `}`"
@@ -920,7 +911,7 @@ fn policies_deny_an_unknown_application() {
   "entrypoint": "web",
   "policies": { "deny": { "web": ["nope"] } }
 }"#;
-    let project = with_config("deny-unknown", config);
+    let project = Project::with_apps("deny-unknown", config);
     assert_eq!(
         project.error(),
         "/x/spindle.json:7:35: policies.deny.web[0]: unknown application \"nope\" (expected \
@@ -1040,7 +1031,7 @@ fn workers_static_with_a_range() {
     { "id": "api", "path": "api", "workers": { "static": 2, "maximum": 4 } }
   ]
 }"#;
-    let project = with_config("workers-static-range", config);
+    let project = Project::with_apps("workers-static-range", config);
     assert_eq!(
         project.error(),
         "/x/spindle.json:3:61: applications[0].workers.maximum: cannot be given together with \
@@ -1367,7 +1358,7 @@ fn route_to_an_unknown_application() {
   "server": { "routes": { "/api": "nope" } },
   "entrypoint": "web"
 }"#;
-    let project = with_config("route-unknown", config);
+    let project = Project::with_apps("route-unknown", config);
     assert_eq!(
         project.error(),
         "/x/spindle.json:3:35: server.routes[\"/api\"]: unknown application \"nope\" \

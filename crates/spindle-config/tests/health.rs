@@ -5,31 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::Project;
-use spindle_config::{AppConfig, Config, FaultConfig, HealthConfig};
+use common::{app, load, Project, ONE_APP};
+use spindle_config::{FaultConfig, HealthConfig};
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
-fn app<'c>(config: &'c Config, id: &str) -> &'c AppConfig {
-    config
-        .application(id)
-        .unwrap_or_else(|| panic!("no application {id}"))
-}
-
-/// A project with apps `api` and `web` and this config.
-fn load(name: &str, config: &str) -> Config {
-    let project = Project::new(name);
-    project.app("api").app("web").config(config);
-    project.config_ok()
-}
-
 #[test]
 fn defaults_fill_everything_not_written() {
-    let config = load(
-        "health-defaults",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("health-defaults", ONE_APP);
     let api = app(&config, "api");
     assert_eq!(api.health, HealthConfig::default());
     assert_eq!(api.faults, FaultConfig::default());
@@ -165,17 +149,23 @@ fn an_application_overrides_single_keys_of_the_top_level() {
 
 #[test]
 fn standby_workers_come_from_the_application_over_the_top_level_over_none() {
-    let config = load(
-        "health-standby",
-        r#"{
+    // `standbyWorkers` at the top level, and on `api` (not on `web`).
+    let standby = |name: &str, top: u32, api: u32| {
+        load(
+            name,
+            &format!(
+                r#"{{
   "entrypoint": "api",
-  "standbyWorkers": 2,
+  "standbyWorkers": {top},
   "applications": [
-    { "id": "api", "path": "api", "standbyWorkers": 8 },
-    { "id": "web", "path": "web" }
+    {{ "id": "api", "path": "api", "standbyWorkers": {api} }},
+    {{ "id": "web", "path": "web" }}
   ]
-}"#,
-    );
+}}"#
+            ),
+        )
+    };
+    let config = standby("health-standby", 2, 8);
     assert_eq!(
         app(&config, "api").faults.standby_workers,
         8,
@@ -186,17 +176,7 @@ fn standby_workers_come_from_the_application_over_the_top_level_over_none() {
     assert_eq!(config.app_defaults.faults.standby_workers, 2);
 
     // An application's 0 turns off the top level's standbys for it alone.
-    let config = load(
-        "health-standby-zero",
-        r#"{
-  "entrypoint": "api",
-  "standbyWorkers": 3,
-  "applications": [
-    { "id": "api", "path": "api", "standbyWorkers": 0 },
-    { "id": "web", "path": "web" }
-  ]
-}"#,
-    );
+    let config = standby("health-standby-zero", 3, 0);
     assert_eq!(app(&config, "api").faults.standby_workers, 0);
     assert_eq!(app(&config, "web").faults.standby_workers, 3);
 }
@@ -321,10 +301,7 @@ fn placeholders_work_in_every_form() {
 
 #[test]
 fn health_serializes_for_logging() {
-    let config = load(
-        "health-serialize",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("health-serialize", ONE_APP);
     let json = serde_json::to_value(config).unwrap();
     let app = &json["applications"][0];
     assert_eq!(app["health"]["sampleInterval"], 250);

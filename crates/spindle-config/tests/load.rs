@@ -5,7 +5,7 @@ mod common;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use common::Project;
+use common::{Project, ONE_APP};
 use spindle_config::{LoadOptions, LogLevel, Route};
 
 #[test]
@@ -180,9 +180,7 @@ fn a_byte_order_mark_is_ignored() {
 #[test]
 fn the_config_serializes_for_logging() {
     let project = Project::new("serialize");
-    project
-        .app("api")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
+    project.app("api").config(ONE_APP);
     let json = serde_json::to_value(project.config_ok()).unwrap();
     assert_eq!(json["graceful_shutdown"]["runtime"], 30000);
     assert_eq!(json["logger"]["level"], "info");

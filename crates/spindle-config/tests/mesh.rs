@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::Project;
+use common::{Project, ONE_APP};
 use spindle_config::{Config, Policies, DEFAULT_APPLICATION_TIMEOUT};
 
 /// A project with apps `api`, `web` and `admin` and this config.
@@ -39,10 +39,7 @@ fn pairs(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 
 #[test]
 fn defaults_fill_everything_not_written() {
-    let config = load(
-        "mesh-defaults",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("mesh-defaults", ONE_APP);
     assert_eq!(config.application_timeout, DEFAULT_APPLICATION_TIMEOUT);
     assert_eq!(config.policies, Policies::default());
 

@@ -5,22 +5,12 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::Project;
-use spindle_config::{Config, MetricsAuth, MetricsConfig, DEFAULT_METRICS_ENDPOINT};
-
-/// A project with app `api` and this config.
-fn load(name: &str, config: &str) -> Config {
-    let project = Project::new(name);
-    project.app("api").config(config);
-    project.config_ok()
-}
+use common::{load, Project, ONE_APP};
+use spindle_config::{MetricsAuth, MetricsConfig, DEFAULT_METRICS_ENDPOINT};
 
 #[test]
 fn defaults_fill_everything_not_written() {
-    let config = load(
-        "metrics-defaults",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("metrics-defaults", ONE_APP);
     assert_eq!(config.metrics, MetricsConfig::default());
 
     // The defaults themselves, spelled out once.
@@ -179,10 +169,7 @@ fn the_password_is_redacted_when_serialized_or_debug_printed() {
 
 #[test]
 fn without_auth_the_serialized_auth_is_null() {
-    let config = load(
-        "metrics-no-auth",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("metrics-no-auth", ONE_APP);
     let json = serde_json::to_value(&config).unwrap();
     assert_eq!(json["metrics"]["auth"], serde_json::Value::Null);
     assert_eq!(json["metrics"]["labels"], serde_json::json!({}));

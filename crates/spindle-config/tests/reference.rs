@@ -1,30 +1,21 @@
 //! The committed configuration reference must match the one rendered from the schema.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+mod common;
 
-fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(spindle_config::REFERENCE_PATH)
-}
+use std::collections::HashSet;
 
 /// Run with `UPDATE_DOCS=1 cargo test -p spindle-config --test reference` to rewrite the file.
 #[test]
 fn committed_reference_is_up_to_date() {
-    let path = committed_path();
-    let generated = spindle_config::configuration_reference();
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{} is out of date with the config types; regenerate it (and the schema) with \
-         `{}`",
+    common::committed_is(
         spindle_config::REFERENCE_PATH,
-        spindle_config::REGENERATE_COMMAND
+        &spindle_config::configuration_reference(),
+        "UPDATE_DOCS",
+        &format!(
+            "{} is out of date with the config types; regenerate it (and the schema) with `{}`",
+            spindle_config::REFERENCE_PATH,
+            spindle_config::REGENERATE_COMMAND
+        ),
     );
 }
 

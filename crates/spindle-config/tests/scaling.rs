@@ -6,21 +6,8 @@ mod common;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use common::Project;
-use spindle_config::{AppConfig, AppScaling, Config, ScalingConfig};
-
-fn app<'c>(config: &'c Config, id: &str) -> &'c AppConfig {
-    config
-        .application(id)
-        .unwrap_or_else(|| panic!("no application {id}"))
-}
-
-/// A project with apps `api` and `web` and this config.
-fn load(name: &str, config: &str) -> Config {
-    let project = Project::new(name);
-    project.app("api").app("web").config(config);
-    project.config_ok()
-}
+use common::{app, load, Project, ONE_APP};
+use spindle_config::{AppScaling, ScalingConfig};
 
 fn n(value: u32) -> NonZeroU32 {
     NonZeroU32::new(value).unwrap()
@@ -57,10 +44,7 @@ fn a_number_is_a_fixed_count_as_before() {
 
 #[test]
 fn defaults_fill_the_top_level() {
-    let config = load(
-        "scaling-defaults",
-        r#"{ "applications": [{ "id": "api", "path": "api" }] }"#,
-    );
+    let config = load("scaling-defaults", ONE_APP);
     assert_eq!(config.scaling, ScalingConfig::default());
 
     // The defaults themselves, spelled out once.

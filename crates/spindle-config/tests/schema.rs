@@ -1,10 +1,6 @@
 //! The committed schema must match the one generated from the code.
 
-use std::path::PathBuf;
-
-fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/spindle.schema.json")
-}
+mod common;
 
 fn generated() -> String {
     let mut text = serde_json::to_string_pretty(&spindle_config::json_schema()).unwrap();
@@ -15,18 +11,15 @@ fn generated() -> String {
 /// Run with `UPDATE_SCHEMA=1 cargo test -p spindle-config --test schema` to rewrite the file.
 #[test]
 fn committed_schema_is_up_to_date() {
-    let path = committed_path();
-    let generated = generated();
-    if std::env::var_os("UPDATE_SCHEMA").is_some() {
-        std::fs::write(&path, &generated).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{} is out of date; regenerate it with \
-         `UPDATE_SCHEMA=1 cargo test -p spindle-config --test schema`",
-        path.display()
+    const PATH: &str = "schema/spindle.schema.json";
+    common::committed_is(
+        PATH,
+        &generated(),
+        "UPDATE_SCHEMA",
+        &format!(
+            "{PATH} is out of date; regenerate it with \
+             `UPDATE_SCHEMA=1 cargo test -p spindle-config --test schema`"
+        ),
     );
 }
 

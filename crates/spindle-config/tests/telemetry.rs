@@ -4,27 +4,16 @@ mod common;
 
 use common::Project;
 
-fn warnings(project: &Project) -> Vec<String> {
-    let config = project.config_ok();
-    let dir = project.dir().display().to_string();
-    config
-        .warnings
-        .iter()
-        .map(|w| w.to_string().replace(&dir, "/x"))
-        .collect()
-}
-
 #[test]
 fn otlp_exporter_with_watt_spelling_takes_effect() {
-    let project = Project::new("telemetry-otlp");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "telemetry": { "enabled": "true", "applicationName": "shop", "version": "1.2.3",
+    let project = Project::one_app(
+        "telemetry-otlp",
+        r#""telemetry": { "enabled": "true", "applicationName": "shop", "version": "1.2.3",
     "skip": [{ "path": "/health" }, { "path": "/login", "method": "POST" }],
     "exporter": [
       { "type": "otlp", "options": { "url": "http://127.0.0.1:4318/v1/traces", "headers": { "x-api-key": "k" } } },
       { "type": "console" }
-    ] } }"#,
+    ] }"#,
     );
     let config = project.config_ok();
     let telemetry = config.telemetry.expect("telemetry is on");
@@ -36,7 +25,7 @@ fn otlp_exporter_with_watt_spelling_takes_effect() {
     assert!(telemetry.skips("post", "/login"));
     assert!(!telemetry.skips("GET", "/login"));
     assert_eq!(
-        warnings(&project),
+        project.warnings(),
         [
             "/x/spindle.json:6:7: telemetry.exporter[1]: has no effect in Spindle: spans go to \
           one exporter, the first listed"
@@ -46,32 +35,29 @@ fn otlp_exporter_with_watt_spelling_takes_effect() {
 
 #[test]
 fn defaults_and_disabled() {
-    let project = Project::new("telemetry-defaults");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "telemetry": { "exporter": { "type": "otlp" } } }"#,
+    let project = Project::one_app(
+        "telemetry-defaults",
+        r#""telemetry": { "exporter": { "type": "otlp" } }"#,
     );
     let telemetry = project.config_ok().telemetry.expect("on by default");
     assert_eq!(telemetry.service_name, spindle_config::DEFAULT_SERVICE_NAME);
     assert_eq!(telemetry.url, spindle_config::DEFAULT_OTLP_URL);
 
-    let off = Project::new("telemetry-off");
-    off.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "telemetry": { "enabled": false, "applicationName": "a", "exporter": { "type": "otlp" } } }"#,
+    let off = Project::one_app(
+        "telemetry-off",
+        r#""telemetry": { "enabled": false, "applicationName": "a", "exporter": { "type": "otlp" } }"#,
     );
     assert_eq!(off.config_ok().telemetry, None);
 }
 
 #[test]
 fn exporters_without_effect_warn_and_make_no_spans() {
-    let project = Project::new("telemetry-console");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "telemetry": { "applicationName": "a", "exporter": { "type": "zipkin" } } }"#,
+    let project = Project::one_app(
+        "telemetry-console",
+        r#""telemetry": { "applicationName": "a", "exporter": { "type": "zipkin" } }"#,
     );
     assert_eq!(project.config_ok().telemetry, None);
-    let warnings = warnings(&project);
+    let warnings = project.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("telemetry.exporter.type: has no effect in Spindle"),

@@ -5,18 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::Project;
+use common::{Project, ONE_APP};
 use spindle_config::{AppKind, LogLevel};
-
-fn warnings(project: &Project) -> Vec<String> {
-    let config = project.config_ok();
-    let dir = project.dir().display().to_string();
-    config
-        .warnings
-        .iter()
-        .map(|w| w.to_string().replace(&dir, "/x"))
-        .collect()
-}
 
 /// Every top-level key of Watt 3.67's runtime schema (42), and every application key (25).
 const WATT_CONFIG: &str = r#"{
@@ -84,7 +74,7 @@ fn every_watt_key_is_accepted() {
 
 #[test]
 fn each_key_without_effect_warns_once() {
-    let warnings = warnings(&watt_project("watt-warnings"));
+    let warnings = watt_project("watt-warnings").warnings();
     let keys: Vec<&str> = warnings
         .iter()
         .map(|w| w.split(": ").nth(1).unwrap_or(""))
@@ -168,17 +158,16 @@ fn wattpm_create_shape_loads() {
 
 #[test]
 fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
-    let project = Project::new("metrics-application-label");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "metrics": { "applicationLabel": "applicationId", "timeout": 1000 } }"#,
+    let project = Project::one_app(
+        "metrics-application-label",
+        r#""metrics": { "applicationLabel": "applicationId", "timeout": 1000 }"#,
     );
     assert_eq!(
         project.config_ok().metrics.application_label,
         "applicationId"
     );
     assert_eq!(
-        warnings(&project),
+        project.warnings(),
         ["/x/spindle.json:2:53: metrics.timeout: has no effect in Spindle: a scrape never waits \
           on a worker"]
     );
@@ -186,23 +175,19 @@ fn metrics_application_label_takes_effect_and_other_watt_metrics_keys_warn() {
 
 #[test]
 fn metrics_false_turns_the_admin_server_off() {
-    let project = Project::new("metrics-false");
-    project
-        .app("api")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }], "metrics": false }"#);
+    let project = Project::one_app("metrics-false", r#""metrics": false"#);
     assert!(!project.config_ok().metrics.enabled);
 }
 
 #[test]
 fn logger_silent_and_other_pino_options() {
-    let project = Project::new("logger-silent");
-    project.app("api").config(
-        r#"{ "applications": [{ "id": "api", "path": "api" }],
-  "logger": { "level": "silent", "transport": { "target": "pino-pretty" } } }"#,
+    let project = Project::one_app(
+        "logger-silent",
+        r#""logger": { "level": "silent", "transport": { "target": "pino-pretty" } }"#,
     );
     assert_eq!(project.config_ok().logger.level, LogLevel::Silent);
     assert_eq!(
-        warnings(&project),
+        project.warnings(),
         [
             "/x/spindle.json:2:34: logger.transport: has no effect in Spindle: Spindle writes its \
           own log lines as pino-compatible JSON on stdout and passes applications' lines on as \
@@ -220,7 +205,7 @@ fn restart_on_error_delays_and_false_warn() {
     { "id": "web", "path": "web", "restartOnError": false }] }"#,
     );
     assert_eq!(
-        warnings(&project),
+        project.warnings(),
         [
             "/x/spindle.json:1:3: restartOnError: has no effect in Spindle: a crashed worker is \
              restarted at once after a good start, and after 100 ms doubling to 10 s in a \
@@ -262,7 +247,7 @@ fn exec_argv_keeps_what_a_worker_takes() {
             "--require=./x.js".to_owned(),
         ]
     );
-    let warnings = warnings(&project);
+    let warnings = project.warnings();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].starts_with(
         "/x/spindle.json:3:5: applications[0].execArgv: has no effect in Spindle for --expose-gc:"
@@ -312,11 +297,8 @@ fn node_main_wins_over_package_json() {
         .file("api/package.json", r#"{ "main": "index.js" }"#)
         .file("api/lib/app.js", "")
         .file("api/index.js", "")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
-    assert_eq!(
-        project.config_ok().applications[0].entry,
-        project.path("api/lib/app.js")
-    );
+        .config(ONE_APP);
+    assert_eq!(project.entry(), project.path("api/lib/app.js"));
 }
 
 #[test]
@@ -327,7 +309,7 @@ fn other_capabilities_are_refused_with_advice() {
             "api/watt.json",
             r#"{ "$schema": "https://schemas.platformatic.dev/@platformatic/service/3.0.0.json" }"#,
         )
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }] }"#);
+        .config(ONE_APP);
     assert_eq!(
         project.error(),
         "/x/spindle.json:1:43: applications[0].path: application \"api\" is a \
@@ -362,7 +344,7 @@ fn next_apps_are_recognised() {
         other => panic!("expected a next app, got {other:?}"),
     }
     // Said once at start, placed in the app's own file.
-    let said = warnings(&project);
+    let said = project.warnings();
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(
         said[0].starts_with("/x/web/watt.json:2:")
@@ -385,7 +367,7 @@ fn a_wrapped_app_config_is_its_own_runtime() {
     assert_eq!(config.applications[0].id, "wrapped");
     assert_eq!(config.server.port, 0);
     assert_eq!(
-        warnings(&project),
+        project.warnings(),
         [
             "/x/watt.json:2:41: runtime.undici: has no effect in Spindle: mesh calls go \
           through Spindle's core, not an undici dispatcher"
@@ -406,9 +388,6 @@ fn yaml_configs_are_named_in_an_error() {
 
 #[test]
 fn typos_are_still_errors() {
-    let project = Project::new("typo");
-    project
-        .app("api")
-        .config(r#"{ "applications": [{ "id": "api", "path": "api" }], "wacth": true }"#);
+    let project = Project::one_app("typo", r#""wacth": true"#);
     assert!(project.error().contains("wacth: unknown key"));
 }

@@ -352,21 +352,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_http() {
-        assert!(parse_response(b"")
-            .unwrap_err()
-            .contains("closed without an answer"));
-        assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n")
-            .unwrap_err()
-            .contains("not an HTTP response"));
-        assert!(parse_response(b"HTTP/1.1 abc\r\n\r\n")
-            .unwrap_err()
-            .contains("bad status line"));
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n")
-            .unwrap_err()
-            .contains("bad header line"));
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nx: y")
-            .unwrap_err()
-            .contains("no end"));
+        for (raw, why) in [
+            (&b""[..], "closed without an answer"),
+            (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP response"),
+            (b"HTTP/1.1 abc\r\n\r\n", "bad status line"),
+            (b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "bad header line"),
+            (b"HTTP/1.1 200 OK\r\nx: y", "no end"),
+        ] {
+            let err = parse_response(raw).unwrap_err();
+            assert!(err.contains(why), "{raw:?}: {err}");
+        }
     }
 
     #[test]

@@ -81,12 +81,8 @@ struct Member {
 
 /// The members of the object whose `{` is at `open`.
 fn object_members(b: &[u8], open: usize) -> Result<(usize, Vec<Member>), String> {
-    if b.get(open) != Some(&b'{') {
-        return Err("the config file is not a JSON object".into());
-    }
     let mut members = Vec::new();
-    let mut i = first_non_ws(b, open + 1);
-    while b.get(i) != Some(&b'}') {
+    items(b, open, b'{', "the config file is not a JSON object", |i| {
         let key_end = skip_string(b, i)?;
         let key: String = serde_json::from_slice(&b[i..key_end]).map_err(|e| e.to_string())?;
         let colon = first_non_ws(b, key_end);
@@ -96,36 +92,51 @@ fn object_members(b: &[u8], open: usize) -> Result<(usize, Vec<Member>), String>
             key,
             value: (start, end),
         });
-        i = first_non_ws(b, end);
-        if b.get(i) == Some(&b',') {
-            i = first_non_ws(b, i + 1);
-        }
-        if i >= b.len() {
-            return Err("unterminated object".into());
-        }
-    }
+        Ok(end)
+    })?;
     Ok((open, members))
 }
 
 /// The closing `]` and the element spans of the array whose `[` is at `open`.
 fn array_elements(b: &[u8], open: usize) -> Result<(usize, Vec<(usize, usize)>), String> {
-    if b.get(open) != Some(&b'[') {
-        return Err("the application list is not an array".into());
-    }
     let mut elements = Vec::new();
-    let mut i = first_non_ws(b, open + 1);
-    while b.get(i) != Some(&b']') {
+    let close = items(b, open, b'[', "the application list is not an array", |i| {
         let end = skip_value(b, i)?;
         elements.push((i, end));
+        Ok(end)
+    })?;
+    Ok((close, elements))
+}
+
+/// Walks the object or array whose `opening` bracket should be at `open` (`not_one` when
+/// it is not): `item` reads each member or element from its first byte and returns where
+/// it ends. Returns where the closing bracket is.
+fn items(
+    b: &[u8],
+    open: usize,
+    opening: u8,
+    not_one: &str,
+    mut item: impl FnMut(usize) -> Result<usize, String>,
+) -> Result<usize, String> {
+    let (closing, container) = match opening {
+        b'{' => (b'}', "object"),
+        _ => (b']', "array"),
+    };
+    if b.get(open) != Some(&opening) {
+        return Err(not_one.into());
+    }
+    let mut i = first_non_ws(b, open + 1);
+    while b.get(i) != Some(&closing) {
+        let end = item(i)?;
         i = first_non_ws(b, end);
         if b.get(i) == Some(&b',') {
             i = first_non_ws(b, i + 1);
         }
         if i >= b.len() {
-            return Err("unterminated array".into());
+            return Err(format!("unterminated {container}"));
         }
     }
-    Ok((i, elements))
+    Ok(i)
 }
 
 fn first_non_ws(b: &[u8], mut i: usize) -> usize {

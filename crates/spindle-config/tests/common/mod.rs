@@ -7,7 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use spindle_config::{Config, ConfigError, LoadOptions};
+use spindle_config::{AppConfig, Config, ConfigError, LoadOptions};
+
+/// The smallest config that loads: one app `api` at `api/`.
+pub const ONE_APP: &str = r#"{ "applications": [{ "id": "api", "path": "api" }] }"#;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct Project {
@@ -30,6 +33,23 @@ impl Project {
             dir,
             env: BTreeMap::new(),
         }
+    }
+
+    /// A project with apps `api` and `web` on disk and `config` as its spindle.json.
+    pub fn with_apps(name: &str, config: &str) -> Self {
+        let project = Self::new(name);
+        project.app("api").app("web").config(config);
+        project
+    }
+
+    /// A project with app `api` and a spindle.json of `ONE_APP`'s application list and the
+    /// top-level `keys`, written from the second line on (as positions in messages count).
+    pub fn one_app(name: &str, keys: &str) -> Self {
+        let project = Self::new(name);
+        project.app("api").config(&format!(
+            "{{ \"applications\": [{{ \"id\": \"api\", \"path\": \"api\" }}],\n  {keys} }}"
+        ));
+        project
     }
 
     pub fn dir(&self) -> &Path {
@@ -86,9 +106,51 @@ impl Project {
         }
     }
 
+    /// The file the first application is loaded from.
+    pub fn entry(&self) -> PathBuf {
+        self.config_ok().applications.remove(0).entry
+    }
+
+    /// The config's warnings, the project directory shown as `/x`.
+    pub fn warnings(&self) -> Vec<String> {
+        let config = self.config_ok();
+        let dir = self.dir.display().to_string();
+        config
+            .warnings
+            .iter()
+            .map(|w| w.to_string().replace(&dir, "/x"))
+            .collect()
+    }
+
     pub fn path(&self, relative: &str) -> PathBuf {
         self.dir.join(relative)
     }
+}
+
+/// `config` loaded in a project with apps `api` and `web`.
+pub fn load(name: &str, config: &str) -> Config {
+    Project::with_apps(name, config).config_ok()
+}
+
+/// The application `id` of a loaded config.
+pub fn app<'c>(config: &'c Config, id: &str) -> &'c AppConfig {
+    config
+        .application(id)
+        .unwrap_or_else(|| panic!("no application {id}"))
+}
+
+/// Passes when the committed file at `relative` (from the repository root) is `generated`;
+/// rewrites it instead when the variable `update` is set. `stale` says how to regenerate.
+pub fn committed_is(relative: &str, generated: &str, update: &str, stale: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative);
+    if std::env::var_os(update).is_some() {
+        fs::write(&path, generated).unwrap();
+        return;
+    }
+    let committed = fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "{stale}");
 }
 
 impl Drop for Project {

@@ -93,6 +93,26 @@ impl Setup {
         (more, fx)
     }
 
+    /// The worker's side ends (`why`); returns the effects.
+    fn end(&self, why: &'static str) -> Effects {
+        let mut fx = Effects::default();
+        lock(&self.answer).on_end(why, &mut fx);
+        fx
+    }
+
+    /// The task gives up waiting (`timed_out`: on its deadline); returns the effects.
+    fn give_up(&self, timed_out: bool) -> Effects {
+        let mut fx = Effects::default();
+        lock(&self.answer).give_up(timed_out, &mut fx);
+        fx
+    }
+
+    /// The client stops reading: the task, polled, finds its socket full and waits.
+    fn client_stops_reading(&self) {
+        self.client.full.store(true, Ordering::SeqCst);
+        assert!(self.poll_task(false).0.is_pending());
+    }
+
     fn sent(&self) -> String {
         String::from_utf8_lossy(&self.client.sent.lock().unwrap()).into_owned()
     }
@@ -174,8 +194,7 @@ fn a_body_after_a_head_that_allows_none_keeps_the_connection_from_being_reused()
 #[test]
 fn a_client_that_does_not_read_makes_the_task_write_and_the_worker_wait() {
     let s = begin(&request("GET", Framing::None));
-    s.client.full.store(true, Ordering::SeqCst);
-    assert!(s.poll_task(false).0.is_pending());
+    s.client_stops_reading();
     let (more, fx) = s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 400000\r\n\r\n");
     assert!(more);
     assert!(fx.wake.is_some(), "the task takes over the writing");
@@ -194,8 +213,7 @@ fn a_client_that_does_not_read_makes_the_task_write_and_the_worker_wait() {
 #[test]
 fn a_last_write_past_the_high_water_mark_does_not_leave_the_worker_waiting() {
     let s = begin(&request("GET", Framing::None));
-    s.client.full.store(true, Ordering::SeqCst);
-    assert!(s.poll_task(false).0.is_pending());
+    s.client_stops_reading();
     let (_, _) = s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n");
     let (more, fx) = s.write(&vec![b'x'; 300_000]);
     assert!(!more, "past the high-water mark");
@@ -209,8 +227,7 @@ fn a_last_write_past_the_high_water_mark_does_not_leave_the_worker_waiting() {
 #[test]
 fn a_worker_that_ends_before_answering_leaves_the_request_unanswered() {
     let s = begin(&request("GET", Framing::None));
-    let mut fx = Effects::default();
-    lock(&s.answer).on_end("the worker exited", &mut fx);
+    let fx = s.end("the worker exited");
     assert_eq!(fx.fate, Fate::Close);
     assert!(matches!(
         lock(&s.answer).phase,
@@ -223,8 +240,7 @@ fn a_worker_that_ends_before_answering_leaves_the_request_unanswered() {
 fn a_worker_that_ends_mid_head_sent_a_bad_answer() {
     let s = begin(&request("GET", Framing::None));
     s.write(b"HTTP/1.1 200 O");
-    let mut fx = Effects::default();
-    lock(&s.answer).on_end("the app closed the connection", &mut fx);
+    s.end("the app closed the connection");
     assert!(matches!(lock(&s.answer).phase, Phase::Bad(_)));
 }
 
@@ -232,8 +248,7 @@ fn a_worker_that_ends_mid_head_sent_a_bad_answer() {
 fn an_answer_cut_short_closes_the_client_after_what_it_got() {
     let s = begin(&request("GET", Framing::None));
     s.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel");
-    let mut fx = Effects::default();
-    lock(&s.answer).on_end("the worker exited", &mut fx);
+    let fx = s.end("the worker exited");
     assert_eq!(fx.fate, Fate::Close);
     let answer = lock(&s.answer);
     assert!(matches!(answer.phase, Phase::Done));
@@ -291,8 +306,7 @@ fn a_switch_nobody_asked_for_is_a_bad_answer() {
 #[test]
 fn after_the_task_gives_up_the_worker_is_asked_to_stop() {
     let s = begin(&request("GET", Framing::None));
-    let mut fx = Effects::default();
-    lock(&s.answer).give_up(false, &mut fx);
+    let fx = s.give_up(false);
     assert_eq!(fx.fate, Fate::Close);
     let (more, _) = s.write(HELLO);
     assert!(!more);
@@ -302,7 +316,6 @@ fn after_the_task_gives_up_the_worker_is_asked_to_stop() {
 #[test]
 fn a_head_not_begun_in_time_is_a_timeout() {
     let s = begin(&request("GET", Framing::None));
-    let mut fx = Effects::default();
-    lock(&s.answer).give_up(true, &mut fx);
+    s.give_up(true);
     assert!(matches!(lock(&s.answer).phase, Phase::TimedOut));
 }

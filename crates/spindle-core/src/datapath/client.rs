@@ -72,51 +72,37 @@ impl<S: Socket> ClientIo for S {
     }
 }
 
-impl Socket for TcpStream {
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        TcpStream::poll_read_ready(self, cx)
-    }
-    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        let spare = buf.capacity() - buf.len();
-        let n = TcpStream::try_read_buf(self, buf)?;
-        if n > 0 && n < spare {
-            drained(|| self.try_io(Interest::READABLE, would_block));
+/// Tokio's TCP and Unix streams have the same readiness methods but no trait that holds
+/// them, so one body serves both.
+macro_rules! socket_for_stream {
+    ($stream:ty) => {
+        impl Socket for $stream {
+            fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$stream>::poll_read_ready(self, cx)
+            }
+            fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+                let spare = buf.capacity() - buf.len();
+                let n = <$stream>::try_read_buf(self, buf)?;
+                if n > 0 && n < spare {
+                    drained(|| self.try_io(Interest::READABLE, would_block));
+                }
+                Ok(n)
+            }
+            fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$stream>::poll_write_ready(self, cx)
+            }
+            fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                <$stream>::try_write(self, buf)
+            }
+            fn shutdown(&self) {
+                let _ = socket2::SockRef::from(self).shutdown(Shutdown::Write);
+            }
         }
-        Ok(n)
-    }
-    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        TcpStream::poll_write_ready(self, cx)
-    }
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        TcpStream::try_write(self, buf)
-    }
-    fn shutdown(&self) {
-        let _ = socket2::SockRef::from(self).shutdown(Shutdown::Write);
-    }
+    };
 }
 
-impl Socket for UnixStream {
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        UnixStream::poll_read_ready(self, cx)
-    }
-    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        let spare = buf.capacity() - buf.len();
-        let n = UnixStream::try_read_buf(self, buf)?;
-        if n > 0 && n < spare {
-            drained(|| self.try_io(Interest::READABLE, would_block));
-        }
-        Ok(n)
-    }
-    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        UnixStream::poll_write_ready(self, cx)
-    }
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        UnixStream::try_write(self, buf)
-    }
-    fn shutdown(&self) {
-        let _ = socket2::SockRef::from(self).shutdown(Shutdown::Write);
-    }
-}
+socket_for_stream!(TcpStream);
+socket_for_stream!(UnixStream);
 
 pub type Client = Arc<dyn ClientIo>;
 

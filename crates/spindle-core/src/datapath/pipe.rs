@@ -173,19 +173,7 @@ impl Pipe {
         kind: Kind,
         fill: impl FnOnce(&mut Vec<u8>),
     ) -> Result<u64, Gone> {
-        let mut inbox = self.inbox();
-        if inbox.detached {
-            return Err(Gone);
-        }
-        let wake = !std::mem::replace(&mut inbox.awake, true);
-        wire::write_record(&mut inbox.records, id, kind, fill);
-        self.queued.store(true, Ordering::Relaxed);
-        let generation = self.generation();
-        drop(inbox);
-        if wake {
-            self.wake();
-        }
-        Ok(generation)
+        self.append(|records| wire::write_record(records, id, kind, fill))
     }
 
     /// Appends a request's start: the connection's opening (`open`, with its client) or
@@ -197,20 +185,28 @@ impl Pipe {
         peer: Option<SocketAddr>,
         fill: impl FnOnce(&mut Vec<u8>),
     ) -> Result<u64, Gone> {
+        self.append(|records| {
+            let kind = if open { Kind::Open } else { Kind::Peer };
+            if let Some(peer) = peer {
+                wire::write_record(records, id, kind, |out| wire::peer(peer, out));
+            } else if open {
+                wire::write_record(records, id, kind, |_| {});
+            }
+            wire::write_record(records, id, Kind::Data, fill);
+            self.requests.fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    /// Lets `write` add to the inbox under its lock, then wakes the worker if it rested;
+    /// returns the generation the records were queued under.
+    fn append(&self, write: impl FnOnce(&mut Vec<u8>)) -> Result<u64, Gone> {
         let mut inbox = self.inbox();
         if inbox.detached {
             return Err(Gone);
         }
         let wake = !std::mem::replace(&mut inbox.awake, true);
-        let kind = if open { Kind::Open } else { Kind::Peer };
-        if let Some(peer) = peer {
-            wire::write_record(&mut inbox.records, id, kind, |out| wire::peer(peer, out));
-        } else if open {
-            wire::write_record(&mut inbox.records, id, kind, |_| {});
-        }
-        wire::write_record(&mut inbox.records, id, Kind::Data, fill);
+        write(&mut inbox.records);
         self.queued.store(true, Ordering::Relaxed);
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let generation = self.generation();
         drop(inbox);
         if wake {

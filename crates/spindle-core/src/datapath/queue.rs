@@ -218,6 +218,12 @@ mod tests {
         base + Duration::from_millis(ms)
     }
 
+    /// `n` waiters for `/`, each come a millisecond after the one before.
+    fn in_line(c: &AppQueue, n: u64) -> Vec<Ticket<'_>> {
+        let base = Instant::now();
+        (0..n).map(|i| c.enqueue(at(base, i), "/")).collect()
+    }
+
     /// Which of `tickets` resolve right now.
     async fn woken(tickets: &[Ticket<'_>]) -> Vec<usize> {
         let mut out = Vec::new();
@@ -303,8 +309,7 @@ mod tests {
     #[tokio::test]
     async fn a_woken_waiter_that_finds_no_room_keeps_its_place() {
         let c = AppQueue::default();
-        let base = Instant::now();
-        let tickets: Vec<_> = (0..2).map(|i| c.enqueue(at(base, i), "/")).collect();
+        let tickets = in_line(&c, 2);
         c.released();
         assert_eq!(woken(&tickets).await, [0]);
         // It found no room and waits again: the next slot is still its own.
@@ -326,8 +331,7 @@ mod tests {
     #[tokio::test]
     async fn wake_all_wakes_every_waiter() {
         let c = AppQueue::default();
-        let base = Instant::now();
-        let tickets: Vec<_> = (0..3).map(|i| c.enqueue(at(base, i), "/")).collect();
+        let tickets = in_line(&c, 3);
         c.wake_all();
         assert_eq!(woken(&tickets).await, [0, 1, 2]);
     }

@@ -64,6 +64,13 @@ impl Feed {
         }
     }
 
+    /// `steps` steps at `elu`, step `i` with the heap report `report(i)` gives.
+    pub fn reporting(&mut self, elu: f64, steps: usize, report: impl Fn(usize) -> Option<Heap>) {
+        for i in 0..steps {
+            self.step(elu, report(i));
+        }
+    }
+
     /// `steps` steps with the loop stuck in JavaScript: fully busy, count unchanged.
     pub fn stuck(&mut self, steps: usize) {
         for _ in 0..steps {

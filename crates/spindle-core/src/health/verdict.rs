@@ -254,9 +254,7 @@ mod tests {
     #[test]
     fn stall_wins_over_high_elu_and_heap() {
         let mut feed = Feed::new();
-        for _ in 0..24 {
-            feed.step(1.0, Some(heap(100)));
-        }
+        feed.reporting(1.0, 24, |_| Some(heap(100)));
         feed.stuck(4);
         assert_eq!(
             judge(&feed, &policy()),
@@ -267,9 +265,7 @@ mod tests {
     #[test]
     fn grace_suppresses_elu_and_heap() {
         let mut feed = Feed::new();
-        for _ in 0..24 {
-            feed.step(1.0, Some(heap(100)));
-        }
+        feed.reporting(1.0, 24, |_| Some(heap(100)));
         assert_eq!(feed.now, ms(6000));
         let policy = Policy {
             grace_period: ms(6001),
@@ -397,11 +393,8 @@ mod tests {
     #[test]
     fn heap_above_the_max_in_every_check_is_unhealthy() {
         let mut feed = Feed::new();
-        for step in 0..24 {
-            // One report per second, as a worker might send them.
-            let report = (step % 4 == 3).then(|| heap(100));
-            feed.step(0.3, report);
-        }
+        // One report per second, as a worker might send them.
+        feed.reporting(0.3, 24, |step| (step % 4 == 3).then(|| heap(100)));
         assert_eq!(
             judge(&feed, &policy()),
             Verdict::Unhealthy(Reason::Heap {
@@ -416,22 +409,18 @@ mod tests {
     #[test]
     fn a_check_without_heap_data_does_not_fail() {
         let mut feed = Feed::new();
-        for step in 0..24 {
-            // Reports stop 1.5 s before the latest sample: the newest check has none.
-            let report = (step < 18).then(|| heap(100));
-            feed.step(0.3, report);
-        }
+        // Reports stop 1.5 s before the latest sample: the newest check has none.
+        feed.reporting(0.3, 24, |step| (step < 18).then(|| heap(100)));
         assert_eq!(judge(&feed, &policy()), Verdict::Healthy);
     }
 
     #[test]
     fn one_check_below_the_heap_max_keeps_the_worker_healthy() {
         let mut feed = Feed::new();
-        for step in 0..24 {
-            // The latest report of the check 2–3 s before the latest sample is fine.
-            let report = if step == 15 { heap(50) } else { heap(100) };
-            feed.step(0.3, Some(report));
-        }
+        // The latest report of the check 2–3 s before the latest sample is fine.
+        feed.reporting(0.3, 24, |step| {
+            Some(if step == 15 { heap(50) } else { heap(100) })
+        });
         assert_eq!(judge(&feed, &policy()), Verdict::Healthy);
     }
 

@@ -168,13 +168,4 @@ mod tests {
             worker(Stream::Stdout, line, false)
         );
     }
-
-    #[test]
-    fn app_colours_are_stable_per_name() {
-        assert_eq!(app_colour("web"), app_colour("web"));
-        let distinct: std::collections::HashSet<_> = ["web", "api", "jobs", "admin", "mail"]
-            .map(app_colour)
-            .into();
-        assert!(distinct.len() > 1);
-    }
 }

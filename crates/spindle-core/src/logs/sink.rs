@@ -306,11 +306,7 @@ mod tests {
         gate_tx.send(()).unwrap();
         sink.flush();
 
-        let msgs: Vec<String> = out
-            .lines()
-            .iter()
-            .map(|l| l[l.find("\"msg\"").unwrap()..].to_owned())
-            .collect();
+        let msgs = out.lines_from("\"msg\"");
         assert_eq!(
             msgs,
             [

@@ -32,6 +32,14 @@ impl SharedBuf {
             .map(str::to_owned)
             .collect()
     }
+
+    /// Each line from its `key` on: the part a test checks, past the labels all lines share.
+    pub(crate) fn lines_from(&self, key: &str) -> Vec<String> {
+        self.lines()
+            .iter()
+            .map(|l| l[l.find(key).unwrap()..].to_owned())
+            .collect()
+    }
 }
 
 impl Write for SharedBuf {

@@ -169,11 +169,7 @@ mod tests {
         log.finish();
         log.finish();
         sink.flush();
-        let msgs: Vec<String> = out
-            .lines()
-            .iter()
-            .map(|l| l[l.find("\"stream\"").unwrap()..].to_owned())
-            .collect();
+        let msgs = out.lines_from("\"stream\"");
         assert_eq!(
             msgs,
             [

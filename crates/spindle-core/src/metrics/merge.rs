@@ -126,6 +126,18 @@ mod tests {
         LabelNames::default()
     }
 
+    /// The scrape of `text` from worker `web:0`, with nothing of Spindle's beside it.
+    fn merged_alone(format: Format, text: &str) -> String {
+        let mut w = Writer::new(format, &[]);
+        write(&mut w, &names(), &[from("web", "web:0", text)]);
+        w.finish()
+    }
+
+    /// The text that worker `worker` of app `app` published.
+    fn from<'t>(app: &'t str, worker: &'t str, text: &'t str) -> AppText<'t> {
+        AppText { app, worker, text }
+    }
+
     #[test]
     fn families_merge_across_workers_with_their_labels_and_one_help() {
         let a = "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total{queue=\"q\"} 3\n";
@@ -135,18 +147,7 @@ mod tests {
         write(
             &mut w,
             &names(),
-            &[
-                AppText {
-                    app: "web",
-                    worker: "web:0",
-                    text: a,
-                },
-                AppText {
-                    app: "web",
-                    worker: "web:1",
-                    text: b,
-                },
-            ],
+            &[from("web", "web:0", a), from("web", "web:1", b)],
         );
         assert_eq!(
             w.finish(),
@@ -177,18 +178,7 @@ mod tests {
         write(
             &mut w,
             &names(),
-            &[
-                AppText {
-                    app: "jobs",
-                    worker: "jobs:0",
-                    text: &a,
-                },
-                AppText {
-                    app: "jobs",
-                    worker: "jobs:1",
-                    text: &b,
-                },
-            ],
+            &[from("jobs", "jobs:0", &a), from("jobs", "jobs:1", &b)],
         );
         assert_eq!(
             w.finish(),
@@ -215,15 +205,7 @@ mod tests {
             "# TYPE nodejs_gc_duration_seconds_count gauge\nnodejs_gc_duration_seconds_count 4\n\
                     # TYPE orders counter\norders 1\n\
                     # TYPE orders_total gauge\norders_total 2\n";
-        write(
-            &mut w,
-            &names(),
-            &[AppText {
-                app: "web",
-                worker: "web:0",
-                text,
-            }],
-        );
+        write(&mut w, &names(), &[from("web", "web:0", text)]);
         let out = w.finish();
         assert!(!out.contains(" 4\n"), "{out}");
         assert!(
@@ -241,25 +223,11 @@ mod tests {
         let a = "# HELP process_cpu_seconds_total CPU.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 9\n\
                  # TYPE x gauge\nx{app=\"mine\",region=\"us\",le=\"1\"} 1\n";
         let b = "# TYPE x counter\nx 5\n";
-        let names = LabelNames {
-            app: "applicationId".into(),
-            worker: "workerId".into(),
-        };
+        let names = LabelNames::watt();
         write(
             &mut w,
             &names,
-            &[
-                AppText {
-                    app: "web",
-                    worker: "web:0",
-                    text: a,
-                },
-                AppText {
-                    app: "api",
-                    worker: "api:0",
-                    text: b,
-                },
-            ],
+            &[from("web", "web:0", a), from("api", "api:0", b)],
         );
         let out = w.finish();
         assert_eq!(
@@ -282,18 +250,8 @@ mod tests {
     fn openmetrics_gets_valid_counters() {
         let text = "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 3\n\
                     # HELP hits Hits without the suffix.\n# TYPE hits counter\nhits 2\n";
-        let mut w = Writer::new(Format::OpenMetrics, &[]);
-        write(
-            &mut w,
-            &names(),
-            &[AppText {
-                app: "web",
-                worker: "web:0",
-                text,
-            }],
-        );
         assert_eq!(
-            w.finish(),
+            merged_alone(Format::OpenMetrics, text),
             "# HELP jobs Jobs.\n\
              # TYPE jobs counter\n\
              jobs_total{app=\"web\",worker=\"web:0\"} 3\n\
@@ -307,18 +265,8 @@ mod tests {
     #[test]
     fn an_openmetrics_registry_reads_as_the_text_format_names_it() {
         let text = "# HELP jobs Jobs.\n# TYPE jobs counter\njobs_total 3\njobs_created 1\n# EOF\n";
-        let mut w = Writer::new(Format::Prometheus, &[]);
-        write(
-            &mut w,
-            &names(),
-            &[AppText {
-                app: "web",
-                worker: "web:0",
-                text,
-            }],
-        );
         assert_eq!(
-            w.finish(),
+            merged_alone(Format::Prometheus, text),
             "# HELP jobs_total Jobs.\n\
              # TYPE jobs_total counter\n\
              jobs_total{app=\"web\",worker=\"web:0\"} 3\n"

@@ -31,6 +31,17 @@ impl Default for LabelNames {
     }
 }
 
+#[cfg(test)]
+impl LabelNames {
+    /// Watt's names for the two labels, `applicationId` and `workerId`.
+    pub(crate) fn watt() -> Self {
+        LabelNames {
+            app: "applicationId".into(),
+            worker: "workerId".into(),
+        }
+    }
+}
+
 /// prom-client's default percentiles, which `http-metrics`' summaries use.
 pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
 
@@ -488,176 +499,5 @@ fn histogram(w: &mut Writer, labels: &[(&str, &str)], h: &HistogramSnapshot) {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::metrics::http::HttpMetrics;
-    use crate::status::{AppStatus, Restarts, Scaled, WorkerStatus};
-    use crate::Phase;
-
-    fn status(route: Option<&str>) -> Status {
-        Status {
-            phase: Phase::Running,
-            apps: vec![AppStatus {
-                id: "web".into(),
-                entrypoint: true,
-                failed: None,
-                workers_wanted: 1,
-                restarts: Restarts::default(),
-                scaled: Scaled::default(),
-                stalls: 0,
-                route: route.map(str::to_owned),
-                workers: vec![WorkerStatus {
-                    id: "web:0".into(),
-                    state: WorkerState::Ready,
-                    elu: Some(0.5),
-                    heap: None,
-                    in_flight: 0,
-                    uptime_ms: 0,
-                    figures: None,
-                }],
-            }],
-        }
-    }
-
-    fn scrape(status: &Status, names: &LabelNames, figures: &HashMap<String, Figures>) -> String {
-        let m = HttpMetrics::default();
-        m.record("GET", 200, Duration::from_millis(20));
-        m.record("GET", 200, Duration::from_millis(80));
-        m.record("POST", 503, Duration::from_millis(2));
-        let http = vec![("web".to_string(), m.snapshot())];
-        render(
-            &Input {
-                status,
-                http: &http,
-                process: &ProcessStats::default(),
-                node_version: Some("v24.1.0"),
-                labels: &[],
-                names,
-                figures,
-            },
-            Format::Prometheus,
-        )
-    }
-
-    fn has(out: &str, line: &str) {
-        assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
-    }
-
-    #[test]
-    fn http_families_under_prom_client_and_watt_names_with_status_codes_and_route() {
-        let out = scrape(
-            &status(Some("/shop")),
-            &LabelNames::default(),
-            &HashMap::new(),
-        );
-        for name in [
-            "http_request_duration_seconds",
-            "http_request_all_duration_seconds",
-        ] {
-            has(&out, &format!("# TYPE {name} histogram"));
-            has(
-                &out,
-                &format!(
-                    r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="0.025"}} 1"#
-                ),
-            );
-            has(
-                &out,
-                &format!(
-                    r#"{name}_bucket{{app="web",method="GET",status_code="200",route="/shop",le="+Inf"}} 2"#
-                ),
-            );
-            has(
-                &out,
-                &format!(
-                    r#"{name}_count{{app="web",method="POST",status_code="503",route="/shop"}} 1"#
-                ),
-            );
-        }
-        for name in [
-            "http_request_summary_seconds",
-            "http_request_all_summary_seconds",
-        ] {
-            has(&out, &format!("# TYPE {name} summary"));
-            has(
-                &out,
-                &format!(
-                    r#"{name}{{app="web",method="GET",status_code="200",route="/shop",quantile="0.5"}} 0.025"#
-                ),
-            );
-            has(
-                &out,
-                &format!(
-                    r#"{name}_count{{app="web",method="GET",status_code="200",route="/shop"}} 2"#
-                ),
-            );
-        }
-        // Spindle's own families are sums over the same series.
-        has(
-            &out,
-            r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"} 2"#,
-        );
-        has(
-            &out,
-            r#"spindle_http_request_duration_seconds_count{app="web",code_class="5xx"} 1"#,
-        );
-    }
-
-    #[test]
-    fn without_a_route_prefix_there_is_no_route_label() {
-        let out = scrape(&status(None), &LabelNames::default(), &HashMap::new());
-        has(
-            &out,
-            r#"http_request_duration_seconds_count{app="web",method="GET",status_code="200"} 2"#,
-        );
-    }
-
-    #[test]
-    fn the_app_and_worker_labels_take_the_configured_names_everywhere() {
-        let names = LabelNames {
-            app: "applicationId".into(),
-            worker: "workerId".into(),
-        };
-        let figures = HashMap::from([(
-            "web:0".to_string(),
-            Figures {
-                app: Some(
-                    "# HELP orders_total Orders.\n# TYPE orders_total counter\norders_total 4\n"
-                        .into(),
-                ),
-                ..Figures::default()
-            },
-        )]);
-        let out = scrape(&status(None), &names, &figures);
-        has(
-            &out,
-            r#"spindle_workers{applicationId="web",state="ready"} 1"#,
-        );
-        has(
-            &out,
-            r#"nodejs_eventloop_utilization{applicationId="web",workerId="web:0"} 0.5"#,
-        );
-        has(
-            &out,
-            r#"http_request_duration_seconds_count{applicationId="web",method="GET",status_code="200"} 2"#,
-        );
-        has(
-            &out,
-            r#"spindle_worker_metrics_stale{applicationId="web",workerId="web:0"} 0"#,
-        );
-        has(
-            &out,
-            r#"orders_total{applicationId="web",workerId="web:0"} 4"#,
-        );
-        assert!(!out.contains("app=\""), "{out}");
-        assert!(!out.contains("worker=\""), "{out}");
-        // Every family once.
-        let mut types: Vec<&str> = out.lines().filter(|l| l.starts_with("# TYPE ")).collect();
-        let n = types.len();
-        types.sort();
-        types.dedup();
-        assert_eq!(types.len(), n, "{out}");
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

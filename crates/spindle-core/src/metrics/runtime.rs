@@ -45,14 +45,19 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
         );
     }
 
-    w.family(
+    // A gauge with a sample for each worker that has published a report.
+    let gauge = |w: &mut Writer, name: &str, help: &str, value: fn(&RuntimeReport) -> f64| {
+        w.family(name, Kind::Gauge, help);
+        for (f, r) in reports() {
+            w.sample("", &ids(names, f), value(r));
+        }
+    };
+    gauge(
+        w,
         "nodejs_eventloop_lag_seconds",
-        Kind::Gauge,
         "Lag of event loop in seconds.",
+        |r| r.lag,
     );
-    for (f, r) in reports() {
-        w.sample("", &ids(names, f), r.lag);
-    }
     type DelayField = fn(&super::published::Delay) -> f64;
     let delays: [(&str, &str, DelayField); 7] = [
         ("min", "minimum recorded", |d| d.min),
@@ -145,14 +150,12 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
         }
     }
 
-    w.family(
+    gauge(
+        w,
         "nodejs_external_memory_bytes",
-        Kind::Gauge,
         "Node.js external memory size in bytes.",
+        |r| r.external,
     );
-    for (f, r) in reports() {
-        w.sample("", &ids(names, f), r.external);
-    }
     type SpaceField = fn(&super::published::HeapSpace) -> f64;
     let spaces: [(&str, &str, SpaceField); 3] = [
         ("total", "Process heap space size total", |s| s.total),
@@ -177,39 +180,39 @@ pub fn write(w: &mut Writer, names: &LabelNames, workers: &[WorkerView<'_>]) {
 
     // Watt's names (packages/metrics): `thread_cpu_user_system_seconds_total` holds the
     // user time only, as there.
-    let cpus = || workers.iter().filter_map(|f| f.figures.cpu.map(|c| (f, c)));
-    w.family(
-        "thread_cpu_user_system_seconds_total",
-        Kind::Counter,
-        "Total user CPU time spent in seconds for the current thread.",
-    );
-    for (f, c) in cpus() {
-        w.sample("", &ids(names, f), c.user);
-    }
-    w.family(
-        "thread_cpu_system_seconds_total",
-        Kind::Counter,
-        "Total system CPU time spent in seconds for the current thread.",
-    );
-    for (f, c) in cpus() {
-        w.sample("", &ids(names, f), c.system);
-    }
-    w.family(
-        "thread_cpu_seconds_total",
-        Kind::Counter,
-        "Total user and system CPU time spent in seconds for the current threads.",
-    );
-    for (f, c) in cpus() {
-        w.sample("", &ids(names, f), c.user + c.system);
-    }
-    w.family(
-        "thread_cpu_percent_usage",
-        Kind::Gauge,
-        "The thread CPU percent usage.",
-    );
-    for (f, c) in cpus() {
-        if let Some(percent) = c.percent {
-            w.sample("", &ids(names, f), percent);
+    type CpuField = fn(&super::published::ThreadCpu) -> Option<f64>;
+    let cpu: [(&str, Kind, &str, CpuField); 4] = [
+        (
+            "thread_cpu_user_system_seconds_total",
+            Kind::Counter,
+            "Total user CPU time spent in seconds for the current thread.",
+            |c| Some(c.user),
+        ),
+        (
+            "thread_cpu_system_seconds_total",
+            Kind::Counter,
+            "Total system CPU time spent in seconds for the current thread.",
+            |c| Some(c.system),
+        ),
+        (
+            "thread_cpu_seconds_total",
+            Kind::Counter,
+            "Total user and system CPU time spent in seconds for the current threads.",
+            |c| Some(c.user + c.system),
+        ),
+        (
+            "thread_cpu_percent_usage",
+            Kind::Gauge,
+            "The thread CPU percent usage.",
+            |c| c.percent,
+        ),
+    ];
+    for (name, kind, help, field) in cpu {
+        w.family(name, kind, help);
+        for f in workers {
+            if let Some(value) = f.figures.cpu.as_ref().and_then(field) {
+                w.sample("", &ids(names, f), value);
+            }
         }
     }
 }
@@ -282,10 +285,7 @@ mod tests {
             ..Figures::default()
         };
         let mut w = Writer::new(Format::Prometheus, &[]);
-        let names = LabelNames {
-            app: "applicationId".into(),
-            worker: "workerId".into(),
-        };
+        let names = LabelNames::watt();
         write(
             &mut w,
             &names,

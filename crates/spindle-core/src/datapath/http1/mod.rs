@@ -34,6 +34,8 @@ mod fuzz_tests;
 mod request_tests;
 #[cfg(test)]
 mod response_tests;
+#[cfg(test)]
+mod test_support;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
 pub use request::{parse_request, write_forwarded, Forwarding, RequestHead};

@@ -1,5 +1,6 @@
 //! parse_request, one rule at a time.
 
+use super::test_support::head;
 use super::*;
 
 /// What a test looks at in an accepted head, owned so it outlives the header array.
@@ -60,13 +61,7 @@ fn status_with(buf: &[u8], limits: &Limits) -> u16 {
 
 /// A request with these header lines and an empty body.
 fn req(version: &str, lines: &[&str]) -> Vec<u8> {
-    let mut s = format!("GET /x HTTP/{version}\r\n");
-    for l in lines {
-        s.push_str(l);
-        s.push_str("\r\n");
-    }
-    s.push_str("\r\n");
-    s.into_bytes()
+    head(&format!("GET /x HTTP/{version}"), lines)
 }
 
 fn get(lines: &[&str]) -> Vec<u8> {

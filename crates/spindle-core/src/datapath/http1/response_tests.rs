@@ -1,21 +1,12 @@
 //! parse_response and write_for_client.
 
+use super::test_support::head;
 use super::*;
 
 const MAX: usize = 64 * 1024;
 
-fn res(status_line: &str, lines: &[&str]) -> Vec<u8> {
-    let mut s = format!("{status_line}\r\n");
-    for l in lines {
-        s.push_str(l);
-        s.push_str("\r\n");
-    }
-    s.push_str("\r\n");
-    s.into_bytes()
-}
-
 fn ok(lines: &[&str]) -> Vec<u8> {
-    res("HTTP/1.1 200 OK", lines)
+    head("HTTP/1.1 200 OK", lines)
 }
 
 /// (framing, keep_alive) of an accepted head.
@@ -96,36 +87,26 @@ fn content_length() {
 
 #[test]
 fn transfer_encoding() {
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: chunked"])),
-        Framing::Chunked
-    );
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: gzip, Chunked"])),
-        Framing::Chunked
-    );
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: gzip"])),
-        Framing::UntilClose
-    );
-    assert_eq!(
-        framing(&ok(&["Transfer-Encoding: chunked, gzip"])),
-        Framing::UntilClose
-    );
-    assert_eq!(
-        error(&ok(&["Transfer-Encoding: chunked, chunked"])),
-        "invalid transfer-encoding"
-    );
-    assert_eq!(
-        error(&ok(&["Transfer-Encoding: chunked;x"])),
-        "invalid transfer-encoding"
-    );
+    // Chunked when it is the last coding; until close when another one is.
+    for (codings, expected) in [
+        ("chunked", Framing::Chunked),
+        ("gzip, Chunked", Framing::Chunked),
+        ("gzip", Framing::UntilClose),
+        ("chunked, gzip", Framing::UntilClose),
+    ] {
+        let line = format!("Transfer-Encoding: {codings}");
+        assert_eq!(framing(&ok(&[&line])), expected, "{codings:?}");
+    }
+    for bad in ["chunked, chunked", "chunked;x"] {
+        let line = format!("Transfer-Encoding: {bad}");
+        assert_eq!(error(&ok(&[&line])), "invalid transfer-encoding", "{bad:?}");
+    }
     assert_eq!(
         error(&ok(&["Transfer-Encoding: chunked", "Content-Length: 5"])),
         "content-length with transfer-encoding"
     );
     assert_eq!(
-        error(&res("HTTP/1.0 200 OK", &["Transfer-Encoding: chunked"])),
+        error(&head("HTTP/1.0 200 OK", &["Transfer-Encoding: chunked"])),
         "transfer-encoding in an HTTP/1.0 response"
     );
 }
@@ -148,11 +129,11 @@ fn bodiless_statuses() {
         "204 No Content",
         "304 Not Modified",
     ] {
-        let buf = res(&format!("HTTP/1.1 {status}"), &["Content-Length: 5"]);
+        let buf = head(&format!("HTTP/1.1 {status}"), &["Content-Length: 5"]);
         assert_eq!(framing(&buf), Framing::None, "{status}");
     }
     // What they say about length describes nothing we forward.
-    let odd = res(
+    let odd = head(
         "HTTP/1.1 304 Not Modified",
         &["Transfer-Encoding: chunked", "Content-Length: x"],
     );
@@ -183,8 +164,11 @@ fn keep_alive_follows_version_and_connection() {
         "Content-Length: 0",
         "Connection: x, Close"
     ])));
-    assert!(!keep_alive(&res("HTTP/1.0 200 OK", &["Content-Length: 0"])));
-    let ka = res(
+    assert!(!keep_alive(&head(
+        "HTTP/1.0 200 OK",
+        &["Content-Length: 0"]
+    )));
+    let ka = head(
         "HTTP/1.0 200 OK",
         &["Content-Length: 0", "Connection: keep-alive"],
     );
@@ -194,15 +178,15 @@ fn keep_alive_follows_version_and_connection() {
 #[test]
 fn status_codes_outside_100_to_599_are_bad() {
     assert_eq!(
-        error(&res("HTTP/1.1 099 X", &[])),
+        error(&head("HTTP/1.1 099 X", &[])),
         "status code 99 out of range"
     );
     assert_eq!(
-        error(&res("HTTP/1.1 600 X", &[])),
+        error(&head("HTTP/1.1 600 X", &[])),
         "status code 600 out of range"
     );
     assert_eq!(
-        framing(&res("HTTP/1.1 599 X", &["Content-Length: 0"])),
+        framing(&head("HTTP/1.1 599 X", &["Content-Length: 0"])),
         Framing::Length(0)
     );
 }

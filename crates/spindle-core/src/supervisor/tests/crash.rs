@@ -5,14 +5,14 @@ use super::*;
 #[tokio::test(start_paused = true)]
 async fn a_crashed_worker_is_replaced_at_once_with_a_fresh_id() {
     let mut h = start(vec![app("web", 1)]);
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
     h.send(ready("web:0"));
     h.wait_status(|s| s.phase == Phase::Running).await;
 
     // Served long enough to count as a good start: no delay before the restart.
     tokio::time::advance(backoff::GOOD_START).await;
     h.send(crashed("web:0", "boom"));
-    assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+    assert_eq!(h.call().await, spawn("web:1"));
     let status = h
         .wait_status(|s| s.apps[0].workers.len() == 1 && s.apps[0].workers[0].id == "web:1")
         .await;
@@ -26,10 +26,10 @@ async fn a_crashed_worker_is_replaced_at_once_with_a_fresh_id() {
 #[tokio::test(start_paused = true)]
 async fn a_crash_loop_backs_off() {
     let mut h = start(vec![app("web", 1)]);
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
     // Fails at load, again and again: the first restart is immediate, then 100 ms, 200 ms.
     h.send(exited("web:0", 1));
-    assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+    assert_eq!(h.call().await, spawn("web:1"));
     for (n, delay_ms) in [(1u32, 100u64), (2, 200)] {
         let before = Instant::now();
         h.send(Event::Exited {
@@ -66,5 +66,5 @@ async fn a_crash_loop_fails_the_app_and_stops_restarting() {
 
     // A restart gives it another chance.
     h.send(Event::Restart(Some("web".into())));
-    assert_eq!(h.call().await, Call::Spawn("web:3".into()));
+    assert_eq!(h.call().await, spawn("web:3"));
 }

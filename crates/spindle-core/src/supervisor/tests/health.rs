@@ -5,14 +5,14 @@ use super::*;
 #[tokio::test(start_paused = true)]
 async fn a_stuck_worker_is_replaced_before_it_is_terminated() {
     let mut h = start(vec![app("web", 1)]);
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
     attach_frozen_loop(&h, "web:0");
     h.send(ready("web:0"));
     let began = Instant::now();
 
     // The loop never turns: after maxStall the successor starts, and the stuck worker
     // leaves routing at once.
-    assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+    assert_eq!(h.call().await, spawn("web:1"));
     let detected = began.elapsed();
     let max_stall = spindle_config::DEFAULT_MAX_STALL;
     assert!(detected >= max_stall, "{detected:?}");
@@ -25,7 +25,7 @@ async fn a_stuck_worker_is_replaced_before_it_is_terminated() {
 
     // Terminated as soon as the successor is Ready, not before.
     h.send(ready("web:1"));
-    assert_eq!(h.call().await, Call::Terminate("web:0".into()));
+    assert_eq!(h.call().await, terminate("web:0"));
     h.send(exited("web:0", 1));
     let status = h.wait_status(|s| s.apps[0].workers.len() == 1).await;
     assert_eq!(status.apps[0].workers[0].id, "web:1");
@@ -67,7 +67,7 @@ async fn a_worker_busier_than_its_siblings_is_replaced_for_elu_one_at_a_time() {
         h.send(ready(w));
     }
     // Grace (5 s) plus five 1 s checks at ELU 1.0: one busy worker is replaced...
-    assert_eq!(h.call().await, Call::Spawn("web:3".into()));
+    assert_eq!(h.call().await, spawn("web:3"));
     assert_eq!(h.routes.borrow().ready_count("web"), 2);
     // ...and, while its successor is not Ready, the other stays.
     tokio::time::sleep(Duration::from_secs(30)).await;

@@ -194,6 +194,21 @@ impl Harness {
     }
 }
 
+/// The host is asked to start `worker`'s thread.
+fn spawn(worker: &str) -> Call {
+    Call::Spawn(worker.into())
+}
+
+/// The host is asked to stop `worker` cooperatively.
+fn stop(worker: &str) -> Call {
+    Call::Stop(worker.into())
+}
+
+/// The host is asked to end `worker`'s thread now.
+fn terminate(worker: &str) -> Call {
+    Call::Terminate(worker.into())
+}
+
 fn id(s: &str) -> WorkerId {
     s.parse().unwrap()
 }

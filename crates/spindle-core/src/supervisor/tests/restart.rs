@@ -7,7 +7,7 @@ async fn rolling_restart_replaces_one_worker_at_a_time() {
     let mut h = running(2).await;
 
     h.send(Event::Restart(None));
-    assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+    assert_eq!(h.call().await, spawn("web:2"));
     assert_eq!(
         h.routes.borrow().ready_count("web"),
         2,
@@ -17,13 +17,10 @@ async fn rolling_restart_replaces_one_worker_at_a_time() {
     // The successor is Ready: its predecessor drains (nothing in flight) and stops,
     // and the next successor starts.
     let calls = h.calls(2).await;
-    assert_eq!(
-        calls,
-        [Call::Spawn("web:3".into()), Call::Stop("web:0".into())]
-    );
+    assert_eq!(calls, [spawn("web:3"), stop("web:0")]);
     h.send(exited("web:0", 0));
     h.send(ready("web:3"));
-    assert_eq!(h.call().await, Call::Stop("web:1".into()));
+    assert_eq!(h.call().await, stop("web:1"));
     h.send(exited("web:1", 0));
     let status = h
         .wait_status(|s| s.apps[0].workers.len() == 2 && s.apps[0].ready_workers() == 2)

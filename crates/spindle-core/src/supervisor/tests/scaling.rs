@@ -5,11 +5,11 @@ use super::*;
 #[tokio::test(start_paused = true)]
 async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
     let mut h = start(vec![app("web", 1)]);
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
     h.send(ready("web:0"));
     h.send(scale_web(3));
-    assert_eq!(h.call().await, Call::Spawn("web:1".into()));
-    assert_eq!(h.call().await, Call::Spawn("web:2".into()));
+    assert_eq!(h.call().await, spawn("web:1"));
+    assert_eq!(h.call().await, spawn("web:2"));
     h.send(ready("web:1"));
     h.send(ready("web:2"));
     h.wait_status(|s| s.apps[0].ready_workers() == 3).await;
@@ -35,10 +35,7 @@ async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
     );
     // Nothing in flight: the next health tick stops them.
     let stops = h.calls(2).await;
-    assert_eq!(
-        stops,
-        [Call::Stop("web:1".into()), Call::Stop("web:2".into())]
-    );
+    assert_eq!(stops, [stop("web:1"), stop("web:2")]);
     h.send(exited("web:1", 0));
     h.send(exited("web:2", 0));
     let status = h.wait_status(|s| s.apps[0].workers.len() == 1).await;
@@ -65,12 +62,12 @@ async fn the_scaler_adds_a_worker_to_a_busy_dynamic_app_and_logs_why() {
         ..spindle_config::ScalingConfig::default()
     };
     let mut h = start_with(vec![config], scaling);
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
     attach_busy_loop(&h, "web:0");
     h.send(ready("web:0"));
     let began = Instant::now();
     // ELU 1.0 ≥ 0.8: one more worker, at the first scaler tick with a full window.
-    assert_eq!(h.call().await, Call::Spawn("web:1".into()));
+    assert_eq!(h.call().await, spawn("web:1"));
     assert!(
         began.elapsed() <= Duration::from_secs(3),
         "{:?}",

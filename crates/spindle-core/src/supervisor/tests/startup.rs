@@ -6,14 +6,7 @@ use super::*;
 async fn starts_the_configured_workers_and_routes_to_ready_ones() {
     let mut h = start(vec![app("web", 2), app("api", 1)]);
     let spawned = h.calls(3).await;
-    assert_eq!(
-        spawned,
-        [
-            Call::Spawn("api:0".into()),
-            Call::Spawn("web:0".into()),
-            Call::Spawn("web:1".into())
-        ]
-    );
+    assert_eq!(spawned, [spawn("api:0"), spawn("web:0"), spawn("web:1")]);
 
     h.send(ready("web:1"));
     h.wait_status(|s| s.apps.iter().any(|a| a.ready_workers() == 1))
@@ -42,8 +35,8 @@ async fn an_app_starts_once_every_worker_of_its_dependencies_is_ready() {
     let mut web = app("web", 1);
     web.dependencies = vec!["api".into()];
     let mut h = start(vec![app("api", 2), web]);
-    assert_eq!(h.call().await, Call::Spawn("api:0".into()));
-    assert_eq!(h.call().await, Call::Spawn("api:1".into()));
+    assert_eq!(h.call().await, spawn("api:0"));
+    assert_eq!(h.call().await, spawn("api:1"));
     assert!(h.calls.try_recv().is_err(), "web waits for api");
     h.send(ready("api:0"));
     h.wait_status(|s| {
@@ -57,7 +50,7 @@ async fn an_app_starts_once_every_worker_of_its_dependencies_is_ready() {
         "one of api's two workers is not enough"
     );
     h.send(ready("api:1"));
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -67,9 +60,9 @@ async fn an_app_whose_dependency_failed_starts_all_the_same() {
     let mut api = app("api", 1);
     api.faults.max_failed_starts = 1;
     let mut h = start(vec![api, web]);
-    assert_eq!(h.call().await, Call::Spawn("api:0".into()));
+    assert_eq!(h.call().await, spawn("api:0"));
     h.send(crashed("api:0", "cannot load"));
-    assert_eq!(h.call().await, Call::Spawn("web:0".into()));
+    assert_eq!(h.call().await, spawn("web:0"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -87,10 +80,7 @@ async fn shutdown_stops_every_worker_and_does_not_restart_them() {
 
     h.send(stop_workers());
     let stopped = h.calls(2).await;
-    assert_eq!(
-        stopped,
-        [Call::Stop("web:0".into()), Call::Stop("web:1".into())]
-    );
+    assert_eq!(stopped, [stop("web:0"), stop("web:1")]);
     assert_eq!(h.routes.borrow().ready_count("web"), 0);
     assert!(h
         .states("web")
