@@ -1,9 +1,8 @@
 //! A worker that dies ends only itself: a request that cannot be retried gets a 502 that
 //! names it, and a replacement with a fresh id takes over.
 
-use http::Method;
 use http::StatusCode;
-use spindle_e2e::client::{full, get, try_request};
+use spindle_e2e::client::{get, post};
 use spindle_e2e::{fixture, TestServer, STEP_TIMEOUT};
 
 #[tokio::test]
@@ -12,14 +11,7 @@ async fn a_worker_that_exits_mid_request_is_replaced() {
     let first = get(&format!("{}/", server.url())).await.json()["threadId"].clone();
 
     // POST: not safe to repeat, so it is not retried on another worker.
-    let res = try_request(
-        &format!("{}/exit?code=7", server.url()),
-        Method::POST,
-        full("x"),
-        STEP_TIMEOUT,
-    )
-    .await
-    .expect("an answer");
+    let res = post(&format!("{}/exit?code=7", server.url()), "x").await;
     assert_eq!(res.status, StatusCode::BAD_GATEWAY, "{}", res.text());
     let body = res.json();
     assert_eq!(body["error"], "worker_failed");

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use spindle_e2e::client::{self, get_json, poll};
+use spindle_e2e::datapath_fixture::wait_event;
 use spindle_e2e::raw::{Ending, RawConn};
 use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
 
@@ -42,35 +43,6 @@ async fn start() -> Running {
 
 fn get(target: &str) -> String {
     format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n")
-}
-
-async fn events(server: &Running, tag: &str) -> Vec<String> {
-    let body = get_json(&format!("{}/__events?tag={tag}", server.url())).await;
-    body["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Polls the app's events for `tag` until one starts with `prefix` (bounded).
-async fn wait_event(server: &Running, tag: &str, prefix: &str) -> Vec<String> {
-    let found = poll(STEP_TIMEOUT, || async {
-        let events = events(server, tag).await;
-        events
-            .iter()
-            .any(|e| e.starts_with(prefix))
-            .then_some(events)
-    })
-    .await;
-    match found {
-        Some(events) => events,
-        None => server.fail(&format!(
-            "the app recorded no {prefix:?} for {tag}; it has {:?}",
-            events(server, tag).await
-        )),
-    }
 }
 
 /// The connection stays open and quiet for a while, then the server ends it: closed

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use http::StatusCode;
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 use spindle_e2e::client::{get, get_json, poll, try_get, Response};
 use spindle_e2e::workers::wait_live;
 use spindle_e2e::{
-    fixture, free_port, test_node, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
+    as_test_child, fixture, free_port, test_node, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
@@ -262,21 +261,9 @@ impl NextStart {
                 &port.to_string(),
             ])
             .current_dir(dir)
-            .env("NEXT_TELEMETRY_DISABLED", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent. If this
-        // test is killed without running destructors, the kernel ends `next start` too.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+            .env("NEXT_TELEMETRY_DISABLED", "1");
+        // Its own group, ended by the kernel too if this test is killed.
+        as_test_child(&mut command);
         let mut child = command.spawn().expect("spawn next start");
         let output = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -14,6 +14,7 @@ use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
 use spindle_e2e::client::{empty, get, poll, try_get, try_request, Response};
 use spindle_e2e::load::Load;
+use spindle_e2e::trigger::wait_trigger;
 use spindle_e2e::workers::wait_ready_workers;
 use spindle_e2e::workers::{wait_live, LEAVING};
 use spindle_e2e::{
@@ -63,26 +64,30 @@ async fn wait_status_ready(
 /// POSTs `/{action}` and returns the answer with the worker it landed on (from the
 /// fixture's "chaos trigger" line).
 async fn trigger(server: &Running, action: &str) -> (Result<Response, String>, String) {
+    let (result, _, worker) =
+        request_trigger(server, Method::POST, &format!("/{action}"), action).await;
+    (result, worker)
+}
+
+/// Sends `method` to `path` and waits for the "chaos trigger" line of `action` it causes:
+/// the answer, that line, and the worker it names.
+async fn request_trigger(
+    server: &Running,
+    method: Method,
+    path: &str,
+    action: &str,
+) -> (Result<Response, String>, LogLine, String) {
     let mark = server.log_mark();
     let result = try_request(
-        &format!("{}/{action}", server.url()),
-        Method::POST,
+        &format!("{}{path}", server.url()),
+        method,
         empty(),
         STEP_TIMEOUT,
     )
     .await
     .map_err(|err| err.to_string());
-    let line = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some(action),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let Some(worker) = line.str("worker") else {
-        server.fail(&format!("the trigger line names no worker: {}", line.text))
-    };
-    (result, worker.to_string())
+    let (line, worker) = wait_trigger(server, mark, "chaos", action).await;
+    (result, line, worker)
 }
 
 /// Asserts a 502 JSON answer naming `app` and `worker`.
@@ -725,24 +730,13 @@ async fn an_idempotent_request_is_retried_once_and_a_post_is_not() {
 
     // GET: the first worker dies, the retry on the other one answers.
     let mark = server.log_mark();
-    let res = try_request(
-        &format!("{}/die-once?token=get-{token}", server.url()),
+    let (res, died, victim) = request_trigger(
+        &server,
         Method::GET,
-        empty(),
-        STEP_TIMEOUT,
+        &format!("/die-once?token=get-{token}"),
+        "die-once",
     )
     .await;
-    let died = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some("die-once"),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let victim = died
-        .str("worker")
-        .expect("labelled with its worker")
-        .to_string();
     let res = res.unwrap_or_else(|err| server.fail(&format!("GET /die-once: {err}")));
     assert_eq!(
         res.status,
@@ -766,25 +760,13 @@ async fn an_idempotent_request_is_retried_once_and_a_post_is_not() {
     let gone = BTreeSet::from([victim.clone()]);
     wait_live(&server, APP, 2, &gone, STEP_TIMEOUT).await;
     let mark = server.log_mark();
-    let res = try_request(
-        &format!("{}/die-once?token=post-{token}", server.url()),
+    let (res, _, victim) = request_trigger(
+        &server,
         Method::POST,
-        empty(),
-        STEP_TIMEOUT,
+        &format!("/die-once?token=post-{token}"),
+        "die-once",
     )
-    .await
-    .map_err(|err| err.to_string());
-    let died = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some("die-once"),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let victim = died
-        .str("worker")
-        .expect("labelled with its worker")
-        .to_string();
+    .await;
     assert_502_naming(&server, "POST /die-once", &res, &victim);
     server
         .wait_log_since(mark, |line| is_end_of(line, &victim), STEP_TIMEOUT)

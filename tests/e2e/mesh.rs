@@ -20,7 +20,9 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 use spindle_e2e::client::{empty, poll, try_request, Response};
 use spindle_e2e::load::Load;
-use spindle_e2e::mesh::{get_with_host, query_escape, samples, sum, tcp_listen_ports};
+use spindle_e2e::mesh::{get_with_host, query_escape, tcp_listen_ports};
+use spindle_e2e::metrics::{samples, sum};
+use spindle_e2e::trigger::wait_trigger;
 use spindle_e2e::workers::wait_live;
 use spindle_e2e::{fixture, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
 use tokio::time::Instant;
@@ -179,17 +181,7 @@ async fn gets_ok_reaching(server: &Running, app: &str, want: f64) -> f64 {
 /// The `mesh-api trigger` line with `action` logged since `mark`; returns the worker it
 /// names.
 async fn trigger_worker(server: &Running, mark: usize, action: &str) -> String {
-    let line = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("mesh-api trigger") && line.str("action") == Some(action),
-            STEP_TIMEOUT,
-        )
-        .await;
-    match line.str("worker") {
-        Some(worker) => worker.to_string(),
-        None => server.fail(&format!("the trigger line names no worker: {}", line.text)),
-    }
+    wait_trigger(server, mark, "mesh-api", action).await.1
 }
 
 /// `POST /crash-api` on the gateway (which POSTs to `http://api.plt.local/crash`); returns

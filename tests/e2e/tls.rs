@@ -230,7 +230,7 @@ async fn a_bad_certificate_on_reload_is_logged_and_the_old_one_stays() {
 
 #[tokio::test]
 async fn websockets_pass_through_tls() {
-    use futures_util::{SinkExt, StreamExt};
+    use spindle_e2e::websocket::{assert_echoes, handshake};
     use tokio_tungstenite::tungstenite::Message;
 
     let dir = TempDir::new();
@@ -245,33 +245,13 @@ async fn websockets_pass_through_tls() {
     let tls = spindle_e2e::tls::tls_connect(server.addr(), &[&cert], &[b"http/1.1"])
         .await
         .unwrap_or_else(|e| server.fail(&e));
-    let (mut socket, response) = tokio::time::timeout(
-        STEP_TIMEOUT,
-        tokio_tungstenite::client_async(format!("wss://{}/", server.addr()), tls),
-    )
-    .await
-    .expect("handshake within the step timeout")
-    .expect("websocket handshake");
-    assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    let mut socket = handshake(format!("wss://{}/", server.addr()), tls).await;
     // Small and large messages, the large one many TLS records long, both ways.
     let sent = [
         Message::text("hello"),
         Message::binary((0..(1 << 20)).map(|i| (i % 251) as u8).collect::<Vec<u8>>()),
     ];
-    for message in &sent {
-        socket.send(message.clone()).await.expect("send");
-        let echoed = loop {
-            let next = tokio::time::timeout(STEP_TIMEOUT, socket.next())
-                .await
-                .expect("echo within the step timeout")
-                .expect("socket still open")
-                .expect("websocket frame");
-            if !matches!(next, Message::Ping(_) | Message::Pong(_)) {
-                break next;
-            }
-        };
-        assert_eq!(&echoed, message);
-    }
+    assert_echoes(&mut socket, &sent).await;
     socket.close(None).await.expect("close");
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, StatusCode, Uri};
+use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::client::{empty, full, poll, Body};
+use crate::client::{authority_and_path, empty, full, poll, Body};
 
 /// How many failures a report keeps in full (all are counted).
 const KEPT_FAILURES: usize = 20;
@@ -56,13 +56,7 @@ impl Load {
     }
 
     fn new(base: &str, path: &str, method: Method, echo_len: Option<usize>) -> Load {
-        let uri: Uri = base
-            .parse()
-            .unwrap_or_else(|err| panic!("bad base URL {base}: {err}"));
-        let authority = uri
-            .authority()
-            .unwrap_or_else(|| panic!("base URL without host: {base}"))
-            .to_string();
+        let authority = authority_and_path(base).0.to_string();
         Load {
             authority,
             path: path.to_string(),
