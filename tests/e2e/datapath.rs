@@ -1131,8 +1131,7 @@ async fn a_cpu_bound_worker_under_load_is_not_taken_for_stuck() {
     // requests keep arriving while it computes. 2.5 s is more than twice `maxStall`.
     let report = spindle_e2e::load::Load::get(server.url(), "/spin?ms=5")
         .clients(16)
-        .max_duration(Duration::from_millis(2500))
-        .max_requests(100_000)
+        .limits(100_000, Duration::from_millis(2500))
         .start()
         .join()
         .await;

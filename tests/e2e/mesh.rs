@@ -349,8 +349,7 @@ async fn no_mesh_call_fails_while_the_callees_workers_crash_and_are_replaced() {
             &format!("/via-{client}?to=api&path=%2Fwhoami&strict=1"),
         )
         .clients(4)
-        .max_requests(50_000)
-        .max_duration(Duration::from_secs(14))
+        .limits(50_000, Duration::from_secs(14))
         .request_timeout(CALL_TIMEOUT)
         .start()
     });

@@ -56,8 +56,7 @@ fn dynamic(minimum: u32, maximum: u32) -> Value {
 fn burn_load(server: &Running) -> Load {
     Load::get(server.url(), "/burn?ms=200")
         .clients(BURN_CLIENTS)
-        .max_requests(400)
-        .max_duration(Duration::from_secs(30))
+        .limits(400, Duration::from_secs(30))
         .request_timeout(Duration::from_secs(10))
 }
 

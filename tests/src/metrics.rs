@@ -4,6 +4,7 @@
 use http::StatusCode;
 
 use crate::client::try_get;
+use crate::first_value;
 use crate::running::Running;
 
 /// One sample of a Prometheus text exposition: its name, labels and value.
@@ -17,10 +18,7 @@ pub struct Sample {
 impl Sample {
     /// The value of label `key`, if the sample has it.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.labels, key)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::logs::{LogBook, LogLine, Scan};
+use crate::logs::{LogBook, LogLine, Scan, Stream};
 use crate::process::Child;
 use crate::tempdir::TempDir;
 use crate::READY_TIMEOUT;
@@ -56,7 +56,7 @@ impl Running {
     /// with all captured output when spindle exits first or the time runs out.
     pub(crate) async fn wait_ready(&mut self) {
         let ready = self
-            .try_wait_log(|line| line.is_msg("spindle ready"), READY_TIMEOUT)
+            .try_wait_log_since(0, |line| line.is_msg("spindle ready"), READY_TIMEOUT)
             .await;
         let line = match ready {
             Ok(line) => line,
@@ -135,33 +135,15 @@ impl Running {
         pred: impl FnMut(&LogLine) -> bool,
         timeout: Duration,
     ) -> LogLine {
-        match self.scan_until(mark, pred, timeout).await {
+        match self.try_wait_log_since(mark, pred, timeout).await {
             Ok(line) => line,
             Err(why) => self.fail(&format!("no matching log line: {why}")),
         }
     }
 
-    /// Like [`Running::wait_log`] but returns the reason instead of panicking.
-    pub async fn try_wait_log(
-        &self,
-        pred: impl FnMut(&LogLine) -> bool,
-        timeout: Duration,
-    ) -> Result<LogLine, String> {
-        self.scan_until(0, pred, timeout).await
-    }
-
     /// Like [`Running::wait_log_since`] but returns the reason instead of panicking (also
     /// for asserting that no such line comes within `timeout`).
     pub async fn try_wait_log_since(
-        &self,
-        mark: usize,
-        pred: impl FnMut(&LogLine) -> bool,
-        timeout: Duration,
-    ) -> Result<LogLine, String> {
-        self.scan_until(mark, pred, timeout).await
-    }
-
-    async fn scan_until(
         &self,
         mark: usize,
         mut pred: impl FnMut(&LogLine) -> bool,
@@ -265,25 +247,25 @@ impl Running {
     pub async fn wait_exit_and_output(&self, timeout: Duration) -> ExitStatus {
         let status = self.wait_exit(timeout).await;
         let _ = self
-            .scan_until(self.log_mark(), |_| false, Duration::from_secs(2))
+            .try_wait_log_since(self.log_mark(), |_| false, Duration::from_secs(2))
             .await;
         status
     }
 
     /// Stdout lines only, as text.
     pub fn stdout_lines(&self) -> Vec<String> {
-        self.logs()
-            .into_iter()
-            .filter(|line| line.stream == crate::Stream::Stdout)
-            .map(|line| line.text)
-            .collect()
+        self.lines_of(Stream::Stdout)
     }
 
     /// Stderr lines only, as text.
     pub fn stderr_lines(&self) -> Vec<String> {
+        self.lines_of(Stream::Stderr)
+    }
+
+    fn lines_of(&self, stream: Stream) -> Vec<String> {
         self.logs()
             .into_iter()
-            .filter(|line| line.stream == crate::Stream::Stderr)
+            .filter(|line| line.stream == stream)
             .map(|line| line.text)
             .collect()
     }
