@@ -30,12 +30,7 @@ async fn a_worker_that_exits_mid_request_is_replaced() {
         "{}",
         crashed.text
     );
-    server
-        .wait_log(
-            |l| l.is_serving_start() && l.str("worker") == Some("web:1"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    server.wait_serving_since(0, "web:1").await;
 
     let res = get(&format!("{}/", server.url())).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -69,13 +64,7 @@ async fn an_uncaught_exception_is_logged_with_its_stack_and_the_worker_replaced(
     );
     let dead = crashed.str("worker").unwrap().to_string();
 
-    server
-        .wait_log_since(
-            mark,
-            |l| l.is_serving_start() && l.str("worker") == Some("web:2"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    server.wait_serving_since(mark, "web:2").await;
     // The other worker kept serving all along; now both answer again.
     for _ in 0..4 {
         assert_eq!(

@@ -45,11 +45,7 @@ async fn editing_a_file_changes_the_answer_without_a_failed_request() {
     let mark = server.log_mark();
     std::fs::write(app.join("index.js"), APP.replace("'v1'", "'v2'")).unwrap();
     server
-        .wait_log_since(
-            mark,
-            |l| l.is_msg("file changed: restarting the app"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(mark, "file changed: restarting the app")
         .await;
     server
         .wait_log_since(mark, |l| l.is_msg("app restarted"), STEP_TIMEOUT)

@@ -154,23 +154,28 @@ async fn esm_app_that_listens_after_top_level_await_is_served() {
     }
 }
 
+/// An app that never listens, served by both its workers: each answers `path` with its
+/// name and the path it saw. Returns the answers.
+async fn served_without_listen(name: &str, path: &str) -> Vec<Value> {
+    let server = start_two_workers(name).await;
+    let bodies = answers_from_both_workers(&server, path).await;
+    for body in &bodies {
+        assert_eq!(body["app"], name, "{body}");
+        assert_eq!(body["path"], path, "{body}");
+    }
+    bodies
+}
+
 #[tokio::test]
 async fn esm_default_export_handler_is_served() {
-    let server = start_two_workers("exports-handler").await;
-    for body in answers_from_both_workers(&server, "/a/b?c=d").await {
-        assert_eq!(body["app"], "exports-handler");
-        assert_eq!(body["path"], "/a/b?c=d");
+    for body in served_without_listen("exports-handler", "/a/b?c=d").await {
         assert_eq!(body["method"], "GET");
     }
 }
 
 #[tokio::test]
 async fn commonjs_create_export_is_served() {
-    let server = start_two_workers("exports-create").await;
-    for body in answers_from_both_workers(&server, "/made").await {
-        assert_eq!(body["app"], "exports-create");
-        assert_eq!(body["path"], "/made");
-    }
+    served_without_listen("exports-create", "/made").await;
 }
 
 #[tokio::test]

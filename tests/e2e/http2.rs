@@ -35,12 +35,19 @@ async fn h2(server: &Running, cert: &Cert) -> H2Conn {
         .unwrap_or_else(|e| server.fail(&format!("HTTP/2 connection: {e}")))
 }
 
-#[tokio::test]
-async fn streams_reach_the_app_as_http1_requests_concurrently() {
+/// [`start`] over TLS, and an HTTP/2 connection to it; the temp dir holds the certificate
+/// while the server runs.
+async fn start_h2(more: serde_json::Value) -> (TempDir, Running, H2Conn) {
     let dir = TempDir::new();
     let cert = Cert::new();
-    let server = start(&dir, Some(&cert), json!({})).await;
+    let server = start(&dir, Some(&cert), more).await;
     let conn = h2(&server, &cert).await;
+    (dir, server, conn)
+}
+
+#[tokio::test]
+async fn streams_reach_the_app_as_http1_requests_concurrently() {
+    let (_dir, server, conn) = start_h2(json!({})).await;
     let request = http::Request::get("https://localhost/first?x=1")
         .header("cookie", "a=1")
         .header("cookie", "b=2")
@@ -72,10 +79,7 @@ async fn streams_reach_the_app_as_http1_requests_concurrently() {
 
 #[tokio::test]
 async fn request_bodies_and_large_answers_cross_whole() {
-    let dir = TempDir::new();
-    let cert = Cert::new();
-    let server = start(&dir, Some(&cert), json!({})).await;
-    let conn = h2(&server, &cert).await;
+    let (_dir, server, conn) = start_h2(json!({})).await;
     // No content-length: the worker gets it chunked, in the client's DATA frames.
     let body = "x".repeat(100_000);
     let request = http::Request::post("https://localhost/up")
@@ -129,10 +133,7 @@ async fn request_bodies_and_large_answers_cross_whole() {
 
 #[tokio::test]
 async fn the_cores_own_answers_reach_http2_clients() {
-    let dir = TempDir::new();
-    let cert = Cert::new();
-    let server = start(&dir, Some(&cert), json!({"maxBodySize": 10})).await;
-    let conn = h2(&server, &cert).await;
+    let (_dir, server, conn) = start_h2(json!({"maxBodySize": 10})).await;
     let request = http::Request::post("https://localhost/up")
         .header("content-length", "11")
         .body(())

@@ -806,11 +806,7 @@ async fn a_crash_is_covered_by_the_standby_at_once_and_a_new_standby_follows() {
     let (_, victim) = trigger(&server, "crash").await;
     assert_eq!(victim, serving, "only the serving worker gets requests");
     let promoted = server
-        .wait_log_since(
-            mark,
-            |l| l.is_msg("standby worker promoted: serving from now on"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(mark, "standby worker promoted: serving from now on")
         .await;
     assert_eq!(
         promoted.str("worker"),

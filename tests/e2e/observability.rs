@@ -65,13 +65,7 @@ async fn a_crash_counts_as_a_restart_and_a_busy_worker_shows_high_elu() {
     let mark = server.log_mark();
     let res = post(&format!("{}/exit", server.url()), "x").await;
     assert_eq!(res.status, StatusCode::BAD_GATEWAY);
-    server
-        .wait_log_since(
-            mark,
-            |l| l.is_serving_start() && l.str("worker") == Some("web:1"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    server.wait_serving_since(mark, "web:1").await;
     let m = server.scrape_metrics().await;
     assert_eq!(
         value(

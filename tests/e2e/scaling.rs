@@ -198,6 +198,24 @@ async fn app_status(server: &Running, app: &str) -> AppStatus {
     AppStatus { wanted, workers }
 }
 
+/// Waits until `app` wants two workers and has two, both ready with requests in flight.
+async fn wait_two_busy(server: &Running, app: &str) -> AppStatus {
+    wait_status(
+        server,
+        app,
+        "2 wanted, 2 ready, each with requests in flight",
+        STEP_TIMEOUT,
+        |s| {
+            s.wanted == 2
+                && s.workers.len() == 2
+                && s.workers
+                    .iter()
+                    .all(|(_, state, in_flight)| state == "ready" && *in_flight > 0)
+        },
+    )
+    .await
+}
+
 /// Polls `/status` until `app` satisfies `good`; panics with the last snapshot otherwise.
 async fn wait_status(
     server: &Running,
@@ -289,20 +307,7 @@ async fn a_saturated_app_gets_a_worker_and_gives_it_back_when_idle() {
     // The new worker comes up and takes its share of the load.
     let added = next_worker(&server, mark, WEB, "worker ready").await;
     assert_ne!(added, "web:0", "the scale-up started a new worker");
-    let both = wait_status(
-        &server,
-        WEB,
-        "2 wanted, 2 ready, each with requests in flight",
-        STEP_TIMEOUT,
-        |s| {
-            s.wanted == 2
-                && s.ids_in("ready").len() == 2
-                && s.workers
-                    .iter()
-                    .all(|(_, state, in_flight)| state == "ready" && *in_flight > 0)
-        },
-    )
-    .await;
+    let both = wait_two_busy(&server, WEB).await;
     assert!(
         both.ids_in("ready").contains(&added.as_str()),
         "{added} is one of the two: {both:?}"
@@ -421,20 +426,7 @@ async fn a_full_budget_moves_a_worker_from_a_quiet_app_to_a_saturated_one() {
     let exited = next_worker(&server, mark, IDLE, "worker exited").await;
     assert_eq!(exited, second, "the donor drains its newest worker");
     let added = next_worker(&server, mark, WEB, "worker ready").await;
-    let web = wait_status(
-        &server,
-        WEB,
-        "2 wanted, 2 ready, each with requests in flight",
-        STEP_TIMEOUT,
-        |s| {
-            s.wanted == 2
-                && s.workers.len() == 2
-                && s.workers
-                    .iter()
-                    .all(|(_, state, in_flight)| state == "ready" && *in_flight > 0)
-        },
-    )
-    .await;
+    let web = wait_two_busy(&server, WEB).await;
     assert!(web.ids_in("ready").contains(&added.as_str()), "{web:?}");
     let idle = wait_status(&server, IDLE, "1 wanted, 1 worker", STEP_TIMEOUT, |s| {
         s.wanted == 1 && s.workers.len() == 1

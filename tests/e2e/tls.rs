@@ -212,11 +212,7 @@ async fn a_bad_certificate_on_reload_is_logged_and_the_old_one_stays() {
     std::fs::write(dir.path().join("key.pem"), &other.key_pem).unwrap();
     server.sighup();
     let failed = server
-        .wait_log_since(
-            mark,
-            |l| l.is_msg("TLS certificates not reloaded; the ones in use stay"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(mark, "TLS certificates not reloaded; the ones in use stay")
         .await;
     let error = failed.str("error").unwrap_or_default();
     assert!(error.contains("server.https.cert"), "{}", failed.text);

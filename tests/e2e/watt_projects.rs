@@ -155,10 +155,7 @@ async fn the_project_wattpm_create_writes_starts_unchanged_without_a_warning() {
 
     // `watch: true`: the app's files are watched, as in Watt.
     server
-        .wait_log(
-            |l| l.is_msg("dev mode: watching app files for changes"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(0, "dev mode: watching app files for changes")
         .await;
     assert!(gets_ok_reaching(&server, "hello", 1.0).await >= 1.0);
     let (apps, config) = apps_listed_by_ps(&server).await;

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::logs::{LogBook, LogLine, Scan, Stream};
 use crate::process::Child;
 use crate::tempdir::TempDir;
-use crate::READY_TIMEOUT;
+use crate::{READY_TIMEOUT, STEP_TIMEOUT};
 
 /// A running (or exited) spindle process. Dropping it kills the process group it started
 /// and removes its temp dir; when the test is failing it also prints everything captured.
@@ -139,6 +139,23 @@ impl Running {
             Ok(line) => line,
             Err(why) => self.fail(&format!("no matching log line: {why}")),
         }
+    }
+
+    /// Waits (up to the step timeout) for a line from `mark` on whose `msg` is `msg`.
+    pub async fn wait_msg_since(&self, mark: usize, msg: &str) -> LogLine {
+        self.wait_log_since(mark, |line| line.is_msg(msg), STEP_TIMEOUT)
+            .await
+    }
+
+    /// Waits from line `mark` on for `worker` (`app:n`) to start serving: it became Ready,
+    /// or a loaded standby was promoted.
+    pub async fn wait_serving_since(&self, mark: usize, worker: &str) -> LogLine {
+        self.wait_log_since(
+            mark,
+            |line| line.is_serving_start() && line.str("worker") == Some(worker),
+            STEP_TIMEOUT,
+        )
+        .await
     }
 
     /// Like [`Running::wait_log_since`] but returns the reason instead of panicking (also
