@@ -13,7 +13,7 @@ use spindle_e2e::client::get;
 use spindle_e2e::load::Load;
 use spindle_e2e::workers::wait_ready_workers;
 use spindle_e2e::workers::StatusSource::Ps;
-use spindle_e2e::{fixture, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
+use spindle_e2e::{fixture, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const APP: &str = "web";
@@ -31,14 +31,31 @@ fn assert_fails(out: &CliOutput, code: i32, what: &str) {
     assert!(out.stdout.is_empty(), "{}", out.describe());
 }
 
-#[tokio::test]
-async fn ps_lists_the_workers_as_ready() {
+/// The fixture `name` as the app `web` with `workers` workers, once `ps` lists them all as
+/// ready; their ids.
+async fn start_ready(name: &str, workers: u32) -> (Running, BTreeSet<String>) {
     let server = TestServer::new()
-        .app(APP, fixture("plain"))
-        .workers(2)
+        .app(APP, fixture(name))
+        .workers(workers)
         .start()
         .await;
-    let ids = wait_ready_workers(&server, Ps, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let n = workers as usize;
+    let ids = wait_ready_workers(&server, Ps, APP, n, &BTreeSet::new(), READY_TIMEOUT).await;
+    (server, ids)
+}
+
+/// Every line of the command's output fits a 100-column terminal.
+fn assert_fits_100_columns(out: &CliOutput) {
+    assert!(
+        out.stdout.lines().all(|line| line.chars().count() <= 100),
+        "{}",
+        out.describe()
+    );
+}
+
+#[tokio::test]
+async fn ps_lists_the_workers_as_ready() {
+    let (server, ids) = start_ready("plain", 2).await;
 
     let json = server.cli(&["ps", "--json"]).await.assert_ok().json();
     assert_eq!(json["pid"], server.pid(), "{json}");
@@ -84,11 +101,7 @@ async fn ps_lists_the_workers_as_ready() {
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(&cells[..3], [APP, id.as_str(), "ready"], "{row}");
     }
-    assert!(
-        lines.iter().all(|line| line.chars().count() <= 100),
-        "{}",
-        out.describe()
-    );
+    assert_fits_100_columns(&out);
 }
 
 #[tokio::test]
@@ -160,12 +173,7 @@ async fn logs_prints_the_app_lines_and_follows_new_ones() {
 /// `restart web` while GETs and POSTs run: not one fails, and every worker is replaced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restart_under_load_fails_no_request_and_replaces_every_worker() {
-    let server = TestServer::new()
-        .app(APP, fixture("chaos"))
-        .workers(2)
-        .start()
-        .await;
-    let initial = wait_ready_workers(&server, Ps, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let (server, initial) = start_ready("chaos", 2).await;
 
     let posts = Load::post_echo(server.url(), "/echo", 1024)
         .clients(4)
@@ -183,13 +191,7 @@ async fn restart_under_load_fails_no_request_and_replaces_every_worker() {
     let out = server.cli(&["restart", APP]).await;
     out.assert_ok();
     assert_eq!(out.stdout, "restarting web\n", "{}", out.describe());
-    server
-        .wait_log_since(
-            mark,
-            |line| line.is_msg("app restarted") && line.str("app") == Some(APP),
-            Duration::from_secs(30),
-        )
-        .await;
+    server.wait_app_restarted_since(mark, APP).await;
     let during_restart = posts.ok() + gets.ok() - ok_before;
     assert!(
         !posts.is_finished() && !gets.is_finished(),
@@ -240,13 +242,7 @@ async fn restart_without_an_app_restarts_every_app() {
     );
     assert_eq!(out.stdout.lines().count(), 2, "{}", out.describe());
     for app in [APP, "api"] {
-        server
-            .wait_log_since(
-                mark,
-                |line| line.is_msg("app restarted") && line.str("app") == Some(app),
-                Duration::from_secs(30),
-            )
-            .await;
+        server.wait_app_restarted_since(mark, app).await;
     }
 }
 
@@ -344,12 +340,7 @@ async fn metrics_prints_prometheus_text_or_json() {
 /// One frame on a non-terminal, with the traffic of the sampled window.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn top_once_renders_one_frame_with_traffic() {
-    let server = TestServer::new()
-        .app(APP, fixture("plain"))
-        .workers(2)
-        .start()
-        .await;
-    let ids = wait_ready_workers(&server, Ps, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let (server, ids) = start_ready("plain", 2).await;
     let load = Load::get(server.url(), "/")
         .clients(2)
         .pause(Duration::from_millis(5))
@@ -400,11 +391,7 @@ async fn top_once_renders_one_frame_with_traffic() {
             out.describe()
         );
     }
-    assert!(
-        lines.iter().all(|line| line.chars().count() <= 100),
-        "{}",
-        out.describe()
-    );
+    assert_fits_100_columns(&out);
 }
 
 #[tokio::test]

@@ -404,13 +404,7 @@ async fn sigusr2_restarts_every_worker_without_failing_a_post() {
     let mark = server.log_mark();
     let ok_at_signal = load.ok();
     server.sigusr2();
-    server
-        .wait_log_since(
-            mark,
-            |line| line.is_msg("app restarted") && line.str("app") == Some(APP),
-            Duration::from_secs(30),
-        )
-        .await;
+    server.wait_app_restarted_since(mark, APP).await;
     let during_restart = load.ok() - ok_at_signal;
     assert!(
         !load.is_finished(),

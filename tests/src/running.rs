@@ -147,6 +147,17 @@ impl Running {
             .await
     }
 
+    /// Waits from line `mark` on for `app restarted` of `app`: the end of a rolling
+    /// restart, which replaces one worker after the other (up to 30 s).
+    pub async fn wait_app_restarted_since(&self, mark: usize, app: &str) -> LogLine {
+        self.wait_log_since(
+            mark,
+            |line| line.is_msg("app restarted") && line.str("app") == Some(app),
+            Duration::from_secs(30),
+        )
+        .await
+    }
+
     /// Waits from line `mark` on for `worker` (`app:n`) to start serving: it became Ready,
     /// or a loaded standby was promoted.
     pub async fn wait_serving_since(&self, mark: usize, worker: &str) -> LogLine {
