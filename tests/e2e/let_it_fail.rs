@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
-use spindle_e2e::client::{empty, get, poll, try_get, try_request, Response};
+use spindle_e2e::client::{empty, get, get_when_up, poll, try_request, Response};
 use spindle_e2e::load::{Load, LoadRun};
 use spindle_e2e::trigger::wait_trigger;
 use spindle_e2e::workers::wait_ready_workers;
@@ -558,20 +558,12 @@ async fn a_crash_looping_app_is_marked_failed_and_the_others_keep_serving() {
             READY_TIMEOUT,
         )
         .await;
-    let res = poll(Duration::from_secs(10), || async {
-        try_get(&format!("{url}/")).await.ok()
-    })
-    .await
-    .unwrap_or_else(|| server.fail("the ingress never answered"));
+    let res = get_when_up(&format!("{url}/"), Duration::from_secs(10)).await;
     assert_eq!(res.status, StatusCode::OK, "GET /: {}", res.text());
     assert_eq!(res.json()["app"], "chaos", "{}", res.text());
 
     // Readiness is false and says which app.
-    let ready = poll(Duration::from_secs(10), || async {
-        try_get(&format!("{admin}/ready")).await.ok()
-    })
-    .await
-    .unwrap_or_else(|| server.fail("the admin server never answered /ready"));
+    let ready = get_when_up(&format!("{admin}/ready"), Duration::from_secs(10)).await;
     assert_eq!(
         ready.status,
         StatusCode::SERVICE_UNAVAILABLE,

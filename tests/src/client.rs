@@ -224,6 +224,14 @@ pub async fn post(uri: &str, body: impl Into<Bytes>) -> Response {
         .unwrap_or_else(|err| panic!("POST {uri}: {err}"))
 }
 
+/// GETs `uri` every 20 ms until something answers (its port may not be bound yet), for up
+/// to `timeout`; panics when nothing does.
+pub async fn get_when_up(uri: &str, timeout: Duration) -> Response {
+    poll(timeout, || async { try_get(uri).await.ok() })
+        .await
+        .unwrap_or_else(|| panic!("GET {uri}: nothing answered within {timeout:?}"))
+}
+
 /// GET that must be answered in full within `limit` (a probe or a scrape that no worker
 /// may hold up); panics otherwise.
 pub async fn get_within(uri: &str, limit: Duration) -> Response {
