@@ -8,15 +8,11 @@ use spindle_e2e::tls::{connect, connect_h2, connect_h2c, Cert, H2Conn};
 use spindle_e2e::{client, fixture, Running, TempDir, TestServer};
 
 /// The datapath fixture (it echoes what it saw) with HTTP/2, over TLS when `cert` is
-/// given, and `more` server keys.
-async fn start(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> Running {
+/// given, and `more` server keys; not started yet.
+fn datapath_h2(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> TestServer {
     let mut server = json!({"http2": true});
     if let Some(cert) = cert {
-        cert.write(dir.path());
-        server["https"] = json!({
-            "key": dir.path().join("key.pem"),
-            "cert": dir.path().join("cert.pem"),
-        });
+        server["https"] = cert.https_config(dir.path());
     }
     if let (Some(keys), serde_json::Value::Object(more)) = (server.as_object_mut(), more) {
         keys.extend(more);
@@ -25,8 +21,11 @@ async fn start(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> R
         .app("web", fixture("datapath"))
         .workers(1)
         .config_json(json!({ "server": server }))
-        .start()
-        .await
+}
+
+/// [`datapath_h2`], started.
+async fn start(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> Running {
+    datapath_h2(dir, cert, more).start().await
 }
 
 async fn h2(server: &Running, cert: &Cert) -> H2Conn {
@@ -186,16 +185,8 @@ async fn h2c_by_prior_knowledge_and_http1_share_a_plain_port() {
 async fn timeouts_and_resets_work_per_stream() {
     let dir = TempDir::new();
     let cert = Cert::new();
-    cert.write(dir.path());
-    let https = json!({
-        "key": dir.path().join("key.pem"),
-        "cert": dir.path().join("cert.pem"),
-    });
-    let server = TestServer::new()
-        .app("web", fixture("datapath"))
-        .workers(1)
+    let server = datapath_h2(&dir, Some(&cert), json!({}))
         .app_config(json!({"responseTimeout": 300}))
-        .config_json(json!({"server": {"http2": true, "https": https}}))
         .start()
         .await;
     let conn = h2(&server, &cert).await;

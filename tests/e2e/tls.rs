@@ -231,8 +231,7 @@ async fn websockets_pass_through_tls() {
 
     let dir = TempDir::new();
     let cert = Cert::new();
-    cert.write(dir.path());
-    let https = json!({"key": dir.path().join("key.pem"), "cert": dir.path().join("cert.pem")});
+    let https = cert.https_config(dir.path());
     let server = TestServer::new()
         .app("web", fixture("ws-echo"))
         .config_json(json!({"server": {"https": https}}))
@@ -255,8 +254,7 @@ async fn websockets_pass_through_tls() {
 async fn a_handshake_holds_its_place_against_max_connections() {
     let dir = TempDir::new();
     let cert = Cert::new();
-    cert.write(dir.path());
-    let https = json!({"key": dir.path().join("key.pem"), "cert": dir.path().join("cert.pem")});
+    let https = cert.https_config(dir.path());
     let server = TestServer::new()
         .app("web", fixture("datapath"))
         .workers(1)
