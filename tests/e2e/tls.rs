@@ -156,6 +156,20 @@ async fn wait_presented(server: &Running, trusted: &[&Cert], want: &Cert) {
     }
 }
 
+/// After a reload, or a refused one: a new connection is presented `want` and served, and
+/// `open`, made before it, keeps its session and its keep-alive.
+async fn assert_fresh_and_open_served(
+    server: &Running,
+    trusted: &[&Cert],
+    want: &Cert,
+    open: &mut TlsConn,
+) {
+    let mut fresh = conn(server, trusted).await;
+    assert_eq!(fresh.presented, want.der);
+    echo(server, &mut fresh, "/fresh").await;
+    echo(server, open, "/two").await;
+}
+
 #[tokio::test]
 async fn sighup_swaps_the_certificate_and_open_connections_carry_on() {
     let dir = TempDir::new();
@@ -175,11 +189,7 @@ async fn sighup_swaps_the_certificate_and_open_connections_carry_on() {
             STEP_TIMEOUT,
         )
         .await;
-    let mut fresh = conn(&server, &[&old, &new]).await;
-    assert_eq!(fresh.presented, new.der);
-    echo(&server, &mut fresh, "/fresh").await;
-    // The connection opened before keeps its session and its keep-alive.
-    echo(&server, &mut open, "/two").await;
+    assert_fresh_and_open_served(&server, &[&old, &new], &new, &mut open).await;
 }
 
 #[tokio::test]
@@ -218,10 +228,7 @@ async fn a_bad_certificate_on_reload_is_logged_and_the_old_one_stays() {
     assert!(error.contains("server.https.cert"), "{}", failed.text);
     assert!(error.contains("cert.pem"), "{}", failed.text);
 
-    let mut fresh = conn(&server, &[&old]).await;
-    assert_eq!(fresh.presented, old.der);
-    echo(&server, &mut fresh, "/fresh").await;
-    echo(&server, &mut open, "/two").await;
+    assert_fresh_and_open_served(&server, &[&old], &old, &mut open).await;
 }
 
 #[tokio::test]
