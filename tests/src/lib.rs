@@ -15,7 +15,9 @@
 //! - [`trigger`]: which worker a fixture's trigger (crash, hang, …) landed on.
 //! - [`websocket`]: a WebSocket handshake over TCP or TLS, and an echo check.
 //! - [`LogLine`]: one captured line of stdout or stderr, parsed when it is JSON.
-//! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are.
+//! - [`workers`]: the worker table of a status document, and waits on it.
+//! - [`fixture`], [`spindle_bin`], [`test_node`]: where things are; [`as_test_child`]: how a
+//!   child process is spawned (its own group, killed with the test).
 
 pub mod cli;
 pub mod client;
