@@ -16,6 +16,8 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { execFileSync, execFile, spawn } = require('node:child_process')
+const { list, eachOption } = require('./lib/args')
+const { addNote } = require('./lib/report')
 const { createContext, machine, ROOT, BENCH } = require('./lib/context')
 const { SYSTEMS, launch, killAll, sleep } = require('./lib/systems')
 const { tree, threadTimes, cpuTimes, busyPercent } = require('./lib/proc')
@@ -50,17 +52,7 @@ const USAGE = `usage: bench/cpu-per-request [options]
 
 function parseArgs (argv) {
   const o = { workers: 2, rounds: 3, duration: 8, c1Duration: 4, waitQuiet: 0, callGraph: 'dwarf', perf: false, build: false, keep: false }
-  const list = (v, allowed, what) => {
-    const xs = v.split(',').map((s) => s.trim()).filter(Boolean)
-    for (const x of xs) if (!allowed.includes(x)) throw new Error(`unknown ${what} "${x}"; one of ${allowed.join(', ')}`)
-    return xs
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`)
-      return argv[++i]
-    }
+  eachOption(argv, (a, val) => {
     const int = (min) => {
       const n = Number(val())
       if (!Number.isInteger(n) || n < min) throw new Error(`${a} needs an integer ≥ ${min}`)
@@ -86,7 +78,7 @@ function parseArgs (argv) {
       case '-h': case '--help': console.log(USAGE); process.exit(0); break
       default: throw new Error(`unknown option ${a}\n${USAGE}`)
     }
-  }
+  })
   o.systems = o.systems || ['node', 'cluster', 'spindle', ...(o.spindleB ? ['spindle-b'] : [])]
   o.apps = o.apps || APPS
   if (o.systems.includes('spindle-b') && !o.spindleB) throw new Error('spindle-b needs --spindle-b DIR')
@@ -169,20 +161,12 @@ async function quietCheck (results, what) {
   let busy = await busyPercent(s.quiet_check_s * 1000)
   if (busy > QUIET_LIMIT && Date.now() < deadline) log(`  waiting up to ${s.wait_quiet_s} s: ${busy}% CPU busy`)
   while (busy > QUIET_LIMIT && Date.now() < deadline) busy = await busyPercent(s.quiet_check_s * 1000)
-  if (busy > QUIET_LIMIT) {
-    const note = `machine not quiet before ${what}: ${busy}% CPU busy`
-    log(`  warning: ${note}`)
-    results.notes.push(note)
-  }
+  if (busy > QUIET_LIMIT) addNote(results, 'warning', `machine not quiet before ${what}: ${busy}% CPU busy`)
   return busy
 }
 
 function wrkNote (results, run, what) {
-  if (run.errors) {
-    const note = `${what}: wrk saw ${run.errors} socket errors or non-2xx answers`
-    log(`  warning: ${note}`)
-    results.notes.push(note)
-  }
+  if (run.errors) addNote(results, 'warning', `${what}: wrk saw ${run.errors} socket errors or non-2xx answers`)
 }
 
 const labelOf = (ctx, system) => system === 'spindle-b' ? ctx.spindleB.label : system === 'spindle' ? ctx.spindleLabel : SYSTEMS[system].label

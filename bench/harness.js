@@ -8,12 +8,14 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
+const { list, eachOption } = require('./lib/args')
 const { createContext, machine, ROOT, BENCH } = require('./lib/context')
 const { SYSTEMS, launch, killAll } = require('./lib/systems')
 const { busyPercent, sampleMemory } = require('./lib/proc')
 const { wrk, command: wrkCommand } = require('./lib/wrk')
 const { measureFaults, chaosRun } = require('./faults')
 const report = require('./lib/report')
+const { addNote } = report
 const { UNIT_ITERATIONS } = require('./apps/common')
 
 const APPS = ['hello', 'cpu', 'mixed']
@@ -45,17 +47,7 @@ const USAGE = `usage: bench/run [options]
 
 function parseArgs (argv) {
   const o = { quick: false, docs: null, keep: false }
-  const list = (v, allowed, what) => {
-    const xs = v.split(',').map((s) => s.trim()).filter(Boolean)
-    for (const x of xs) if (!allowed.includes(x)) throw new Error(`unknown ${what} "${x}"; one of ${allowed.join(', ')}`)
-    return xs
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`)
-      return argv[++i]
-    }
+  eachOption(argv, (a, val) => {
     const num = () => {
       const n = Number(val())
       if (!(n > 0)) throw new Error(`${a} needs a positive number`)
@@ -82,7 +74,7 @@ function parseArgs (argv) {
       case '-h': case '--help': console.log(USAGE); process.exit(0); break
       default: throw new Error(`unknown option ${a}\n${USAGE}`)
     }
-  }
+  })
   const q = o.quick
   const settings = {
     quick: q,
@@ -144,19 +136,13 @@ function measureUnit (ctx) {
 
 async function quietCheck (results, what) {
   const busy = await busyPercent(results.settings.quiet_check_s * 1000)
-  if (busy > QUIET_LIMIT) {
-    const note = `machine not quiet before ${what}: ${busy}% CPU busy`
-    log(`  note: ${note}`)
-    results.notes.push(note)
-  }
+  if (busy > QUIET_LIMIT) addNote(results, 'note', `machine not quiet before ${what}: ${busy}% CPU busy`)
   return busy
 }
 
 function wrkNote (results, res, what) {
   if (res.socket_errors || res.non2xx) {
-    const note = `${what}: wrk saw ${res.socket_errors} socket errors and ${res.non2xx} non-2xx answers`
-    log(`  note: ${note}`)
-    results.notes.push(note)
+    addNote(results, 'note', `${what}: wrk saw ${res.socket_errors} socket errors and ${res.non2xx} non-2xx answers`)
   }
 }
 

@@ -148,4 +148,11 @@ function plot (resultsFile, outDir) {
   return { ok: true, files: res.stdout.trim().split('\n').filter(Boolean) }
 }
 
-module.exports = { markdown, updateDocs, plot, BEGIN, END, PLOTS }
+// Records `note` in the results (the report prints them with the tables) and logs it now,
+// as `kind` ("note", "warning").
+function addNote (results, kind, note) {
+  console.log(`  ${kind}: ${note}`)
+  results.notes.push(note)
+}
+
+module.exports = { markdown, updateDocs, plot, addNote, BEGIN, END, PLOTS }

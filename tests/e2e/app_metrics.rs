@@ -3,48 +3,23 @@
 //! app's own prom-client metrics, all answered from memory the core reads, so a scrape
 //! is fast and the last figures stay (marked stale) while a worker's loop is stuck.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde_json::json;
-use spindle_e2e::client::{full, get, poll, try_request};
+use spindle_e2e::client::{full, get, get_within, poll, post, try_request};
+use spindle_e2e::metrics::series_value as value;
 use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
 
 /// A scrape that must answer within a second, whatever the workers are doing.
 async fn fast_scrape(server: &Running) -> String {
-    let started = Instant::now();
-    let res = try_request(
+    let res = get_within(
         &format!("{}/metrics", server.admin_url()),
-        Method::GET,
-        full(""),
         Duration::from_secs(1),
     )
-    .await
-    .unwrap_or_else(|e| panic!("/metrics did not answer within 1 s: {e}"));
-    assert!(started.elapsed() < Duration::from_secs(1));
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     res.text()
-}
-
-/// The value of the sample rendered exactly as `series` (name and labels), or None.
-fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-async fn post(server: &Running, path: &str) -> StatusCode {
-    try_request(
-        &format!("{}{path}", server.url()),
-        Method::POST,
-        full(""),
-        STEP_TIMEOUT,
-    )
-    .await
-    .unwrap()
-    .status
 }
 
 #[tokio::test]
@@ -62,9 +37,15 @@ async fn an_apps_prom_client_counter_reaches_metrics_and_stays_while_its_worker_
         "globalThis.platformatic.prometheus is the app's own prom-client and its registry"
     );
     for _ in 0..3 {
-        assert_eq!(post(&server, "/order").await, StatusCode::OK);
+        assert_eq!(
+            post(&format!("{}/order", server.url()), "").await.status,
+            StatusCode::OK
+        );
     }
-    assert_eq!(post(&server, "/visit").await, StatusCode::OK);
+    assert_eq!(
+        post(&format!("{}/visit", server.url()), "").await.status,
+        StatusCode::OK
+    );
 
     let ids = r#"app="shop",worker="shop:0""#;
     let orders = format!(r#"shop_orders_total{{{ids},kind="web"}}"#);

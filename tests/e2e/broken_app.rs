@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use spindle_e2e::client::{poll, try_get};
+use spindle_e2e::client::get_when_up;
 use spindle_e2e::{fixture, free_port, Running, TestServer, READY_TIMEOUT};
 
 /// Starts the broken fixture on known ports (it never prints the ready line with URLs).
@@ -40,11 +40,7 @@ async fn load_error_is_logged_with_app_file_and_message() {
     );
 
     // The admin server answers, and the app is not ready.
-    let ready = poll(Duration::from_secs(10), || async {
-        try_get(&format!("{admin}/ready")).await.ok()
-    })
-    .await
-    .unwrap_or_else(|| panic!("the admin server never answered /ready"));
+    let ready = get_when_up(&format!("{admin}/ready"), Duration::from_secs(10)).await;
     assert_ne!(
         ready.status,
         StatusCode::OK,
@@ -64,11 +60,7 @@ async fn ingress_answers_503_json_while_no_worker_is_ready() {
         .wait_log(|line| line.text.contains("boom at load"), READY_TIMEOUT)
         .await;
 
-    let response = poll(Duration::from_secs(10), || async {
-        try_get(&format!("{url}/")).await.ok()
-    })
-    .await
-    .unwrap_or_else(|| panic!("the ingress never answered"));
+    let response = get_when_up(&format!("{url}/"), Duration::from_secs(10)).await;
     assert_eq!(
         response.status,
         StatusCode::SERVICE_UNAVAILABLE,

@@ -41,54 +41,39 @@ fn version_and_help() {
     }
 }
 
+/// `spindle start` on the plain fixture with `--node <node>`, which it refuses: exit 69 and
+/// one line on stderr. Returns that line and the whole output.
+fn refused_start_with_node(node: &str) -> (String, Output) {
+    let app = fixture("plain");
+    let out = spindle(&["start", app.to_str().unwrap(), "--node", node]);
+    assert_eq!(out.status.code(), Some(69));
+    let mut lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    (lines.remove(0), out)
+}
+
 #[test]
 fn a_node_too_old_for_the_listen_channel_is_refused_in_one_line() {
     let dir = TempDir::new();
     let node = dir.path().join("node");
     std::fs::write(&node, "#!/bin/sh\necho v20.15.1\n").unwrap();
     std::fs::set_permissions(&node, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let app = fixture("plain");
-
-    let out = spindle(&[
-        "start",
-        app.to_str().unwrap(),
-        "--node",
-        node.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(69));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (line, out) = refused_start_with_node(node.to_str().unwrap());
     assert!(
-        lines[0].starts_with("spindle: error: Node.js v20.15.1"),
-        "{}",
-        lines[0]
+        line.starts_with("spindle: error: Node.js v20.15.1"),
+        "{line}"
     );
-    assert!(lines[0].contains(">= 20.16"), "{}", lines[0]);
+    assert!(line.contains(">= 20.16"), "{line}");
     assert!(out.stdout.is_empty(), "nothing started");
 }
 
 #[test]
 fn a_missing_node_is_refused_in_one_line() {
-    let app = fixture("plain");
-    let out = spindle(&[
-        "start",
-        app.to_str().unwrap(),
-        "--node",
-        "/nonexistent/node",
-    ]);
-    assert_eq!(out.status.code(), Some(69));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("cannot run Node.js (/nonexistent/node)"),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[0].contains("--node"),
-        "says how to fix it: {}",
-        lines[0]
-    );
+    let (line, _) = refused_start_with_node("/nonexistent/node");
+    // What failed, and how to fix it.
+    for part in ["cannot run Node.js (/nonexistent/node)", "--node"] {
+        assert!(line.contains(part), "{part:?}: {line}");
+    }
 }
 
 #[test]

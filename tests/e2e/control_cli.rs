@@ -12,38 +12,11 @@ use spindle_e2e::cli::{spindle_cli, CliOutput};
 use spindle_e2e::client::get;
 use spindle_e2e::load::Load;
 use spindle_e2e::workers::wait_ready_workers;
+use spindle_e2e::workers::StatusSource::Ps;
 use spindle_e2e::{fixture, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const APP: &str = "web";
-
-/// `(id, state)` of every worker of `app` in `spindle ps --json`.
-async fn ps_json(server: &Running) -> Value {
-    let out = server.cli(&["ps", "--json"]).await;
-    out.assert_ok();
-    out.json()
-}
-
-/// Polls `ps --json` until `app` lists exactly `n` workers, all ready, none of them in
-/// `old`; returns their ids.
-async fn wait_ready(
-    server: &Running,
-    app: &str,
-    n: usize,
-    old: &BTreeSet<String>,
-    timeout: Duration,
-) -> BTreeSet<String> {
-    wait_ready_workers(
-        server,
-        "ps --json",
-        || ps_json(server),
-        app,
-        n,
-        old,
-        timeout,
-    )
-    .await
-}
 
 /// Asserts a failure in one line on stderr naming `what`, with the given exit code.
 fn assert_fails(out: &CliOutput, code: i32, what: &str) {
@@ -58,14 +31,31 @@ fn assert_fails(out: &CliOutput, code: i32, what: &str) {
     assert!(out.stdout.is_empty(), "{}", out.describe());
 }
 
-#[tokio::test]
-async fn ps_lists_the_workers_as_ready() {
+/// The fixture `name` as the app `web` with `workers` workers, once `ps` lists them all as
+/// ready; their ids.
+async fn start_ready(name: &str, workers: u32) -> (Running, BTreeSet<String>) {
     let server = TestServer::new()
-        .app(APP, fixture("plain"))
-        .workers(2)
+        .app(APP, fixture(name))
+        .workers(workers)
         .start()
         .await;
-    let ids = wait_ready(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let n = workers as usize;
+    let ids = wait_ready_workers(&server, Ps, APP, n, &BTreeSet::new(), READY_TIMEOUT).await;
+    (server, ids)
+}
+
+/// Every line of the command's output fits a 100-column terminal.
+fn assert_fits_100_columns(out: &CliOutput) {
+    assert!(
+        out.stdout.lines().all(|line| line.chars().count() <= 100),
+        "{}",
+        out.describe()
+    );
+}
+
+#[tokio::test]
+async fn ps_lists_the_workers_as_ready() {
+    let (server, ids) = start_ready("plain", 2).await;
 
     let json = server.cli(&["ps", "--json"]).await.assert_ok().json();
     assert_eq!(json["pid"], server.pid(), "{json}");
@@ -111,11 +101,7 @@ async fn ps_lists_the_workers_as_ready() {
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(&cells[..3], [APP, id.as_str(), "ready"], "{row}");
     }
-    assert!(
-        lines.iter().all(|line| line.chars().count() <= 100),
-        "{}",
-        out.describe()
-    );
+    assert_fits_100_columns(&out);
 }
 
 #[tokio::test]
@@ -187,50 +173,34 @@ async fn logs_prints_the_app_lines_and_follows_new_ones() {
 /// `restart web` while GETs and POSTs run: not one fails, and every worker is replaced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restart_under_load_fails_no_request_and_replaces_every_worker() {
-    let server = TestServer::new()
-        .app(APP, fixture("chaos"))
-        .workers(2)
-        .start()
-        .await;
-    let initial = wait_ready(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let (server, initial) = start_ready("chaos", 2).await;
 
     let posts = Load::post_echo(server.url(), "/echo", 1024)
         .clients(4)
-        .max_requests(200_000)
-        .max_duration(Duration::from_secs(40))
+        .limits(200_000, Duration::from_secs(40))
         .start();
     let gets = Load::get(server.url(), "/")
         .clients(4)
-        .max_requests(200_000)
-        .max_duration(Duration::from_secs(40))
+        .limits(200_000, Duration::from_secs(40))
         .start();
-    assert!(
-        posts.wait_ok(100, STEP_TIMEOUT).await && gets.wait_ok(100, STEP_TIMEOUT).await,
-        "the load never got going"
-    );
+    posts.assert_going(100).await;
+    gets.assert_going(100).await;
 
     let mark = server.log_mark();
     let ok_before = posts.ok() + gets.ok();
     let out = server.cli(&["restart", APP]).await;
     out.assert_ok();
     assert_eq!(out.stdout, "restarting web\n", "{}", out.describe());
-    server
-        .wait_log_since(
-            mark,
-            |line| line.is_msg("app restarted") && line.str("app") == Some(APP),
-            Duration::from_secs(30),
-        )
-        .await;
+    server.wait_app_restarted_since(mark, APP).await;
     let during_restart = posts.ok() + gets.ok() - ok_before;
     assert!(
         !posts.is_finished() && !gets.is_finished(),
         "the load ended before the restart did: make its bounds wider"
     );
-    let fresh = wait_ready(&server, APP, 2, &initial, STEP_TIMEOUT).await;
+    let fresh = wait_ready_workers(&server, Ps, APP, 2, &initial, STEP_TIMEOUT).await;
     // Some more requests on the new workers.
-    let (p, g) = (posts.ok(), gets.ok());
-    posts.wait_ok(p + 100, STEP_TIMEOUT).await;
-    gets.wait_ok(g + 100, STEP_TIMEOUT).await;
+    posts.wait_more_ok(100, STEP_TIMEOUT).await;
+    gets.wait_more_ok(100, STEP_TIMEOUT).await;
     let posts = posts.finish().await;
     let gets = gets.finish().await;
     eprintln!(
@@ -272,13 +242,7 @@ async fn restart_without_an_app_restarts_every_app() {
     );
     assert_eq!(out.stdout.lines().count(), 2, "{}", out.describe());
     for app in [APP, "api"] {
-        server
-            .wait_log_since(
-                mark,
-                |line| line.is_msg("app restarted") && line.str("app") == Some(app),
-                Duration::from_secs(30),
-            )
-            .await;
+        server.wait_app_restarted_since(mark, app).await;
     }
 }
 
@@ -289,7 +253,7 @@ async fn scale_up_then_down_after_draining() {
         .graceful(5000)
         .start()
         .await;
-    let first = wait_ready(&server, APP, 1, &BTreeSet::new(), READY_TIMEOUT).await;
+    let first = wait_ready_workers(&server, Ps, APP, 1, &BTreeSet::new(), READY_TIMEOUT).await;
 
     let out = server.cli(&["scale", APP, "3"]).await;
     out.assert_ok();
@@ -299,14 +263,14 @@ async fn scale_up_then_down_after_draining() {
         "{}",
         out.describe()
     );
-    let three = wait_ready(&server, APP, 3, &BTreeSet::new(), STEP_TIMEOUT).await;
+    let three = wait_ready_workers(&server, Ps, APP, 3, &BTreeSet::new(), STEP_TIMEOUT).await;
     assert!(three.is_superset(&first), "{first:?} -> {three:?}");
 
     let out = server.cli(&["scale", APP, "1"]).await;
     out.assert_ok();
     assert_eq!(out.stdout, "scaled web to 1 worker\n", "{}", out.describe());
     // The newest go: the first worker is the one left.
-    let one = wait_ready(&server, APP, 1, &BTreeSet::new(), STEP_TIMEOUT).await;
+    let one = wait_ready_workers(&server, Ps, APP, 1, &BTreeSet::new(), STEP_TIMEOUT).await;
     assert_eq!(one, first);
     let status = server.cli(&["ps", "--json"]).await.json();
     assert_eq!(status["apps"][0]["workersWanted"], 1, "{status}");
@@ -376,22 +340,13 @@ async fn metrics_prints_prometheus_text_or_json() {
 /// One frame on a non-terminal, with the traffic of the sampled window.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn top_once_renders_one_frame_with_traffic() {
-    let server = TestServer::new()
-        .app(APP, fixture("plain"))
-        .workers(2)
-        .start()
-        .await;
-    let ids = wait_ready(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
+    let (server, ids) = start_ready("plain", 2).await;
     let load = Load::get(server.url(), "/")
         .clients(2)
         .pause(Duration::from_millis(5))
-        .max_requests(20_000)
-        .max_duration(Duration::from_secs(20))
+        .limits(20_000, Duration::from_secs(20))
         .start();
-    assert!(
-        load.wait_ok(20, STEP_TIMEOUT).await,
-        "the load never got going"
-    );
+    load.assert_going(20).await;
 
     let out = server.cli(&["top", "--once", "--interval", "500"]).await;
     let report = load.finish().await;
@@ -436,11 +391,7 @@ async fn top_once_renders_one_frame_with_traffic() {
             out.describe()
         );
     }
-    assert!(
-        lines.iter().all(|line| line.chars().count() <= 100),
-        "{}",
-        out.describe()
-    );
+    assert_fits_100_columns(&out);
 }
 
 #[tokio::test]

@@ -1,9 +1,8 @@
 //! A worker that dies ends only itself: a request that cannot be retried gets a 502 that
 //! names it, and a replacement with a fresh id takes over.
 
-use http::Method;
 use http::StatusCode;
-use spindle_e2e::client::{full, get, try_request};
+use spindle_e2e::client::{get, post};
 use spindle_e2e::{fixture, TestServer, STEP_TIMEOUT};
 
 #[tokio::test]
@@ -12,14 +11,7 @@ async fn a_worker_that_exits_mid_request_is_replaced() {
     let first = get(&format!("{}/", server.url())).await.json()["threadId"].clone();
 
     // POST: not safe to repeat, so it is not retried on another worker.
-    let res = try_request(
-        &format!("{}/exit?code=7", server.url()),
-        Method::POST,
-        full("x"),
-        STEP_TIMEOUT,
-    )
-    .await
-    .expect("an answer");
+    let res = post(&format!("{}/exit?code=7", server.url()), "x").await;
     assert_eq!(res.status, StatusCode::BAD_GATEWAY, "{}", res.text());
     let body = res.json();
     assert_eq!(body["error"], "worker_failed");
@@ -38,12 +30,7 @@ async fn a_worker_that_exits_mid_request_is_replaced() {
         "{}",
         crashed.text
     );
-    server
-        .wait_log(
-            |l| l.is_serving_start() && l.str("worker") == Some("web:1"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    server.wait_serving_since(0, "web:1").await;
 
     let res = get(&format!("{}/", server.url())).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -77,13 +64,7 @@ async fn an_uncaught_exception_is_logged_with_its_stack_and_the_worker_replaced(
     );
     let dead = crashed.str("worker").unwrap().to_string();
 
-    server
-        .wait_log_since(
-            mark,
-            |l| l.is_serving_start() && l.str("worker") == Some("web:2"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    server.wait_serving_since(mark, "web:2").await;
     // The other worker kept serving all along; now both answer again.
     for _ in 0..4 {
         assert_eq!(

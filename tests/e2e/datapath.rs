@@ -10,6 +10,9 @@ use std::time::Duration;
 use http::StatusCode;
 use serde_json::Value;
 use spindle_e2e::client::{self, get_json, poll};
+use spindle_e2e::datapath_fixture::{
+    events, has_tag, seen, wait_event, wait_event_of, wait_open_sockets_at_most,
+};
 use spindle_e2e::raw::{Ending, RawConn};
 use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
 
@@ -28,82 +31,6 @@ async fn start() -> Running {
 /// A GET with a Host header, as bytes on the wire.
 fn get(target: &str) -> String {
     format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n")
-}
-
-/// How many requests the app has seen (its report routes aside), and the last targets.
-async fn seen(server: &Running) -> (u64, Vec<String>) {
-    let body = get_json(&format!("{}/__seen", server.url())).await;
-    let urls = body["urls"]
-        .as_array()
-        .expect("urls")
-        .iter()
-        .map(|u| u.as_str().unwrap_or_default().to_string())
-        .collect();
-    (body["count"].as_u64().expect("count"), urls)
-}
-
-fn has_tag(urls: &[String], tag: &str) -> bool {
-    let param = format!("tag={tag}");
-    urls.iter()
-        .any(|u| u.split(['?', '&']).skip(1).any(|p| p == param))
-}
-
-/// What the app recorded for requests tagged `tag`.
-async fn events(server: &Running, tag: &str) -> Vec<String> {
-    let body = get_json(&format!("{}/__events?tag={tag}", server.url())).await;
-    body["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Polls the app's events for `tag` until one starts with `prefix` (bounded).
-async fn wait_event(server: &Running, tag: &str, prefix: &str) -> Vec<String> {
-    wait_event_of(server, tag, &[prefix]).await
-}
-
-/// Polls the app's events for `tag` until one starts with any of `prefixes` (bounded).
-async fn wait_event_of(server: &Running, tag: &str, prefixes: &[&str]) -> Vec<String> {
-    let found = poll(STEP_TIMEOUT, || async {
-        let events = events(server, tag).await;
-        events
-            .iter()
-            .any(|e| prefixes.iter().any(|p| e.starts_with(p)))
-            .then_some(events)
-    })
-    .await;
-    match found {
-        Some(events) => events,
-        None => server.fail(&format!(
-            "the app recorded none of {prefixes:?} for {tag}; it has {:?}",
-            events(server, tag).await
-        )),
-    }
-}
-
-/// Client connections the app holds open (the one asking included).
-async fn open_sockets(server: &Running) -> u64 {
-    get_json(&format!("{}/__sockets", server.url())).await["open"]
-        .as_u64()
-        .expect("open")
-}
-
-/// Polls until the app holds at most `most` connections; fails with the last count.
-async fn wait_open_sockets_at_most(server: &Running, most: u64, context: &str) {
-    // Closing takes one trip through the worker's inbox: 5 s is plenty.
-    let settled = poll(Duration::from_secs(5), || async {
-        (open_sockets(server).await <= most).then_some(())
-    })
-    .await;
-    if settled.is_none() {
-        server.fail(&format!(
-            "{context}: the app still holds {} connections (at most {most} expected): \
-             virtual connections were left open",
-            open_sockets(server).await
-        ));
-    }
 }
 
 /// A request tagged `tag` after the refused one, on a connection of its own: had the
@@ -1204,8 +1131,7 @@ async fn a_cpu_bound_worker_under_load_is_not_taken_for_stuck() {
     // requests keep arriving while it computes. 2.5 s is more than twice `maxStall`.
     let report = spindle_e2e::load::Load::get(server.url(), "/spin?ms=5")
         .clients(16)
-        .max_duration(Duration::from_millis(2500))
-        .max_requests(100_000)
+        .limits(100_000, Duration::from_millis(2500))
         .start()
         .join()
         .await;

@@ -39,18 +39,13 @@ async fn editing_a_file_changes_the_answer_without_a_failed_request() {
 
     let load = Load::get(server.url(), "/")
         .clients(4)
-        .max_requests(50_000)
-        .max_duration(Duration::from_secs(20))
+        .limits(50_000, Duration::from_secs(20))
         .start();
-    assert!(load.wait_ok(50, STEP_TIMEOUT).await, "load is running");
+    load.assert_going(50).await;
     let mark = server.log_mark();
     std::fs::write(app.join("index.js"), APP.replace("'v1'", "'v2'")).unwrap();
     server
-        .wait_log_since(
-            mark,
-            |l| l.is_msg("file changed: restarting the app"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(mark, "file changed: restarting the app")
         .await;
     server
         .wait_log_since(mark, |l| l.is_msg("app restarted"), STEP_TIMEOUT)

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use spindle_e2e::client::{self, get_json, poll};
-use spindle_e2e::raw::{Ending, RawConn};
+use spindle_e2e::datapath_fixture::wait_event;
+use spindle_e2e::raw::{Ending, RawConn, RawResponse};
 use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
 
 const HEAD_MS: u64 = 400;
@@ -40,37 +41,15 @@ async fn start() -> Running {
     start_with(json!({})).await
 }
 
+/// [`start`], and a raw connection to it.
+async fn start_and_connect() -> (Running, RawConn) {
+    let server = start().await;
+    let conn = RawConn::connect(server.addr()).await;
+    (server, conn)
+}
+
 fn get(target: &str) -> String {
     format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n")
-}
-
-async fn events(server: &Running, tag: &str) -> Vec<String> {
-    let body = get_json(&format!("{}/__events?tag={tag}", server.url())).await;
-    body["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Polls the app's events for `tag` until one starts with `prefix` (bounded).
-async fn wait_event(server: &Running, tag: &str, prefix: &str) -> Vec<String> {
-    let found = poll(STEP_TIMEOUT, || async {
-        let events = events(server, tag).await;
-        events
-            .iter()
-            .any(|e| e.starts_with(prefix))
-            .then_some(events)
-    })
-    .await;
-    match found {
-        Some(events) => events,
-        None => server.fail(&format!(
-            "the app recorded no {prefix:?} for {tag}; it has {:?}",
-            events(server, tag).await
-        )),
-    }
 }
 
 /// The connection stays open and quiet for a while, then the server ends it: closed
@@ -99,8 +78,7 @@ fn under(ms: u64) -> Duration {
 
 #[tokio::test]
 async fn a_head_that_never_ends_gets_408_within_the_head_timeout() {
-    let server = start().await;
-    let mut conn = RawConn::connect(server.addr()).await;
+    let (server, mut conn) = start_and_connect().await;
     let since = Instant::now();
     conn.send("GET /probe?tag=slowloris HTTP/1.1\r\nHost: test\r\nX-A: 1\r\n")
         .await;
@@ -127,16 +105,14 @@ async fn a_head_that_never_ends_gets_408_within_the_head_timeout() {
 
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_without_a_word() {
-    let server = start().await;
-    let mut conn = RawConn::connect(server.addr()).await;
+    let (_server, mut conn) = start_and_connect().await;
     let since = Instant::now();
     assert_closed_after(&mut conn, since, under(HEAD_MS), "a silent connection").await;
 }
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not() {
-    let server = start().await;
-    let mut conn = RawConn::connect(server.addr()).await;
+    let (_server, mut conn) = start_and_connect().await;
     // Busy: a request every 100 ms for twice the keep-alive timeout (and at least 3,
     // however slow a loaded machine answers), on one connection.
     let busy_for = Instant::now();
@@ -162,8 +138,7 @@ async fn an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not() {
 
 #[tokio::test]
 async fn a_request_body_that_stops_gets_408_and_the_apps_request_is_cancelled() {
-    let server = start().await;
-    let mut conn = RawConn::connect(server.addr()).await;
+    let (server, mut conn) = start_and_connect().await;
     let since = Instant::now();
     conn.send(
         "POST /hold?tag=slow-body HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n0123456789",
@@ -209,8 +184,7 @@ async fn an_answer_that_does_not_begin_in_time_gets_504_naming_app_and_worker() 
 
 #[tokio::test]
 async fn an_answer_body_that_stalls_is_ended() {
-    let server = start().await;
-    let mut conn = RawConn::connect(server.addr()).await;
+    let (server, mut conn) = start_and_connect().await;
     conn.send(get("/stall?tag=stall")).await;
     let head = conn.head().await;
     assert_eq!(head.status, 200, "{head:?}");
@@ -269,17 +243,24 @@ async fn past_max_connections_new_ones_wait_and_open_ones_are_unharmed() {
     assert_eq!(response.status, 200, "{response:?}");
 }
 
+/// POSTs a body of `len` bytes (with its content-length) to `/probe?tag=<tag>` on a new
+/// connection; returns the connection and the answer.
+async fn post_probe(server: &Running, tag: &str, len: usize) -> (RawConn, RawResponse) {
+    let mut conn = RawConn::connect(server.addr()).await;
+    conn.send(format!(
+        "POST /probe?tag={tag} HTTP/1.1\r\nHost: test\r\nContent-Length: {len}\r\n\r\n{}",
+        "x".repeat(len)
+    ))
+    .await;
+    let response = conn.response(false).await;
+    (conn, response)
+}
+
 #[tokio::test]
 async fn a_body_larger_than_max_body_size_gets_413() {
     let server = start_with(json!({"maxBodySize": 1000})).await;
     // Declared too large: refused before the app hears of it.
-    let mut conn = RawConn::connect(server.addr()).await;
-    conn.send(format!(
-        "POST /probe?tag=too-large HTTP/1.1\r\nHost: test\r\nContent-Length: 2000\r\n\r\n{}",
-        "x".repeat(2000)
-    ))
-    .await;
-    let response = conn.response(false).await;
+    let (mut conn, response) = post_probe(&server, "too-large", 2000).await;
     assert_eq!(response.status, 413, "{response:?}");
     assert_eq!(response.json()["error"], "too_large", "{response:?}");
     assert!(response.text().contains("maxBodySize"), "{response:?}");
@@ -310,13 +291,7 @@ async fn a_body_larger_than_max_body_size_gets_413() {
     conn.assert_closed("after the second chunked 413").await;
 
     // At the limit: served.
-    let mut conn = RawConn::connect(server.addr()).await;
-    conn.send(format!(
-        "POST /probe?tag=at-limit HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n{}",
-        "z".repeat(1000)
-    ))
-    .await;
-    let response = conn.response(false).await;
+    let (_, response) = post_probe(&server, "at-limit", 1000).await;
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(response.json()["bytes"], 1000);
     let seen = get_json(&format!("{}/__seen", server.url())).await["urls"].to_string();

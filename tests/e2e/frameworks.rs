@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use http::StatusCode;
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 use spindle_e2e::client::{get, get_json, poll, try_get, Response};
 use spindle_e2e::workers::wait_live;
 use spindle_e2e::{
-    fixture, free_port, test_node, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
+    as_test_child, fixture, free_port, test_node, Running, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
@@ -155,23 +154,28 @@ async fn esm_app_that_listens_after_top_level_await_is_served() {
     }
 }
 
+/// An app that never listens, served by both its workers: each answers `path` with its
+/// name and the path it saw. Returns the answers.
+async fn served_without_listen(name: &str, path: &str) -> Vec<Value> {
+    let server = start_two_workers(name).await;
+    let bodies = answers_from_both_workers(&server, path).await;
+    for body in &bodies {
+        assert_eq!(body["app"], name, "{body}");
+        assert_eq!(body["path"], path, "{body}");
+    }
+    bodies
+}
+
 #[tokio::test]
 async fn esm_default_export_handler_is_served() {
-    let server = start_two_workers("exports-handler").await;
-    for body in answers_from_both_workers(&server, "/a/b?c=d").await {
-        assert_eq!(body["app"], "exports-handler");
-        assert_eq!(body["path"], "/a/b?c=d");
+    for body in served_without_listen("exports-handler", "/a/b?c=d").await {
         assert_eq!(body["method"], "GET");
     }
 }
 
 #[tokio::test]
 async fn commonjs_create_export_is_served() {
-    let server = start_two_workers("exports-create").await;
-    for body in answers_from_both_workers(&server, "/made").await {
-        assert_eq!(body["app"], "exports-create");
-        assert_eq!(body["path"], "/made");
-    }
+    served_without_listen("exports-create", "/made").await;
 }
 
 #[tokio::test]
@@ -262,21 +266,9 @@ impl NextStart {
                 &port.to_string(),
             ])
             .current_dir(dir)
-            .env("NEXT_TELEMETRY_DISABLED", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent. If this
-        // test is killed without running destructors, the kernel ends `next start` too.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+            .env("NEXT_TELEMETRY_DISABLED", "1");
+        // Its own group, ended by the kernel too if this test is killed.
+        as_test_child(&mut command);
         let mut child = command.spawn().expect("spawn next start");
         let output = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

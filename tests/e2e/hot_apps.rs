@@ -27,10 +27,9 @@ async fn an_app_added_under_load_joins_the_mesh_and_a_removed_one_leaves_without
     // Steady mesh traffic to `api` all along; strict: anything but api's own 200 fails.
     let load = Load::get(server.url(), "/via-fetch?to=api&path=/whoami&strict=1")
         .clients(4)
-        .max_requests(50_000)
-        .max_duration(Duration::from_secs(20))
+        .limits(50_000, Duration::from_secs(20))
         .start();
-    assert!(load.wait_ok(50, STEP_TIMEOUT).await, "load is running");
+    load.assert_going(50).await;
 
     let added = server
         .cli(&[

@@ -8,15 +8,11 @@ use spindle_e2e::tls::{connect, connect_h2, connect_h2c, Cert, H2Conn};
 use spindle_e2e::{client, fixture, Running, TempDir, TestServer};
 
 /// The datapath fixture (it echoes what it saw) with HTTP/2, over TLS when `cert` is
-/// given, and `more` server keys.
-async fn start(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> Running {
+/// given, and `more` server keys; not started yet.
+fn datapath_h2(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> TestServer {
     let mut server = json!({"http2": true});
     if let Some(cert) = cert {
-        cert.write(dir.path());
-        server["https"] = json!({
-            "key": dir.path().join("key.pem"),
-            "cert": dir.path().join("cert.pem"),
-        });
+        server["https"] = cert.https_config(dir.path());
     }
     if let (Some(keys), serde_json::Value::Object(more)) = (server.as_object_mut(), more) {
         keys.extend(more);
@@ -25,8 +21,11 @@ async fn start(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> R
         .app("web", fixture("datapath"))
         .workers(1)
         .config_json(json!({ "server": server }))
-        .start()
-        .await
+}
+
+/// [`datapath_h2`], started.
+async fn start(dir: &TempDir, cert: Option<&Cert>, more: serde_json::Value) -> Running {
+    datapath_h2(dir, cert, more).start().await
 }
 
 async fn h2(server: &Running, cert: &Cert) -> H2Conn {
@@ -35,12 +34,19 @@ async fn h2(server: &Running, cert: &Cert) -> H2Conn {
         .unwrap_or_else(|e| server.fail(&format!("HTTP/2 connection: {e}")))
 }
 
-#[tokio::test]
-async fn streams_reach_the_app_as_http1_requests_concurrently() {
+/// [`start`] over TLS, and an HTTP/2 connection to it; the temp dir holds the certificate
+/// while the server runs.
+async fn start_h2(more: serde_json::Value) -> (TempDir, Running, H2Conn) {
     let dir = TempDir::new();
     let cert = Cert::new();
-    let server = start(&dir, Some(&cert), json!({})).await;
+    let server = start(&dir, Some(&cert), more).await;
     let conn = h2(&server, &cert).await;
+    (dir, server, conn)
+}
+
+#[tokio::test]
+async fn streams_reach_the_app_as_http1_requests_concurrently() {
+    let (_dir, server, conn) = start_h2(json!({})).await;
     let request = http::Request::get("https://localhost/first?x=1")
         .header("cookie", "a=1")
         .header("cookie", "b=2")
@@ -72,10 +78,7 @@ async fn streams_reach_the_app_as_http1_requests_concurrently() {
 
 #[tokio::test]
 async fn request_bodies_and_large_answers_cross_whole() {
-    let dir = TempDir::new();
-    let cert = Cert::new();
-    let server = start(&dir, Some(&cert), json!({})).await;
-    let conn = h2(&server, &cert).await;
+    let (_dir, server, conn) = start_h2(json!({})).await;
     // No content-length: the worker gets it chunked, in the client's DATA frames.
     let body = "x".repeat(100_000);
     let request = http::Request::post("https://localhost/up")
@@ -129,10 +132,7 @@ async fn request_bodies_and_large_answers_cross_whole() {
 
 #[tokio::test]
 async fn the_cores_own_answers_reach_http2_clients() {
-    let dir = TempDir::new();
-    let cert = Cert::new();
-    let server = start(&dir, Some(&cert), json!({"maxBodySize": 10})).await;
-    let conn = h2(&server, &cert).await;
+    let (_dir, server, conn) = start_h2(json!({"maxBodySize": 10})).await;
     let request = http::Request::post("https://localhost/up")
         .header("content-length", "11")
         .body(())
@@ -185,16 +185,8 @@ async fn h2c_by_prior_knowledge_and_http1_share_a_plain_port() {
 async fn timeouts_and_resets_work_per_stream() {
     let dir = TempDir::new();
     let cert = Cert::new();
-    cert.write(dir.path());
-    let https = json!({
-        "key": dir.path().join("key.pem"),
-        "cert": dir.path().join("cert.pem"),
-    });
-    let server = TestServer::new()
-        .app("web", fixture("datapath"))
-        .workers(1)
+    let server = datapath_h2(&dir, Some(&cert), json!({}))
         .app_config(json!({"responseTimeout": 300}))
-        .config_json(json!({"server": {"http2": true, "https": https}}))
         .start()
         .await;
     let conn = h2(&server, &cert).await;

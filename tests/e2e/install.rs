@@ -86,10 +86,19 @@ fn node_js_and_addon(server: &Running) -> (PathBuf, PathBuf) {
     )
 }
 
-async fn assert_serves(server: &Running) {
+/// The plain fixture served by the spindle at `exe` (with `env` for its process), once it
+/// has answered `GET /`; with the JS shim and the addon that process loaded.
+async fn serve_plain_with(exe: &Path, env: &[(&str, &str)]) -> (Running, PathBuf, PathBuf) {
+    let mut server = TestServer::new().bin(exe);
+    for (key, value) in env {
+        server = server.process_env(key, value);
+    }
+    let server = server.app("plain", fixture("plain")).start().await;
     let response = get(&format!("{}/", server.url())).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert_eq!(response.json()["app"], "plain");
+    let (js, addon) = node_js_and_addon(&server);
+    (server, js, addon)
 }
 
 fn assert_check_passes(exe: &Path, env: &[(&str, &Path)]) {
@@ -114,13 +123,7 @@ async fn an_installed_copy_finds_its_files_beside_it_or_in_lib_spindle() {
     ];
     for (exe, lib) in layouts {
         install(&exe, &lib);
-        let server = TestServer::new()
-            .bin(&exe)
-            .app("plain", fixture("plain"))
-            .start()
-            .await;
-        assert_serves(&server).await;
-        let (js, addon) = node_js_and_addon(&server);
+        let (server, js, addon) = serve_plain_with(&exe, &[]).await;
         let lib = lib.canonicalize().unwrap();
         assert_eq!(
             js,
@@ -190,13 +193,7 @@ async fn the_npm_launcher_execs_the_native_binary_of_its_package() {
         format!("spindle {}", env!("CARGO_PKG_VERSION"))
     );
 
-    let server = TestServer::new()
-        .bin(&link)
-        .app("plain", fixture("plain"))
-        .start()
-        .await;
-    assert_serves(&server).await;
-    let (js, _) = node_js_and_addon(&server);
+    let (_server, js, _) = serve_plain_with(&link, &[]).await;
     assert_eq!(
         js,
         package.join("native/js").canonicalize().unwrap(),
@@ -236,14 +233,8 @@ async fn a_bundled_binary_unpacks_its_files_into_the_user_cache() {
 
     let mut inode = None;
     for _ in 0..2 {
-        let server = TestServer::new()
-            .bin(&exe)
-            .process_env("XDG_CACHE_HOME", cache.to_str().unwrap())
-            .app("plain", fixture("plain"))
-            .start()
-            .await;
-        assert_serves(&server).await;
-        let (js, addon) = node_js_and_addon(&server);
+        let cache_env = [("XDG_CACHE_HOME", cache.to_str().unwrap())];
+        let (_server, js, addon) = serve_plain_with(&exe, &cache_env).await;
         let root = cache.join("spindle").canonicalize().unwrap();
         let dir = addon.parent().unwrap().to_path_buf();
         assert_eq!(dir.parent(), Some(root.as_path()), "{}", addon.display());

@@ -12,9 +12,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{header, Method, StatusCode};
 use serde_json::{json, Value};
-use spindle_e2e::client::{empty, get, poll, try_get, try_request, Response};
-use spindle_e2e::load::Load;
+use spindle_e2e::client::{empty, get, get_when_up, poll, try_request, Response};
+use spindle_e2e::load::{Load, LoadRun};
+use spindle_e2e::trigger::wait_trigger;
 use spindle_e2e::workers::wait_ready_workers;
+use spindle_e2e::workers::StatusSource::Admin;
 use spindle_e2e::workers::{wait_live, LEAVING};
 use spindle_e2e::{
     fixture, free_port, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT,
@@ -39,50 +41,44 @@ fn left_workers(server: &Running, app: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Polls `/status` until `app` lists exactly `n` workers, all "ready", none of them in
-/// `replaced`; returns their ids.
-async fn wait_status_ready(
-    server: &Running,
-    app: &str,
-    n: usize,
-    replaced: &BTreeSet<String>,
-    timeout: Duration,
-) -> BTreeSet<String> {
-    wait_ready_workers(
-        server,
-        "/status",
-        || server.admin_json("/status"),
-        app,
-        n,
-        replaced,
-        timeout,
-    )
-    .await
-}
-
 /// POSTs `/{action}` and returns the answer with the worker it landed on (from the
 /// fixture's "chaos trigger" line).
 async fn trigger(server: &Running, action: &str) -> (Result<Response, String>, String) {
+    let (result, _, worker) =
+        request_trigger(server, Method::POST, &format!("/{action}"), action).await;
+    (result, worker)
+}
+
+/// Sends `method` to `path` and waits for the "chaos trigger" line of `action` it causes:
+/// the answer, that line, and the worker it names.
+async fn request_trigger(
+    server: &Running,
+    method: Method,
+    path: &str,
+    action: &str,
+) -> (Result<Response, String>, LogLine, String) {
     let mark = server.log_mark();
     let result = try_request(
-        &format!("{}/{action}", server.url()),
-        Method::POST,
+        &format!("{}{path}", server.url()),
+        method,
         empty(),
         STEP_TIMEOUT,
     )
     .await
     .map_err(|err| err.to_string());
-    let line = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some(action),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let Some(worker) = line.str("worker") else {
-        server.fail(&format!("the trigger line names no worker: {}", line.text))
-    };
-    (result, worker.to_string())
+    let (line, worker) = wait_trigger(server, mark, "chaos", action).await;
+    (result, line, worker)
+}
+
+/// `method /die-once?token=<token>`: the first worker to see `token` exits before it
+/// answers. Returns the answer, the trigger line and the worker that died.
+async fn die_once(
+    server: &Running,
+    method: Method,
+    token: &str,
+) -> (Result<Response, String>, LogLine, String) {
+    let path = format!("/die-once?token={token}");
+    request_trigger(server, method, &path, "die-once").await
 }
 
 /// Asserts a 502 JSON answer naming `app` and `worker`.
@@ -104,6 +100,18 @@ fn assert_502_naming(server: &Running, what: &str, res: &Result<Response, String
         body["worker"], worker,
         "{what}: the 502 names the worker: {body}"
     );
+}
+
+/// Four GET clients, each pausing `pause` between requests, already going: the traffic a
+/// worker's replacement must not fail.
+async fn light_load(server: &Running, pause: Duration) -> LoadRun {
+    let load = Load::get(server.url(), "/")
+        .clients(4)
+        .pause(pause)
+        .limits(20_000, Duration::from_secs(20))
+        .start();
+    load.assert_going(20).await;
+    load
 }
 
 fn now_ms() -> u64 {
@@ -144,16 +152,10 @@ async fn chaos_under_load_fails_no_get_and_replaces_every_broken_worker() {
 
     let load = Load::get(server.url(), "/")
         .clients(32)
-        .max_requests(400_000)
-        .max_duration(Duration::from_secs(20))
+        .limits(400_000, Duration::from_secs(20))
         .request_timeout(Duration::from_secs(10))
         .start();
-    assert!(
-        load.wait_ok(100, STEP_TIMEOUT).await,
-        "the load never got going: {} ok, {} failed",
-        load.ok(),
-        load.failed()
-    );
+    load.assert_going(100).await;
 
     // A crash every 2 s, a hang and an out-of-memory in between. Each trigger waits for
     // the previous victim's successor, so two workers are Ready when it is sent.
@@ -200,8 +202,7 @@ async fn chaos_under_load_fails_no_get_and_replaces_every_broken_worker() {
     }
     // The last victim's successor, then a little more load on the settled app.
     wait_live(&server, APP, 2, &gone, STEP_TIMEOUT).await;
-    let ok = load.ok();
-    load.wait_ok(ok + 200, Duration::from_secs(5)).await;
+    load.wait_more_ok(200, Duration::from_secs(5)).await;
     let report = load.finish().await;
     eprintln!("chaos load: {}", report.summary());
 
@@ -277,7 +278,8 @@ async fn chaos_under_load_fails_no_get_and_replaces_every_broken_worker() {
     }
     replaced.extend(gone.iter().cloned());
 
-    let survivors = wait_status_ready(&server, APP, 2, &replaced, Duration::from_secs(10)).await;
+    let survivors =
+        wait_ready_workers(&server, Admin, APP, 2, &replaced, Duration::from_secs(10)).await;
     eprintln!(
         "after {} triggers: {} workers replaced, serving: {survivors:?}",
         victims.len(),
@@ -298,16 +300,7 @@ async fn a_stuck_worker_is_detected_and_replaced_while_traffic_continues() {
         .await;
     let initial = wait_live(&server, APP, 2, &BTreeSet::new(), READY_TIMEOUT).await;
 
-    let load = Load::get(server.url(), "/")
-        .clients(4)
-        .pause(Duration::from_millis(5))
-        .max_requests(20_000)
-        .max_duration(Duration::from_secs(20))
-        .start();
-    assert!(
-        load.wait_ok(20, STEP_TIMEOUT).await,
-        "the load never got going"
-    );
+    let load = light_load(&server, Duration::from_millis(5)).await;
 
     let (res, victim) = trigger(&server, "hang").await;
     match &res {
@@ -404,32 +397,21 @@ async fn sigusr2_restarts_every_worker_without_failing_a_post() {
 
     let load = Load::post_echo(server.url(), "/echo", 1024)
         .clients(8)
-        .max_requests(200_000)
-        .max_duration(Duration::from_secs(40))
+        .limits(200_000, Duration::from_secs(40))
         .start();
-    assert!(
-        load.wait_ok(200, STEP_TIMEOUT).await,
-        "the load never got going"
-    );
+    load.assert_going(200).await;
 
     let mark = server.log_mark();
     let ok_at_signal = load.ok();
     server.sigusr2();
-    server
-        .wait_log_since(
-            mark,
-            |line| line.is_msg("app restarted") && line.str("app") == Some(APP),
-            Duration::from_secs(30),
-        )
-        .await;
+    server.wait_app_restarted_since(mark, APP).await;
     let during_restart = load.ok() - ok_at_signal;
     assert!(
         !load.is_finished(),
         "the load ended before the restart did: make its bounds wider"
     );
     // Some more POSTs on the new workers.
-    let ok = load.ok();
-    load.wait_ok(ok + 200, STEP_TIMEOUT).await;
+    load.wait_more_ok(200, STEP_TIMEOUT).await;
     for old in &initial {
         server
             .wait_log_since(mark, |line| is_end_of(line, old), STEP_TIMEOUT)
@@ -486,7 +468,7 @@ async fn sigusr2_restarts_every_worker_without_failing_a_post() {
     }
     assert_eq!(stopped, initial.len(), "every old worker exited");
 
-    let now = wait_status_ready(&server, APP, 2, &initial, Duration::from_secs(10)).await;
+    let now = wait_ready_workers(&server, Admin, APP, 2, &initial, Duration::from_secs(10)).await;
     assert!(
         now.is_disjoint(&initial),
         "after the restart: {now:?}, before: {initial:?}"
@@ -576,20 +558,12 @@ async fn a_crash_looping_app_is_marked_failed_and_the_others_keep_serving() {
             READY_TIMEOUT,
         )
         .await;
-    let res = poll(Duration::from_secs(10), || async {
-        try_get(&format!("{url}/")).await.ok()
-    })
-    .await
-    .unwrap_or_else(|| server.fail("the ingress never answered"));
+    let res = get_when_up(&format!("{url}/"), Duration::from_secs(10)).await;
     assert_eq!(res.status, StatusCode::OK, "GET /: {}", res.text());
     assert_eq!(res.json()["app"], "chaos", "{}", res.text());
 
     // Readiness is false and says which app.
-    let ready = poll(Duration::from_secs(10), || async {
-        try_get(&format!("{admin}/ready")).await.ok()
-    })
-    .await
-    .unwrap_or_else(|| server.fail("the admin server never answered /ready"));
+    let ready = get_when_up(&format!("{admin}/ready"), Duration::from_secs(10)).await;
     assert_eq!(
         ready.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -725,24 +699,7 @@ async fn an_idempotent_request_is_retried_once_and_a_post_is_not() {
 
     // GET: the first worker dies, the retry on the other one answers.
     let mark = server.log_mark();
-    let res = try_request(
-        &format!("{}/die-once?token=get-{token}", server.url()),
-        Method::GET,
-        empty(),
-        STEP_TIMEOUT,
-    )
-    .await;
-    let died = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some("die-once"),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let victim = died
-        .str("worker")
-        .expect("labelled with its worker")
-        .to_string();
+    let (res, died, victim) = die_once(&server, Method::GET, &format!("get-{token}")).await;
     let res = res.unwrap_or_else(|err| server.fail(&format!("GET /die-once: {err}")));
     assert_eq!(
         res.status,
@@ -766,25 +723,7 @@ async fn an_idempotent_request_is_retried_once_and_a_post_is_not() {
     let gone = BTreeSet::from([victim.clone()]);
     wait_live(&server, APP, 2, &gone, STEP_TIMEOUT).await;
     let mark = server.log_mark();
-    let res = try_request(
-        &format!("{}/die-once?token=post-{token}", server.url()),
-        Method::POST,
-        empty(),
-        STEP_TIMEOUT,
-    )
-    .await
-    .map_err(|err| err.to_string());
-    let died = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("chaos trigger") && line.str("action") == Some("die-once"),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let victim = died
-        .str("worker")
-        .expect("labelled with its worker")
-        .to_string();
+    let (res, _, victim) = die_once(&server, Method::POST, &format!("post-{token}")).await;
     assert_502_naming(&server, "POST /die-once", &res, &victim);
     server
         .wait_log_since(mark, |line| is_end_of(line, &victim), STEP_TIMEOUT)
@@ -847,26 +786,13 @@ async fn a_crash_is_covered_by_the_standby_at_once_and_a_new_standby_follows() {
         "the standby worker is counted as such:\n{metrics}"
     );
 
-    let load = Load::get(server.url(), "/")
-        .clients(4)
-        .pause(Duration::from_millis(2))
-        .max_requests(20_000)
-        .max_duration(Duration::from_secs(20))
-        .start();
-    assert!(
-        load.wait_ok(20, STEP_TIMEOUT).await,
-        "the load never got going"
-    );
+    let load = light_load(&server, Duration::from_millis(2)).await;
 
     let mark = server.log_mark();
     let (_, victim) = trigger(&server, "crash").await;
     assert_eq!(victim, serving, "only the serving worker gets requests");
     let promoted = server
-        .wait_log_since(
-            mark,
-            |l| l.is_msg("standby worker promoted: serving from now on"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(mark, "standby worker promoted: serving from now on")
         .await;
     assert_eq!(
         promoted.str("worker"),

@@ -18,9 +18,12 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
+use spindle_e2e::cli::CliOutput;
 use spindle_e2e::client::{empty, poll, try_request, Response};
 use spindle_e2e::load::Load;
-use spindle_e2e::mesh::{get_with_host, query_escape, samples, sum, tcp_listen_ports};
+use spindle_e2e::mesh::{get_with_host, query_escape, tcp_listen_ports};
+use spindle_e2e::metrics::{samples, sum};
+use spindle_e2e::trigger::wait_trigger;
 use spindle_e2e::workers::wait_live;
 use spindle_e2e::{fixture, LogLine, Running, TempDir, TestServer, READY_TIMEOUT, STEP_TIMEOUT};
 use tokio::time::Instant;
@@ -179,17 +182,7 @@ async fn gets_ok_reaching(server: &Running, app: &str, want: f64) -> f64 {
 /// The `mesh-api trigger` line with `action` logged since `mark`; returns the worker it
 /// names.
 async fn trigger_worker(server: &Running, mark: usize, action: &str) -> String {
-    let line = server
-        .wait_log_since(
-            mark,
-            |line| line.msg() == Some("mesh-api trigger") && line.str("action") == Some(action),
-            STEP_TIMEOUT,
-        )
-        .await;
-    match line.str("worker") {
-        Some(worker) => worker.to_string(),
-        None => server.fail(&format!("the trigger line names no worker: {}", line.text)),
-    }
+    wait_trigger(server, mark, "mesh-api", action).await.1
 }
 
 /// `POST /crash-api` on the gateway (which POSTs to `http://api.plt.local/crash`); returns
@@ -357,8 +350,7 @@ async fn no_mesh_call_fails_while_the_callees_workers_crash_and_are_replaced() {
             &format!("/via-{client}?to=api&path=%2Fwhoami&strict=1"),
         )
         .clients(4)
-        .max_requests(50_000)
-        .max_duration(Duration::from_secs(14))
+        .limits(50_000, Duration::from_secs(14))
         .request_timeout(CALL_TIMEOUT)
         .start()
     });
@@ -474,6 +466,15 @@ async fn an_unknown_app_is_a_quick_502_naming_it() {
     assert_none(&server, &complaints);
 }
 
+/// `spindle inject` of a GET to api's `/via-fetch?to=<to>` (a mesh call from inside api,
+/// without the public port); returns the command's output and its JSON answer.
+async fn inject_api_fetch(server: &Running, to: &str) -> (CliOutput, Value) {
+    let path = format!("/via-fetch?to={to}&path=%2Fwhoami");
+    let out = server.cli(&["inject", API, "GET", &path, "--json"]).await;
+    let answer = out.assert_ok().json();
+    (out, answer)
+}
+
 /// `policies.deny: {gateway: [api]}` forbids calls between the two in both directions
 /// (403 `denied` naming both), the callee never sees them, and other pairs are unaffected.
 #[tokio::test]
@@ -522,16 +523,7 @@ async fn a_deny_policy_forbids_the_pair_both_ways_and_nothing_else() {
 
     // The other direction: api -> gateway, from inside api (reached with `spindle inject`,
     // which goes to any app without the public port).
-    let out = server
-        .cli(&[
-            "inject",
-            API,
-            "GET",
-            "/via-fetch?to=gateway&path=%2Fwhoami",
-            "--json",
-        ])
-        .await;
-    let answer = out.assert_ok().json();
+    let (out, answer) = inject_api_fetch(&server, "gateway").await;
     assert_eq!(answer["status"], 200, "{}", out.describe());
     let report: Value = serde_json::from_str(answer["body"].as_str().unwrap_or_default())
         .unwrap_or_else(|err| panic!("api's answer is not JSON ({err}): {}", out.describe()));
@@ -543,16 +535,7 @@ async fn a_deny_policy_forbids_the_pair_both_ways_and_nothing_else() {
     assert_eq!(report["body"]["from"], API, "{report}");
     assert_eq!(report["body"]["to"], GATEWAY, "{report}");
 
-    let out = server
-        .cli(&[
-            "inject",
-            API,
-            "GET",
-            "/via-fetch?to=other&path=%2Fwhoami",
-            "--json",
-        ])
-        .await;
-    let answer = out.assert_ok().json();
+    let (out, answer) = inject_api_fetch(&server, "other").await;
     let report: Value =
         serde_json::from_str(answer["body"].as_str().unwrap_or_default()).unwrap_or(Value::Null);
     assert_eq!(

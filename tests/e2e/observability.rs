@@ -5,24 +5,9 @@ use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
 use serde_json::json;
-use spindle_e2e::client::{full, get, try_get, try_request};
-use spindle_e2e::{fixture, Running, TestServer, STEP_TIMEOUT};
-
-async fn scrape(server: &Running) -> String {
-    let res = get(&format!("{}/metrics", server.admin_url())).await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    res.text()
-}
-
-/// The value of the first sample whose line starts with `series` (name and labels as
-/// rendered), or None.
-fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
+use spindle_e2e::client::{full, get, get_within, post, try_get, try_request};
+use spindle_e2e::metrics::series_value as value;
+use spindle_e2e::{fixture, TestServer, STEP_TIMEOUT};
 
 #[tokio::test]
 async fn request_counters_match_the_requests_sent() {
@@ -47,7 +32,7 @@ async fn request_counters_match_the_requests_sent() {
         "the plain app answers every path"
     );
 
-    let m = scrape(&server).await;
+    let m = server.scrape_metrics().await;
     let get_2xx = r#"spindle_http_requests_total{app="web",method="GET",code_class="2xx"}"#;
     assert_eq!(value(&m, get_2xx), Some(25.0), "{m}");
     let delete_2xx = r#"spindle_http_requests_total{app="web",method="DELETE",code_class="2xx"}"#;
@@ -70,7 +55,7 @@ async fn request_counters_match_the_requests_sent() {
     assert!(node.contains("version=\"v"), "{node}");
 
     // Cumulative: a second scrape does not reset anything.
-    let again = scrape(&server).await;
+    let again = server.scrape_metrics().await;
     assert_eq!(value(&again, get_2xx), Some(25.0));
 }
 
@@ -78,23 +63,10 @@ async fn request_counters_match_the_requests_sent() {
 async fn a_crash_counts_as_a_restart_and_a_busy_worker_shows_high_elu() {
     let server = TestServer::new().app("web", fixture("plain")).start().await;
     let mark = server.log_mark();
-    let res = try_request(
-        &format!("{}/exit", server.url()),
-        Method::POST,
-        full("x"),
-        STEP_TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let res = post(&format!("{}/exit", server.url()), "x").await;
     assert_eq!(res.status, StatusCode::BAD_GATEWAY);
-    server
-        .wait_log_since(
-            mark,
-            |l| l.is_serving_start() && l.str("worker") == Some("web:1"),
-            STEP_TIMEOUT,
-        )
-        .await;
-    let m = scrape(&server).await;
+    server.wait_serving_since(mark, "web:1").await;
+    let m = server.scrape_metrics().await;
     assert_eq!(
         value(
             &m,
@@ -125,7 +97,7 @@ async fn a_crash_counts_as_a_restart_and_a_busy_worker_shows_high_elu() {
     let deadline = Instant::now() + Duration::from_millis(2500);
     let mut seen = 0.0;
     while Instant::now() < deadline {
-        seen = value(&scrape(&server).await, series).unwrap_or(0.0);
+        seen = value(&server.scrape_metrics().await, series).unwrap_or(0.0);
         if seen > 0.9 {
             break;
         }
@@ -137,7 +109,7 @@ async fn a_crash_counts_as_a_restart_and_a_busy_worker_shows_high_elu() {
         StatusCode::OK,
         "busy is not stuck: never replaced"
     );
-    let m = scrape(&server).await;
+    let m = server.scrape_metrics().await;
     assert_eq!(
         value(&m, r#"spindle_event_loop_stalls_total{app="web"}"#),
         Some(0.0)
@@ -152,30 +124,18 @@ async fn probes_and_metrics_answer_while_every_worker_is_stuck() {
         .config_json(json!({"health": {"maxStall": 60000}}))
         .start()
         .await;
-    let res = try_request(
-        &format!("{}/hang", server.url()),
-        Method::POST,
-        full(""),
-        STEP_TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let res = post(&format!("{}/hang", server.url()), "").await;
     assert_eq!(res.status, StatusCode::OK);
     server
         .wait_log(|l| l.is_msg("chaos hang begins"), STEP_TIMEOUT)
         .await;
 
     for path in ["/live", "/ready", "/status", "/metrics"] {
-        let started = Instant::now();
-        let res = try_request(
+        let res = get_within(
             &format!("{}{path}", server.admin_url()),
-            Method::GET,
-            full(""),
             Duration::from_secs(1),
         )
-        .await
-        .unwrap_or_else(|e| panic!("{path} did not answer within 1 s: {e}"));
-        assert!(started.elapsed() < Duration::from_secs(1));
+        .await;
         assert_ne!(res.status, StatusCode::NOT_FOUND, "{path}");
     }
     // The management API, on its Unix socket, answers too.
@@ -191,7 +151,7 @@ async fn probes_and_metrics_answer_while_every_worker_is_stuck() {
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // The loop stopped turning and heap reports stopped; the core still renders the worker.
-    let m = scrape(&server).await;
+    let m = server.scrape_metrics().await;
     assert_eq!(
         value(
             &m,
@@ -293,18 +253,11 @@ async fn promtool_accepts_a_real_scrape() {
     for _ in 0..5 {
         get(&format!("{}/", server.url())).await;
         get(&format!("{}/shop/fail", server.url())).await;
-        let res = try_request(
-            &format!("{}/shop/order", server.url()),
-            Method::POST,
-            full(""),
-            STEP_TIMEOUT,
-        )
-        .await
-        .unwrap();
+        let res = post(&format!("{}/shop/order", server.url()), "").await;
         assert_eq!(res.status, StatusCode::OK);
     }
     let text = spindle_e2e::client::poll(STEP_TIMEOUT, || async {
-        let text = scrape(&server).await;
+        let text = server.scrape_metrics().await;
         let lag = text
             .lines()
             .filter(|l| l.starts_with("nodejs_eventloop_lag_seconds{"))
@@ -372,14 +325,7 @@ async fn readiness_tells_the_truth_when_the_only_worker_is_stuck_and_cannot_be_r
 
     // From now on every replacement fails at load; then the only worker gets stuck.
     std::fs::write(&flag, "1").unwrap();
-    let res = try_request(
-        &format!("{}/hang", server.url()),
-        Method::POST,
-        full(""),
-        STEP_TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let res = post(&format!("{}/hang", server.url()), "").await;
     assert_eq!(res.status, StatusCode::OK);
     server
         .wait_log(|l| l.is_msg("worker unhealthy"), STEP_TIMEOUT)
@@ -388,16 +334,11 @@ async fn readiness_tells_the_truth_when_the_only_worker_is_stuck_and_cannot_be_r
         .wait_log(|l| l.is_msg("worker failed to start"), STEP_TIMEOUT)
         .await;
 
-    let started = Instant::now();
-    let res = try_request(
+    let res = get_within(
         &format!("{}/ready", server.admin_url()),
-        Method::GET,
-        full(""),
         Duration::from_secs(1),
     )
-    .await
-    .expect("/ready answers within 1 s");
-    assert!(started.elapsed() < Duration::from_secs(1));
+    .await;
     assert_eq!(
         res.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -409,7 +350,7 @@ async fn readiness_tells_the_truth_when_the_only_worker_is_stuck_and_cannot_be_r
         "the reason names the app: {}",
         res.text()
     );
-    let m = scrape(&server).await;
+    let m = server.scrape_metrics().await;
     assert_eq!(value(&m, "spindle_ready"), Some(0.0));
     assert_eq!(
         value(&m, r#"spindle_event_loop_stalls_total{app="web"}"#),

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use spindle_e2e::client::poll;
 use spindle_e2e::load::Load;
-use spindle_e2e::mesh::sum;
+use spindle_e2e::metrics::sum;
 use spindle_e2e::{fixture, LogLine, Running, TestServer, STEP_TIMEOUT};
 
 const WEB: &str = "web";
@@ -56,8 +56,7 @@ fn dynamic(minimum: u32, maximum: u32) -> Value {
 fn burn_load(server: &Running) -> Load {
     Load::get(server.url(), "/burn?ms=200")
         .clients(BURN_CLIENTS)
-        .max_requests(400)
-        .max_duration(Duration::from_secs(30))
+        .limits(400, Duration::from_secs(30))
         .request_timeout(Duration::from_secs(10))
 }
 
@@ -138,31 +137,18 @@ fn expect_decision(server: &Running, decision: &Decision, from: u64, to: u64, re
     }
 }
 
-/// The `id` of the first worker of `app` that logged "worker ready" from line `mark` on.
-async fn next_ready_worker(server: &Running, mark: usize, app: &str) -> String {
+/// The `id` of the first worker of `app` that logged `msg` ("worker ready", "worker
+/// exited") from line `mark` on.
+async fn next_worker(server: &Running, mark: usize, app: &str, msg: &str) -> String {
     let line = server
         .wait_log_since(
             mark,
-            |line| line.is_msg("worker ready") && line.is_app(app),
+            |line| line.is_msg(msg) && line.is_app(app),
             STEP_TIMEOUT,
         )
         .await;
     line.str("worker")
-        .expect("a worker ready line names its worker")
-        .to_string()
-}
-
-/// The `id` of the first worker of `app` that logged "worker exited" from line `mark` on.
-async fn next_exited_worker(server: &Running, mark: usize, app: &str) -> String {
-    let line = server
-        .wait_log_since(
-            mark,
-            |line| line.is_msg("worker exited") && line.is_app(app),
-            STEP_TIMEOUT,
-        )
-        .await;
-    line.str("worker")
-        .expect("a worker exited line names its worker")
+        .unwrap_or_else(|| panic!("a {msg:?} line names its worker: {}", line.text))
         .to_string()
 }
 
@@ -210,6 +196,24 @@ async fn app_status(server: &Running, app: &str) -> AppStatus {
         })
         .collect();
     AppStatus { wanted, workers }
+}
+
+/// Waits until `app` wants two workers and has two, both ready with requests in flight.
+async fn wait_two_busy(server: &Running, app: &str) -> AppStatus {
+    wait_status(
+        server,
+        app,
+        "2 wanted, 2 ready, each with requests in flight",
+        STEP_TIMEOUT,
+        |s| {
+            s.wanted == 2
+                && s.workers.len() == 2
+                && s.workers
+                    .iter()
+                    .all(|(_, state, in_flight)| state == "ready" && *in_flight > 0)
+        },
+    )
+    .await
 }
 
 /// Polls `/status` until `app` satisfies `good`; panics with the last snapshot otherwise.
@@ -301,22 +305,9 @@ async fn a_saturated_app_gets_a_worker_and_gives_it_back_when_idle() {
     let up_latency = up.at.saturating_sub(load_started);
 
     // The new worker comes up and takes its share of the load.
-    let added = next_ready_worker(&server, mark, WEB).await;
+    let added = next_worker(&server, mark, WEB, "worker ready").await;
     assert_ne!(added, "web:0", "the scale-up started a new worker");
-    let both = wait_status(
-        &server,
-        WEB,
-        "2 wanted, 2 ready, each with requests in flight",
-        STEP_TIMEOUT,
-        |s| {
-            s.wanted == 2
-                && s.ids_in("ready").len() == 2
-                && s.workers
-                    .iter()
-                    .all(|(_, state, in_flight)| state == "ready" && *in_flight > 0)
-        },
-    )
-    .await;
+    let both = wait_two_busy(&server, WEB).await;
     assert!(
         both.ids_in("ready").contains(&added.as_str()),
         "{added} is one of the two: {both:?}"
@@ -342,7 +333,7 @@ async fn a_saturated_app_gets_a_worker_and_gives_it_back_when_idle() {
     let down = next_decision(&server, down_mark, WEB, DECISION_TIMEOUT).await;
     expect_decision(&server, &down, 2, 1, "idle");
     let down_latency = down.at.saturating_sub(load_stopped);
-    let exited = next_exited_worker(&server, down_mark, WEB).await;
+    let exited = next_worker(&server, down_mark, WEB, "worker exited").await;
     assert_eq!(
         exited, added,
         "the scale-down drains and stops the newest worker"
@@ -403,7 +394,7 @@ async fn a_full_budget_moves_a_worker_from_a_quiet_app_to_a_saturated_one() {
     // Fill the budget: web 1 + idle 2 = 3.
     let mark = server.log_mark();
     server.cli(&["scale", IDLE, "2"]).await.assert_ok();
-    let second = next_ready_worker(&server, mark, IDLE).await;
+    let second = next_worker(&server, mark, IDLE, "worker ready").await;
     wait_status(&server, IDLE, "2 wanted, 2 ready", STEP_TIMEOUT, |s| {
         s.wanted == 2 && s.ids_in("ready").len() == 2
     })
@@ -432,23 +423,10 @@ async fn a_full_budget_moves_a_worker_from_a_quiet_app_to_a_saturated_one() {
     );
 
     // `idle` gives up its newest worker; `web` gets a new one that takes requests.
-    let exited = next_exited_worker(&server, mark, IDLE).await;
+    let exited = next_worker(&server, mark, IDLE, "worker exited").await;
     assert_eq!(exited, second, "the donor drains its newest worker");
-    let added = next_ready_worker(&server, mark, WEB).await;
-    let web = wait_status(
-        &server,
-        WEB,
-        "2 wanted, 2 ready, each with requests in flight",
-        STEP_TIMEOUT,
-        |s| {
-            s.wanted == 2
-                && s.workers.len() == 2
-                && s.workers
-                    .iter()
-                    .all(|(_, state, in_flight)| state == "ready" && *in_flight > 0)
-        },
-    )
-    .await;
+    let added = next_worker(&server, mark, WEB, "worker ready").await;
+    let web = wait_two_busy(&server, WEB).await;
     assert!(web.ids_in("ready").contains(&added.as_str()), "{web:?}");
     let idle = wait_status(&server, IDLE, "1 wanted, 1 worker", STEP_TIMEOUT, |s| {
         s.wanted == 1 && s.workers.len() == 1

@@ -156,6 +156,20 @@ async fn wait_presented(server: &Running, trusted: &[&Cert], want: &Cert) {
     }
 }
 
+/// After a reload, or a refused one: a new connection is presented `want` and served, and
+/// `open`, made before it, keeps its session and its keep-alive.
+async fn assert_fresh_and_open_served(
+    server: &Running,
+    trusted: &[&Cert],
+    want: &Cert,
+    open: &mut TlsConn,
+) {
+    let mut fresh = conn(server, trusted).await;
+    assert_eq!(fresh.presented, want.der);
+    echo(server, &mut fresh, "/fresh").await;
+    echo(server, open, "/two").await;
+}
+
 #[tokio::test]
 async fn sighup_swaps_the_certificate_and_open_connections_carry_on() {
     let dir = TempDir::new();
@@ -175,11 +189,7 @@ async fn sighup_swaps_the_certificate_and_open_connections_carry_on() {
             STEP_TIMEOUT,
         )
         .await;
-    let mut fresh = conn(&server, &[&old, &new]).await;
-    assert_eq!(fresh.presented, new.der);
-    echo(&server, &mut fresh, "/fresh").await;
-    // The connection opened before keeps its session and its keep-alive.
-    echo(&server, &mut open, "/two").await;
+    assert_fresh_and_open_served(&server, &[&old, &new], &new, &mut open).await;
 }
 
 #[tokio::test]
@@ -212,31 +222,23 @@ async fn a_bad_certificate_on_reload_is_logged_and_the_old_one_stays() {
     std::fs::write(dir.path().join("key.pem"), &other.key_pem).unwrap();
     server.sighup();
     let failed = server
-        .wait_log_since(
-            mark,
-            |l| l.is_msg("TLS certificates not reloaded; the ones in use stay"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(mark, "TLS certificates not reloaded; the ones in use stay")
         .await;
     let error = failed.str("error").unwrap_or_default();
     assert!(error.contains("server.https.cert"), "{}", failed.text);
     assert!(error.contains("cert.pem"), "{}", failed.text);
 
-    let mut fresh = conn(&server, &[&old]).await;
-    assert_eq!(fresh.presented, old.der);
-    echo(&server, &mut fresh, "/fresh").await;
-    echo(&server, &mut open, "/two").await;
+    assert_fresh_and_open_served(&server, &[&old], &old, &mut open).await;
 }
 
 #[tokio::test]
 async fn websockets_pass_through_tls() {
-    use futures_util::{SinkExt, StreamExt};
+    use spindle_e2e::websocket::{assert_echoes, handshake};
     use tokio_tungstenite::tungstenite::Message;
 
     let dir = TempDir::new();
     let cert = Cert::new();
-    cert.write(dir.path());
-    let https = json!({"key": dir.path().join("key.pem"), "cert": dir.path().join("cert.pem")});
+    let https = cert.https_config(dir.path());
     let server = TestServer::new()
         .app("web", fixture("ws-echo"))
         .config_json(json!({"server": {"https": https}}))
@@ -245,33 +247,13 @@ async fn websockets_pass_through_tls() {
     let tls = spindle_e2e::tls::tls_connect(server.addr(), &[&cert], &[b"http/1.1"])
         .await
         .unwrap_or_else(|e| server.fail(&e));
-    let (mut socket, response) = tokio::time::timeout(
-        STEP_TIMEOUT,
-        tokio_tungstenite::client_async(format!("wss://{}/", server.addr()), tls),
-    )
-    .await
-    .expect("handshake within the step timeout")
-    .expect("websocket handshake");
-    assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    let mut socket = handshake(format!("wss://{}/", server.addr()), tls).await;
     // Small and large messages, the large one many TLS records long, both ways.
     let sent = [
         Message::text("hello"),
         Message::binary((0..(1 << 20)).map(|i| (i % 251) as u8).collect::<Vec<u8>>()),
     ];
-    for message in &sent {
-        socket.send(message.clone()).await.expect("send");
-        let echoed = loop {
-            let next = tokio::time::timeout(STEP_TIMEOUT, socket.next())
-                .await
-                .expect("echo within the step timeout")
-                .expect("socket still open")
-                .expect("websocket frame");
-            if !matches!(next, Message::Ping(_) | Message::Pong(_)) {
-                break next;
-            }
-        };
-        assert_eq!(&echoed, message);
-    }
+    assert_echoes(&mut socket, &sent).await;
     socket.close(None).await.expect("close");
 }
 
@@ -279,8 +261,7 @@ async fn websockets_pass_through_tls() {
 async fn a_handshake_holds_its_place_against_max_connections() {
     let dir = TempDir::new();
     let cert = Cert::new();
-    cert.write(dir.path());
-    let https = json!({"key": dir.path().join("key.pem"), "cert": dir.path().join("cert.pem")});
+    let https = cert.https_config(dir.path());
     let server = TestServer::new()
         .app("web", fixture("datapath"))
         .workers(1)

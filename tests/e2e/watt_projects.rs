@@ -155,10 +155,7 @@ async fn the_project_wattpm_create_writes_starts_unchanged_without_a_warning() {
 
     // `watch: true`: the app's files are watched, as in Watt.
     server
-        .wait_log(
-            |l| l.is_msg("dev mode: watching app files for changes"),
-            STEP_TIMEOUT,
-        )
+        .wait_msg_since(0, "dev mode: watching app files for changes")
         .await;
     assert!(gets_ok_reaching(&server, "hello", 1.0).await >= 1.0);
     let (apps, config) = apps_listed_by_ps(&server).await;
@@ -169,6 +166,17 @@ async fn the_project_wattpm_create_writes_starts_unchanged_without_a_warning() {
         Vec::<String>::new(),
         "a project as wattpm create writes it gives no warning"
     );
+}
+
+/// The first line the `catalogue` app logs with `msg` from line `mark` on.
+async fn catalogue_line(server: &Running, mark: usize, msg: &str) -> LogLine {
+    server
+        .wait_log_since(
+            mark,
+            |l| l.msg() == Some(msg) && l.is_app("catalogue"),
+            STEP_TIMEOUT,
+        )
+        .await
 }
 
 #[tokio::test]
@@ -223,13 +231,7 @@ async fn a_multi_app_watt_project_serves_calls_over_the_mesh_and_warns_once() {
         "Fastify's request id: {}",
         listing.text
     );
-    let incoming = server
-        .wait_log_since(
-            mark,
-            |l| l.msg() == Some("incoming request") && l.is_app("catalogue"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    let incoming = catalogue_line(&server, mark, "incoming request").await;
     let req = incoming.field("req").cloned().unwrap_or_default();
     assert_eq!(req["method"], "GET", "{}", incoming.text);
     assert_eq!(req["url"], "/products", "{}", incoming.text);
@@ -245,13 +247,7 @@ async fn a_multi_app_watt_project_serves_calls_over_the_mesh_and_warns_once() {
         "{}",
         incoming.text
     );
-    let completed = server
-        .wait_log_since(
-            mark,
-            |l| l.msg() == Some("request completed") && l.is_app("catalogue"),
-            STEP_TIMEOUT,
-        )
-        .await;
+    let completed = catalogue_line(&server, mark, "request completed").await;
     assert_eq!(
         completed.field("res"),
         Some(&json!({"statusCode": 200})),

@@ -1,7 +1,7 @@
 //! WebSocket upgrades pass through the ingress.
 
-use futures_util::{SinkExt, StreamExt};
-use spindle_e2e::{fixture, TestServer, STEP_TIMEOUT};
+use spindle_e2e::websocket::{assert_echoes, handshake};
+use spindle_e2e::{fixture, TestServer};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -13,14 +13,7 @@ async fn websocket_echo_through_the_ingress() {
         .await;
 
     let tcp = TcpStream::connect(server.addr()).await.expect("connect");
-    let (mut socket, response) = tokio::time::timeout(
-        STEP_TIMEOUT,
-        tokio_tungstenite::client_async(format!("ws://{}/", server.addr()), tcp),
-    )
-    .await
-    .expect("handshake within the step timeout")
-    .expect("websocket handshake");
-    assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    let mut socket = handshake(format!("ws://{}/", server.addr()), tcp).await;
 
     let mut sent = Vec::new();
     for i in 0..5 {
@@ -31,20 +24,6 @@ async fn websocket_echo_through_the_ingress() {
     sent.push(Message::binary(
         (0..(1 << 20)).map(|i| (i % 251) as u8).collect::<Vec<u8>>(),
     ));
-
-    for message in &sent {
-        socket.send(message.clone()).await.expect("send");
-        let echoed = loop {
-            let next = tokio::time::timeout(STEP_TIMEOUT, socket.next())
-                .await
-                .expect("echo within the step timeout")
-                .expect("socket still open")
-                .expect("websocket frame");
-            if !matches!(next, Message::Ping(_) | Message::Pong(_)) {
-                break next;
-            }
-        };
-        assert_eq!(&echoed, message, "echo of the same type and content");
-    }
+    assert_echoes(&mut socket, &sent).await;
     socket.close(None).await.expect("close");
 }

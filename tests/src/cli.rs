@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::paths::spindle_bin;
-use crate::server::Running;
+use crate::running::Running;
 use crate::STEP_TIMEOUT;
 
 /// What one run of the command left behind.

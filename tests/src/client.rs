@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::uri::Authority;
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
@@ -91,6 +92,23 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
 
+/// The authority (`host:port`) and the path with its query of `url`; panics when it is not
+/// an absolute URL.
+pub(crate) fn authority_and_path(url: &str) -> (Authority, String) {
+    let uri: Uri = url
+        .parse()
+        .unwrap_or_else(|err| panic!("bad URL {url}: {err}"));
+    let authority = uri
+        .authority()
+        .unwrap_or_else(|| panic!("URL without host: {url}"))
+        .clone();
+    let path = uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_string();
+    (authority, path)
+}
+
 /// Connects to `uri`'s host and port and sends `request` (whose Host header is set from
 /// the URI when absent). Returns the response head with its body still streaming.
 pub async fn send_streaming(
@@ -98,13 +116,18 @@ pub async fn send_streaming(
     method: Method,
     body: Body,
 ) -> Result<hyper::Response<Incoming>, ClientError> {
-    let uri: Uri = uri
-        .parse()
-        .unwrap_or_else(|err| panic!("bad URL {uri}: {err}"));
-    let authority = uri
-        .authority()
-        .unwrap_or_else(|| panic!("URL without host: {uri}"))
-        .clone();
+    send_head(uri, method, &[], body).await
+}
+
+/// Like [`send_streaming`], with extra request headers; a `host` among them replaces the
+/// one taken from the URI.
+async fn send_head(
+    uri: &str,
+    method: Method,
+    headers: &[(&str, &str)],
+    body: Body,
+) -> Result<hyper::Response<Incoming>, ClientError> {
+    let (authority, path) = authority_and_path(uri);
     let stream = TcpStream::connect(authority.as_str())
         .await
         .map_err(ClientError::Connect)?;
@@ -115,19 +138,18 @@ pub async fn send_streaming(
     tokio::spawn(async move {
         let _ = connection.with_upgrades().await;
     });
-    let path = uri
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/")
-        .to_string();
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(http::header::HOST, authority.as_str())
-        .body(body)
-        .expect("valid request");
+    let mut request = Request::builder().method(method).uri(path);
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request = request.header(http::header::HOST, authority.as_str());
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     sender
-        .send_request(request)
+        .send_request(request.body(body).expect("valid request"))
         .await
         .map_err(ClientError::Http)
 }
@@ -139,8 +161,20 @@ pub async fn try_request(
     body: Body,
     timeout: Duration,
 ) -> Result<Response, ClientError> {
+    try_request_with_headers(uri, method, &[], body, timeout).await
+}
+
+/// Like [`try_request`], with extra request headers (a `host` among them replaces the one
+/// taken from the URI).
+pub async fn try_request_with_headers(
+    uri: &str,
+    method: Method,
+    headers: &[(&str, &str)],
+    body: Body,
+    timeout: Duration,
+) -> Result<Response, ClientError> {
     let exchange = async {
-        let response = send_streaming(uri, method, body).await?;
+        let response = send_head(uri, method, headers, body).await?;
         let (parts, body) = response.into_parts();
         let body = body.collect().await.map_err(ClientError::Http)?.to_bytes();
         Ok(Response {
@@ -178,6 +212,41 @@ pub async fn get_json(uri: &str) -> Value {
     response.json()
 }
 
+/// POST `body`, returning the error instead of panicking.
+pub async fn try_post(uri: &str, body: Body) -> Result<Response, ClientError> {
+    try_request(uri, Method::POST, body, STEP_TIMEOUT).await
+}
+
+/// POST `body`; panics on any failure to get a response.
+pub async fn post(uri: &str, body: impl Into<Bytes>) -> Response {
+    try_post(uri, full(body))
+        .await
+        .unwrap_or_else(|err| panic!("POST {uri}: {err}"))
+}
+
+/// GETs `uri` every 20 ms until something answers (its port may not be bound yet), for up
+/// to `timeout`; panics when nothing does.
+pub async fn get_when_up(uri: &str, timeout: Duration) -> Response {
+    poll(timeout, || async { try_get(uri).await.ok() })
+        .await
+        .unwrap_or_else(|| panic!("GET {uri}: nothing answered within {timeout:?}"))
+}
+
+/// GET that must be answered in full within `limit` (a probe or a scrape that no worker
+/// may hold up); panics otherwise.
+pub async fn get_within(uri: &str, limit: Duration) -> Response {
+    let started = tokio::time::Instant::now();
+    let response = try_request(uri, Method::GET, full(""), limit)
+        .await
+        .unwrap_or_else(|err| panic!("GET {uri} did not answer within {limit:?}: {err}"));
+    assert!(
+        started.elapsed() < limit,
+        "GET {uri} took {:?}, more than {limit:?}",
+        started.elapsed()
+    );
+    response
+}
+
 /// Polls `probe` until it returns `Some`, every 20 ms, for at most `timeout`; `None` when
 /// the time ran out. For waiting on state that has no event to await (a port closing).
 pub async fn poll<T, F, Fut>(timeout: Duration, mut probe: F) -> Option<T>
@@ -200,33 +269,7 @@ where
 
 /// GET with extra request headers; panics on any failure to get a response.
 pub async fn send_with_headers(uri: &str, headers: &[(&str, &str)]) -> Response {
-    let parsed: Uri = uri
-        .parse()
-        .unwrap_or_else(|err| panic!("bad URL {uri}: {err}"));
-    let authority = parsed.authority().expect("URL with host").clone();
-    let stream = TcpStream::connect(authority.as_str())
+    try_request_with_headers(uri, Method::GET, headers, empty(), STEP_TIMEOUT)
         .await
-        .expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    let mut request = Request::builder()
-        .method(Method::GET)
-        .uri(parsed.path_and_query().map_or("/", |pq| pq.as_str()))
-        .header(http::header::HOST, authority.as_str());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = sender
-        .send_request(request.body(empty()).expect("valid request"))
-        .await
-        .expect("response");
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("body").to_bytes();
-    Response {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    }
+        .unwrap_or_else(|err| panic!("GET {uri}: {err}"))
 }

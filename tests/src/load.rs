@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, StatusCode, Uri};
+use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -23,7 +23,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::client::{empty, full, poll, Body};
+use crate::client::{authority_and_path, empty, full, poll, Body};
+use crate::STEP_TIMEOUT;
 
 /// How many failures a report keeps in full (all are counted).
 const KEPT_FAILURES: usize = 20;
@@ -56,13 +57,7 @@ impl Load {
     }
 
     fn new(base: &str, path: &str, method: Method, echo_len: Option<usize>) -> Load {
-        let uri: Uri = base
-            .parse()
-            .unwrap_or_else(|err| panic!("bad base URL {base}: {err}"));
-        let authority = uri
-            .authority()
-            .unwrap_or_else(|| panic!("base URL without host: {base}"))
-            .to_string();
+        let authority = authority_and_path(base).0.to_string();
         Load {
             authority,
             path: path.to_string(),
@@ -82,15 +77,11 @@ impl Load {
         self
     }
 
-    /// The budget: at most this many requests in all.
-    pub fn max_requests(mut self, max: usize) -> Load {
-        self.max_requests = max;
-        self
-    }
-
-    /// No request starts later than this after `start`.
-    pub fn max_duration(mut self, max: Duration) -> Load {
-        self.max_duration = max;
+    /// Where the load ends at the latest: after `max_requests` requests in all (its budget),
+    /// and no request starts later than `max_duration` after `start`.
+    pub fn limits(mut self, max_requests: usize, max_duration: Duration) -> Load {
+        self.max_requests = max_requests;
+        self.max_duration = max_duration;
         self
     }
 
@@ -199,6 +190,23 @@ impl LoadRun {
         })
         .await
         .unwrap_or(false)
+    }
+
+    /// Waits (up to the step timeout) until at least `n` requests succeeded; fails the test
+    /// with the counts when the load never gets going.
+    pub async fn assert_going(&self, n: usize) {
+        assert!(
+            self.wait_ok(n, STEP_TIMEOUT).await,
+            "the load never got going: {} ok, {} failed",
+            self.ok(),
+            self.failed()
+        );
+    }
+
+    /// Waits (polling, up to `timeout`) until `n` more requests succeeded than so far; false
+    /// when the time ran out or the load ended first.
+    pub async fn wait_more_ok(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_ok(self.ok() + n, timeout).await
     }
 
     /// Whether every client has stopped (budget or time used up, or stopped).

@@ -8,6 +8,28 @@ use tokio::sync::watch;
 
 use crate::logs::{LogBook, Stream};
 
+/// Readies `command` to run as a child of the test: stdin closed, stdout and stderr piped,
+/// in a process group of its own (so that everything it starts can be killed with it), and
+/// killed by the kernel if the test process dies without running destructors (a timeout's
+/// SIGKILL) rather than left running.
+pub fn as_test_child(command: &mut Command) -> &mut Command {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe; the closure touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 pub(crate) struct Child {
     pid: libc::pid_t,
     exit: watch::Receiver<Option<ExitStatus>>,
@@ -16,22 +38,7 @@ pub(crate) struct Child {
 impl Child {
     /// Spawns `command` with stdin closed and stdout/stderr captured into `logs`.
     pub(crate) fn spawn(mut command: Command, logs: &LogBook) -> std::io::Result<Child> {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe; the closure touches no memory of the parent.
-        // If the test process dies without running destructors (a timeout's SIGKILL), the
-        // kernel kills spindle rather than leaving it running.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        as_test_child(&mut command);
         let mut child = command.spawn()?;
         let pid = child.id().expect("a just-spawned child has a pid") as libc::pid_t;
         logs.capture(Stream::Stdout, child.stdout.take().expect("piped stdout"));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::STEP_TIMEOUT;
+use crate::{first_value, STEP_TIMEOUT};
 
 /// One client connection.
 pub struct RawConn {
@@ -37,10 +37,7 @@ pub struct RawResponse {
 impl RawResponse {
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 
     /// Whether a Connection header of the response has the option `option`.

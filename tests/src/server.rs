@@ -1,21 +1,17 @@
-//! `TestServer` writes a `spindle.json` and starts the real binary; `Running` is the live
-//! process.
+//! `TestServer` writes a `spindle.json` and starts the real binary (the live process is a
+//! [`Running`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use tokio::process::Command;
-use tokio::time::Instant;
 
-use crate::logs::{LogBook, LogLine, Scan};
+use crate::logs::LogBook;
 use crate::paths::{spindle_bin, test_node};
 use crate::process::Child;
+use crate::running::Running;
 use crate::tempdir::TempDir;
-use crate::READY_TIMEOUT;
 
 /// One entry of `applications`.
 #[derive(Clone, Debug)]
@@ -186,7 +182,8 @@ impl TestServer {
     }
 
     /// Runs `spindle start <dir>` with no config file, where `<dir>` is a fresh copy of the
-    /// app in `app_dir` (its top-level files only).
+    /// app in `app_dir` (its top-level files only, and the fixtures' `shared` folder beside
+    /// it).
     pub fn without_config(mut self, app_dir: impl Into<PathBuf>) -> TestServer {
         self.source = ConfigSource::None(app_dir.into());
         self
@@ -244,25 +241,7 @@ impl TestServer {
     /// captured output when it exits first or the time runs out.
     pub async fn start(self) -> Running {
         let mut running = self.spawn().await;
-        let ready = running
-            .try_wait_log(|line| line.is_msg("spindle ready"), READY_TIMEOUT)
-            .await;
-        let line = match ready {
-            Ok(line) => line,
-            Err(why) => running.fail(&format!("spindle did not become ready: {why}")),
-        };
-        let url = line.str("url").map(str::to_string);
-        let admin = line.str("admin").map(str::to_string);
-        match (url, admin) {
-            (Some(url), Some(admin)) => {
-                running.url = Some(url.trim_end_matches('/').to_string());
-                running.admin_url = Some(admin.trim_end_matches('/').to_string());
-            }
-            _ => running.fail(&format!(
-                "the ready line lacks string fields `url` and `admin`: {}",
-                line.text
-            )),
-        }
+        running.wait_ready().await;
         running
     }
 
@@ -290,8 +269,7 @@ impl TestServer {
             }
             ConfigSource::Raw(text) => Some(text.clone()),
             ConfigSource::None(app_dir) => {
-                copy_top_level_files(app_dir, dir.path());
-                command.arg(dir.path());
+                command.arg(copy_fixture(app_dir, dir.path()));
                 None
             }
             ConfigSource::Project(project) => {
@@ -320,17 +298,7 @@ impl TestServer {
         let logs = LogBook::new();
         let child = Child::spawn(command, &logs)
             .unwrap_or_else(|err| panic!("spawn {}: {err}", bin.display()));
-        Running {
-            child,
-            logs,
-            url: None,
-            admin_url: None,
-            config_path,
-            config_text,
-            project,
-            dir,
-            described: AtomicBool::new(false),
-        }
+        Running::new(child, logs, dir, config_path, config_text, project)
     }
 }
 
@@ -346,7 +314,25 @@ fn merge(target: &mut Value, patch: Value) {
     }
 }
 
+/// Copies the top-level files of the app in `app_dir` to a folder of the same name in `to`,
+/// and the fixtures' `shared` folder (which the fixtures require by relative path) beside
+/// it, as they sit in `tests/fixtures`; returns the app's copy.
+fn copy_fixture(app_dir: &Path, to: &Path) -> PathBuf {
+    let name = app_dir
+        .file_name()
+        .unwrap_or_else(|| panic!("an app dir with a name: {}", app_dir.display()));
+    let app_copy = to.join(name);
+    copy_top_level_files(app_dir, &app_copy);
+    if let Some(shared) = app_dir.parent().map(|fixtures| fixtures.join("shared")) {
+        if shared.is_dir() {
+            copy_top_level_files(&shared, &to.join("shared"));
+        }
+    }
+    app_copy
+}
+
 fn copy_top_level_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("create {}: {err}", to.display()));
     let entries =
         std::fs::read_dir(from).unwrap_or_else(|err| panic!("read {}: {err}", from.display()));
     for entry in entries {
@@ -355,271 +341,5 @@ fn copy_top_level_files(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), to.join(entry.file_name()))
                 .unwrap_or_else(|err| panic!("copy {}: {err}", entry.path().display()));
         }
-    }
-}
-
-/// A running (or exited) spindle process. Dropping it kills the process group it started
-/// and removes its temp dir; when the test is failing it also prints everything captured.
-pub struct Running {
-    child: Child,
-    logs: LogBook,
-    url: Option<String>,
-    admin_url: Option<String>,
-    config_path: Option<PathBuf>,
-    config_text: Option<String>,
-    /// The project directory served in place ([`TestServer::project`]).
-    project: Option<PathBuf>,
-    dir: TempDir,
-    /// Set once a panic message carried `describe()`, so drop does not print it again.
-    described: AtomicBool,
-}
-
-impl Running {
-    /// The public ingress, `http://127.0.0.1:PORT` (no trailing slash).
-    pub fn url(&self) -> &str {
-        self.url
-            .as_deref()
-            .expect("no ingress URL: the server was not started with start()")
-    }
-
-    /// The admin server, `http://127.0.0.1:PORT`.
-    pub fn admin_url(&self) -> &str {
-        self.admin_url
-            .as_deref()
-            .expect("no admin URL: the server was not started with start()")
-    }
-
-    /// `host:port` of the ingress.
-    pub fn addr(&self) -> &str {
-        let url = self.url();
-        url.strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-            .unwrap_or(url)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
-    }
-
-    /// The config file passed with `-c`, if any.
-    pub fn config_path(&self) -> Option<&Path> {
-        self.config_path.as_deref()
-    }
-
-    /// The per-test temp dir (the process's working directory).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Every line captured so far (stdout and stderr, in order of arrival).
-    pub fn logs(&self) -> Vec<LogLine> {
-        self.logs.lines()
-    }
-
-    /// How many lines have been captured: a mark for [`Running::wait_log_since`].
-    pub fn log_mark(&self) -> usize {
-        self.logs.len()
-    }
-
-    /// Waits for a line (any since the start) matching `pred`. Panics with all output on
-    /// timeout, or when the output ends without one.
-    pub async fn wait_log(&self, pred: impl FnMut(&LogLine) -> bool, timeout: Duration) -> LogLine {
-        self.wait_log_since(0, pred, timeout).await
-    }
-
-    /// Like [`Running::wait_log`], looking only at lines from index `mark` on.
-    pub async fn wait_log_since(
-        &self,
-        mark: usize,
-        pred: impl FnMut(&LogLine) -> bool,
-        timeout: Duration,
-    ) -> LogLine {
-        match self.scan_until(mark, pred, timeout).await {
-            Ok(line) => line,
-            Err(why) => self.fail(&format!("no matching log line: {why}")),
-        }
-    }
-
-    /// Like [`Running::wait_log`] but returns the reason instead of panicking.
-    pub async fn try_wait_log(
-        &self,
-        pred: impl FnMut(&LogLine) -> bool,
-        timeout: Duration,
-    ) -> Result<LogLine, String> {
-        self.scan_until(0, pred, timeout).await
-    }
-
-    /// Like [`Running::wait_log_since`] but returns the reason instead of panicking (also
-    /// for asserting that no such line comes within `timeout`).
-    pub async fn try_wait_log_since(
-        &self,
-        mark: usize,
-        pred: impl FnMut(&LogLine) -> bool,
-        timeout: Duration,
-    ) -> Result<LogLine, String> {
-        self.scan_until(mark, pred, timeout).await
-    }
-
-    async fn scan_until(
-        &self,
-        mark: usize,
-        mut pred: impl FnMut(&LogLine) -> bool,
-        timeout: Duration,
-    ) -> Result<LogLine, String> {
-        let mut changed = self.logs.subscribe();
-        let mut exit = self.child.exit_receiver();
-        let mut deadline = Instant::now() + timeout;
-        let mut exited_grace_set = false;
-        // False once the reaper task is gone without a status (its wait failed).
-        let mut reaper_alive = true;
-        let mut cursor = mark;
-        loop {
-            // Subscribe-then-scan: a line pushed after the scan marks `changed`, so none is
-            // missed.
-            changed.borrow_and_update();
-            let closed = match self.logs.scan(&mut cursor, &mut pred) {
-                Scan::Found(line) => return Ok(line),
-                Scan::NotYet { closed } => closed,
-            };
-            let status = *exit.borrow_and_update();
-            if let Some(status) = status {
-                if closed {
-                    return Err(format!("spindle exited ({status}) and its output ended"));
-                }
-                // Its output may stay open in a descendant; give trailing lines a moment.
-                if !exited_grace_set {
-                    exited_grace_set = true;
-                    deadline = deadline.min(Instant::now() + Duration::from_secs(2));
-                }
-            } else if closed && !reaper_alive {
-                return Err("spindle's output ended (exit status unknown)".to_string());
-            }
-            tokio::select! {
-                _ = changed.changed(), if !closed => {}
-                result = exit.changed(), if status.is_none() && reaper_alive => {
-                    reaper_alive = result.is_ok();
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    return Err(match status {
-                        Some(status) => format!("spindle exited ({status})"),
-                        None => format!("timed out after {timeout:?}"),
-                    });
-                }
-            }
-        }
-    }
-
-    /// Sends SIGTERM to the spindle process.
-    pub fn sigterm(&self) {
-        self.child.signal(libc::SIGTERM);
-    }
-
-    /// Sends SIGINT to the spindle process.
-    pub fn sigint(&self) {
-        self.child.signal(libc::SIGINT);
-    }
-
-    /// Sends SIGHUP to the spindle process (reloads the TLS certificates).
-    pub fn sighup(&self) {
-        self.child.signal(libc::SIGHUP);
-    }
-
-    /// Sends SIGUSR2 to the spindle process (a rolling restart of every app).
-    pub fn sigusr2(&self) {
-        self.child.signal(libc::SIGUSR2);
-    }
-
-    /// GET `path` on the admin server, asserting a 200 JSON answer (e.g. `/status`).
-    pub async fn admin_json(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.admin_url());
-        match crate::client::try_get(&url).await {
-            Ok(res) if res.status == http::StatusCode::OK => {
-                match serde_json::from_slice(&res.body) {
-                    Ok(value) => value,
-                    Err(err) => self.fail(&format!("GET {url}: not JSON ({err}): {}", res.text())),
-                }
-            }
-            Ok(res) => self.fail(&format!("GET {url}: {} {}", res.status, res.text())),
-            Err(err) => self.fail(&format!("GET {url}: {err}")),
-        }
-    }
-
-    /// The exit status if the process has exited.
-    pub fn exit_status(&self) -> Option<ExitStatus> {
-        self.child.exit_status()
-    }
-
-    /// Waits for the process to exit. Panics with all output on timeout.
-    pub async fn wait_exit(&self, timeout: Duration) -> ExitStatus {
-        let mut exit = self.child.exit_receiver();
-        let waited = tokio::time::timeout(timeout, exit.wait_for(Option::is_some)).await;
-        match waited {
-            Ok(Ok(status)) => status.expect("wait_for returned Some"),
-            _ => self.fail(&format!("spindle did not exit within {timeout:?}")),
-        }
-    }
-
-    /// Waits for the exit and for the end of its output (bounded), so that `logs()` is
-    /// complete.
-    pub async fn wait_exit_and_output(&self, timeout: Duration) -> ExitStatus {
-        let status = self.wait_exit(timeout).await;
-        let _ = self
-            .scan_until(self.log_mark(), |_| false, Duration::from_secs(2))
-            .await;
-        status
-    }
-
-    /// Stdout lines only, as text.
-    pub fn stdout_lines(&self) -> Vec<String> {
-        self.logs()
-            .into_iter()
-            .filter(|line| line.stream == crate::Stream::Stdout)
-            .map(|line| line.text)
-            .collect()
-    }
-
-    /// Stderr lines only, as text.
-    pub fn stderr_lines(&self) -> Vec<String> {
-        self.logs()
-            .into_iter()
-            .filter(|line| line.stream == crate::Stream::Stderr)
-            .map(|line| line.text)
-            .collect()
-    }
-
-    /// Panics with `message` followed by [`Running::describe`].
-    pub fn fail(&self, message: &str) -> ! {
-        self.described.store(true, Ordering::Relaxed);
-        panic!("{message}\n{}", self.describe())
-    }
-
-    /// The config, the process state and every captured line, for failure messages.
-    pub fn describe(&self) -> String {
-        let state = match self.exit_status() {
-            Some(status) => format!("exited ({status})"),
-            None => "running".to_string(),
-        };
-        let config = match (&self.config_text, &self.project) {
-            (Some(text), _) => format!(
-                "config {}:\n{text}",
-                self.config_path.as_ref().unwrap().display()
-            ),
-            (None, Some(project)) => format!("the project in {}", project.display()),
-            (None, None) => format!("no config file; app dir {}", self.dir.path().display()),
-        };
-        format!(
-            "--- spindle pid {} ({state}) ---\n{config}\n--- output ---\n{}---",
-            self.child.pid(),
-            self.logs.dump()
-        )
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if std::thread::panicking() && !self.described.load(Ordering::Relaxed) {
-            eprintln!("{}", self.describe());
-        }
-        // The child's own Drop kills its process group; the temp dir goes after it.
     }
 }

@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName};
+use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -41,6 +42,13 @@ impl Cert {
             std::fs::write(&aside, text).expect("write PEM");
             std::fs::rename(&aside, dir.join(name)).expect("rename PEM");
         }
+    }
+
+    /// Writes the files into `dir` (see [`Cert::write`]) and returns the `server.https`
+    /// keys that name them.
+    pub fn https_config(&self, dir: &Path) -> Value {
+        self.write(dir);
+        json!({"key": dir.join("key.pem"), "cert": dir.join("cert.pem")})
     }
 }
 

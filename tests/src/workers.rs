@@ -2,7 +2,7 @@
 //! `spindle ps --json`: both list `apps[].workers[]` with `id` and `state`).
 
 use std::collections::BTreeSet;
-use std::future::Future;
+use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -26,25 +26,47 @@ pub fn workers_of(status: &Value, app: &str) -> Option<Vec<(String, String)>> {
     )
 }
 
-/// Polls `fetch` (a status document named `source` in messages) until `app` lists
-/// exactly `n` serving workers (standbys aside), all ready, none of them in `old`;
-/// returns their ids. Fails the test with the last listing otherwise.
-pub async fn wait_ready_workers<F, Fut>(
+/// Where a test reads the worker table from.
+#[derive(Clone, Copy, Debug)]
+pub enum StatusSource {
+    /// The admin server's `/status`.
+    Admin,
+    /// `spindle ps --json`, through the management API.
+    Ps,
+}
+
+impl StatusSource {
+    async fn fetch(self, server: &Running) -> Value {
+        match self {
+            StatusSource::Admin => server.admin_json("/status").await,
+            StatusSource::Ps => server.cli(&["ps", "--json"]).await.assert_ok().json(),
+        }
+    }
+}
+
+impl fmt::Display for StatusSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StatusSource::Admin => "/status",
+            StatusSource::Ps => "ps --json",
+        })
+    }
+}
+
+/// Polls `source` until `app` lists exactly `n` serving workers (standbys aside), all
+/// ready, none of them in `old`; returns their ids. Fails the test with the last listing
+/// otherwise.
+pub async fn wait_ready_workers(
     server: &Running,
-    source: &str,
-    fetch: F,
+    source: StatusSource,
     app: &str,
     n: usize,
     old: &BTreeSet<String>,
     timeout: Duration,
-) -> BTreeSet<String>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Value>,
-{
+) -> BTreeSet<String> {
     let last = Mutex::new(Vec::new());
     let settled = poll(timeout, || async {
-        let status = fetch().await;
+        let status = source.fetch(server).await;
         let Some(workers) = workers_of(&status, app) else {
             server.fail(&format!("{source} has no app {app:?}: {status}"));
         };
