@@ -479,7 +479,7 @@ async fn sigusr2_restarts_every_worker_without_failing_a_post() {
 /// `maxFailedStarts`; readiness names it, and the entrypoint keeps serving.
 #[tokio::test]
 async fn a_crash_looping_app_is_marked_failed_and_the_others_keep_serving() {
-    const MAX_FAILED_STARTS: usize = 3;
+    const MAX_FAILED_STARTS: usize = 4;
     // Fixed ports: with one app never ready, "spindle ready" (with the URLs) may not come.
     let (server_port, admin_port) = (free_port(), free_port());
     let server = TestServer::new()
@@ -527,8 +527,19 @@ async fn a_crash_looping_app_is_marked_failed_and_the_others_keep_serving() {
         .windows(2)
         .map(|w| w[1].saturating_sub(w[0]))
         .collect();
+    // The delays the supervisor chose, from its log: unlike the gaps between failures
+    // (a delay plus a worker's start), they do not depend on how loaded the machine is.
+    let delays: Vec<u64> = lines[..failed_at]
+        .iter()
+        .filter(|line| line.is_app("crashy") && line.is_msg("restarting after a delay"))
+        .map(|line| {
+            line.field("delay_ms")
+                .and_then(|d| d.as_u64())
+                .unwrap_or_else(|| panic!("no `delay_ms`: {}", line.text))
+        })
+        .collect();
     eprintln!(
-        "crashy failed {} times; gaps between failures (ms): {gaps:?}",
+        "crashy failed {} times; gaps between failures (ms): {gaps:?}; delays (ms): {delays:?}",
         times.len()
     );
     assert_eq!(
@@ -536,20 +547,20 @@ async fn a_crash_looping_app_is_marked_failed_and_the_others_keep_serving() {
         MAX_FAILED_STARTS,
         "failed starts before `app failed` (maxFailedStarts {MAX_FAILED_STARTS}); gaps {gaps:?}"
     );
-    // Each gap is a restart delay plus a start; the delays double from 100 ms, so a gap
-    // shorter than the one before (beyond the jitter of a start) means no backoff.
-    const START_JITTER_MS: u64 = 50;
-    for pair in gaps.windows(2) {
+    // The first crash of a streak restarts at once; each one after it waits twice as
+    // long as the one before, from 100 ms.
+    assert_eq!(
+        delays,
+        [100, 200],
+        "restart delays after the 2nd and 3rd failed starts (gaps {gaps:?} ms)"
+    );
+    // And the restarts did wait them: each gap is a delay plus a start.
+    for (gap, delay) in gaps[1..].iter().zip(&delays) {
         assert!(
-            pair[1] + START_JITTER_MS >= pair[0],
-            "restart delays do not grow: gaps {gaps:?} ms"
+            gap >= delay,
+            "a restart came {gap} ms after a failure, before its {delay} ms delay: {gaps:?}"
         );
     }
-    let last_gap = *gaps.last().expect("three failures make two gaps");
-    assert!(
-        last_gap >= 100,
-        "the last restart came {last_gap} ms after the failure before it: no backoff ({gaps:?})"
-    );
 
     // The entrypoint serves.
     server
