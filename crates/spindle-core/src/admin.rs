@@ -3,11 +3,13 @@
 //! is rendered from snapshots and counters the core already holds.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -32,10 +34,13 @@ pub struct Admin {
 }
 
 /// Runs the admin server (when metrics are enabled) and the management API on a new
-/// thread named `spindle-admin`, with its own runtime, until the process ends.
+/// thread named `spindle-admin`, with its own runtime, until `shutdown` turns true: the
+/// core's close, right before the process exits, so that probes and metrics answer all
+/// through the graceful shutdown.
 pub fn spawn(
     admin: Option<(std::net::TcpListener, Admin)>,
     control: Option<(std::os::unix::net::UnixListener, crate::control::Control)>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     if let Some((listener, _)) = &admin {
         listener.set_nonblocking(true)?;
@@ -51,24 +56,33 @@ pub fn spawn(
                 .build()
                 .expect("admin runtime");
             runtime.block_on(async move {
-                if let Some((socket, control)) = control {
+                let control = async {
+                    let Some((socket, control)) = control else {
+                        return;
+                    };
                     match tokio::net::UnixListener::from_std(socket) {
                         Ok(socket) => {
-                            tokio::spawn(crate::control::serve(socket, Arc::new(control)));
+                            crate::control::serve(socket, Arc::new(control), shutdown.clone()).await
                         }
                         Err(err) => tracing::error!(error = %err, "management socket unusable"),
                     }
-                }
-                match admin {
-                    Some((listener, admin)) => serve(listener, Arc::new(admin)).await,
-                    None => std::future::pending().await,
-                }
+                };
+                let admin = async {
+                    if let Some((listener, admin)) = admin {
+                        serve(listener, Arc::new(admin), shutdown.clone()).await;
+                    }
+                };
+                tokio::join!(admin, control);
             });
         })?;
     Ok(())
 }
 
-async fn serve(listener: std::net::TcpListener, admin: Arc<Admin>) {
+async fn serve(
+    listener: std::net::TcpListener,
+    admin: Arc<Admin>,
+    shutdown: watch::Receiver<bool>,
+) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(err) => {
@@ -76,27 +90,36 @@ async fn serve(listener: std::net::TcpListener, admin: Arc<Admin>) {
             return;
         }
     };
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of fds and the like: wait instead of spinning on the error.
-                tracing::warn!(error = %err, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    crate::listener::run(&listener, shutdown, "admin", |(stream, _)| {
         let admin = admin.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let admin = admin.clone();
-                async move { Ok::<_, Infallible>(admin.route(&req)) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+        spawn_http1(stream, move |req| {
+            let admin = admin.clone();
+            async move { admin.route(&req) }
         });
-    }
+    })
+    .await;
+}
+
+/// Serves one HTTP/1.1 connection of the admin thread's servers in a task of its own,
+/// each request answered by `answer`.
+pub(crate) fn spawn_http1<S, F, A, B>(stream: S, answer: F)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: Fn(Request<Incoming>) -> A + Send + 'static,
+    A: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::spawn(async move {
+        let service = service_fn(move |req| {
+            let answer = answer(req);
+            async move { Ok::<_, Infallible>(answer.await) }
+        });
+        let _ = http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    });
 }
 
 impl Admin {

@@ -1,4 +1,5 @@
-//! How long to wait before restarting a worker that keeps crashing.
+//! How long to wait before trying again: restarting a worker that keeps crashing, and
+//! accepting on a listener whose accepts keep failing.
 
 use std::time::Duration;
 
@@ -26,8 +27,26 @@ fn delay(streak: u32) -> Duration {
     if streak == 0 {
         return Duration::ZERO;
     }
-    let factor = 1u32.checked_shl(streak - 1).unwrap_or(u32::MAX);
-    FIRST_DELAY.saturating_mul(factor).min(MAX_DELAY)
+    doubling(FIRST_DELAY, MAX_DELAY, streak)
+}
+
+/// The first wait after a failed accept. Running out of file descriptors (EMFILE, ENFILE)
+/// is the usual cause; it clears as soon as a connection closes, so the first wait is short.
+pub const ACCEPT_FIRST_DELAY: Duration = Duration::from_millis(50);
+/// The longest: a listener whose accepts keep failing tries once a second, not in a loop
+/// that fills the log and takes a CPU.
+pub const ACCEPT_MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// After the `failures`-th accept failure in a row (1 for the first): how long the
+/// listener waits before it accepts again. 50 ms doubling up to 1 s.
+pub fn after_accept_error(failures: u32) -> Duration {
+    doubling(ACCEPT_FIRST_DELAY, ACCEPT_MAX_DELAY, failures.max(1))
+}
+
+/// `first` for n = 1, doubled for each n after, never more than `max`.
+fn doubling(first: Duration, max: Duration, n: u32) -> Duration {
+    let factor = 1u32.checked_shl(n - 1).unwrap_or(u32::MAX);
+    first.saturating_mul(factor).min(max)
 }
 
 #[cfg(test)]
@@ -49,6 +68,14 @@ mod tests {
             [0, 100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
         );
         assert_eq!(after_crash(u32::MAX, quick), (MAX_DELAY, u32::MAX));
+    }
+
+    #[test]
+    fn failed_accepts_wait_longer_each_time_up_to_a_second() {
+        let waits: Vec<u128> = (1..=8).map(|n| after_accept_error(n).as_millis()).collect();
+        assert_eq!(waits, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(after_accept_error(0), ACCEPT_FIRST_DELAY);
+        assert_eq!(after_accept_error(u32::MAX), ACCEPT_MAX_DELAY);
     }
 
     #[test]

@@ -14,9 +14,6 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::UnixListener;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -60,28 +57,16 @@ pub struct Control {
     pub hot: Arc<crate::hot::HotApps>,
 }
 
-pub async fn serve(listener: UnixListener, control: Arc<Control>) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of fds and the like: wait instead of spinning on the error.
-                tracing::warn!(error = %err, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+/// Serves the management API until `shutdown` turns true.
+pub async fn serve(listener: UnixListener, control: Arc<Control>, shutdown: watch::Receiver<bool>) {
+    crate::listener::run(&listener, shutdown, "management", |stream| {
         let control = control.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let control = control.clone();
-                async move { Ok::<_, Infallible>(control.route(req).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+        crate::admin::spawn_http1(stream, move |req| {
+            let control = control.clone();
+            async move { control.route(req).await }
         });
-    }
+    })
+    .await;
 }
 
 impl Control {

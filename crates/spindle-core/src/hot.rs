@@ -3,18 +3,16 @@
 //! mesh at once (callers get `unknown_app`) and its workers drain before they stop.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use spindle_config::Config;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
-use crate::datapath::app::App;
+use crate::core::AppWiring;
 use crate::datapath::apps::Apps;
 use crate::datapath::prefixes::PrefixRoutes;
-use crate::datapath::queue::AppQueue;
-use crate::datapath::ready::ReadyWorkers;
-use crate::mesh::{self, Mesh};
+use crate::mesh;
 use crate::supervisor::Event;
 
 /// Why an add or remove was refused: HTTP status, error code, message.
@@ -26,10 +24,9 @@ pub struct HotApps {
     pub config: Arc<Config>,
     pub env: BTreeMap<String, String>,
     pub apps: Apps,
-    pub ready: watch::Receiver<Arc<ReadyWorkers>>,
-    pub mesh: Arc<Mesh>,
-    pub mesh_listeners: mesh::Listeners,
-    pub rundir: PathBuf,
+    /// How an app is wired into the core, as the configured ones were at start.
+    pub wiring: AppWiring,
+    /// The data plane's runtime, which the management API injects requests on.
     pub runtime: tokio::runtime::Handle,
     pub events: mpsc::UnboundedSender<Event>,
     /// The public port's routes: an added app may get one.
@@ -62,17 +59,7 @@ impl HotApps {
                 format!("app id {:?} is already in use", app.id),
             ));
         }
-        let queue = Arc::new(AppQueue::default());
-        let target = Arc::new(App {
-            id: app.id.as_str().into(),
-            ready: self.ready.clone(),
-            queue: queue.clone(),
-            max_in_flight: app.faults.max_in_flight_per_worker as usize,
-            queue_timeout: app.faults.queue_timeout,
-            response_timeout: app.faults.response_timeout,
-            metrics: Arc::default(),
-            keeps_prefix: crate::core::keeps_prefix(&app.kind),
-        });
+        let target = self.wiring.proxy(&app);
         if let Some(route) = route {
             if !self.prefixes.add(route, target.clone()) {
                 return Err(Refused(
@@ -82,17 +69,16 @@ impl HotApps {
                 ));
             }
         }
-        self.mesh_listeners
-            .listen(&self.runtime, &self.mesh, &self.rundir, &app.id)
-            .map_err(|e| {
-                self.prefixes.remove_app(&app.id);
-                let socket = mesh::socket_path(&self.rundir, &app.id);
-                Refused(
-                    500,
-                    "internal",
-                    format!("cannot create the mesh socket {}: {e}", socket.display()),
-                )
-            })?;
+        self.wiring.listen(&app.id).map_err(|e| {
+            self.prefixes.remove_app(&app.id);
+            let socket = mesh::socket_path(&self.wiring.rundir, &app.id);
+            Refused(
+                500,
+                "internal",
+                format!("cannot create the mesh socket {}: {e}", socket.display()),
+            )
+        })?;
+        let queue = target.queue.clone();
         self.apps.insert(target);
         let id = app.id.clone();
         let _ = self.events.send(Event::AddApp {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::datapath::connection::{self, AnswerWithin, Dispatch, Route, Settings};
 use crate::datapath::http1::RequestHead;
@@ -77,55 +77,60 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     deadline: Duration,
 ) -> bool {
-    let mut stop = shutdown.clone();
     let settings = Arc::new(settings);
-    let room = Arc::new(Semaphore::new(max_connections.max(1)));
+    let listener = Limited {
+        listener,
+        room: Arc::new(Semaphore::new(max_connections.max(1))),
+    };
     // Each connection task holds a sender; when all are dropped, every connection is done.
     let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
-    loop {
-        let permit = tokio::select! {
-            permit = room.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            _ = stopped(&mut stop) => break,
-        };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(conn) => conn,
-                    Err(err) => {
-                        // Out of fds and the like: keep serving the connections we have.
-                        tracing::warn!(error = %err, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let route = route.clone();
-                let settings = settings.clone();
-                let shutdown = shutdown.clone();
-                let open = open_tx.clone();
-                let tls = tls.clone();
-                // The handshake runs in the connection's own task, holding its place
-                // against maxConnections.
-                tokio::spawn(async move {
-                    match tls {
-                        Some(tls) => serve_tls(&tls, stream, peer, route, settings, shutdown).await,
-                        None if settings.http2 => {
-                            serve_cleartext(stream, peer, route, settings, shutdown).await
-                        }
-                        None => {
-                            connection::serve(Arc::new(stream), peer, &*route, &settings, shutdown)
-                                .await
-                        }
-                    }
-                    drop((open, permit));
-                });
+    let each = |(stream, peer, permit): (TcpStream, SocketAddr, OwnedSemaphorePermit)| {
+        let _ = stream.set_nodelay(true);
+        let route = route.clone();
+        let settings = settings.clone();
+        let shutdown = shutdown.clone();
+        let open = open_tx.clone();
+        let tls = tls.clone();
+        // The handshake runs in the connection's own task, holding its place
+        // against maxConnections.
+        tokio::spawn(async move {
+            match tls {
+                Some(tls) => serve_tls(&tls, stream, peer, route, settings, shutdown).await,
+                None if settings.http2 => {
+                    serve_cleartext(stream, peer, route, settings, shutdown).await
+                }
+                None => {
+                    connection::serve(Arc::new(stream), peer, &*route, &settings, shutdown).await
+                }
             }
-            _ = stopped(&mut stop) => break,
-        }
-    }
+            drop((open, permit));
+        });
+    };
+    crate::listener::run(&listener, shutdown.clone(), "public", each).await;
     drop(listener);
     drop(open_tx);
     tokio::time::timeout(deadline, open_rx.recv()).await.is_ok()
+}
+
+/// The public port with room for `server.maxConnections`: a connection is accepted only
+/// once there is room for it, each holding its place until it closes.
+struct Limited {
+    listener: TcpListener,
+    room: Arc<Semaphore>,
+}
+
+impl crate::listener::Listener for Limited {
+    type Conn = (TcpStream, SocketAddr, OwnedSemaphorePermit);
+    async fn accept(&self) -> std::io::Result<Self::Conn> {
+        let permit = self
+            .room
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let (stream, peer) = self.listener.accept().await?;
+        Ok((stream, peer, permit))
+    }
 }
 
 /// One TLS connection: its handshake (within the head timeout), then its requests in

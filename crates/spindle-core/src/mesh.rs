@@ -73,34 +73,43 @@ impl Route for MeshRoute {
     }
 }
 
+/// An app's mesh socket, bound and not yet served.
+pub struct Socket {
+    app: String,
+    listener: std::os::unix::net::UnixListener,
+}
+
+impl Socket {
+    /// Binds app `app`'s mesh socket in `rundir`.
+    pub fn bind(rundir: &Path, app: &str) -> std::io::Result<Socket> {
+        let listener = std::os::unix::net::UnixListener::bind(socket_path(rundir, app))?;
+        listener.set_nonblocking(true)?;
+        Ok(Socket {
+            app: app.to_owned(),
+            listener,
+        })
+    }
+}
+
 /// The mesh socket of each app, and how to stop serving it: a removed app's listener
 /// ends with its last worker (draining workers may still call others until then).
 #[derive(Clone, Default)]
 pub struct Listeners(Arc<Mutex<HashMap<String, watch::Sender<bool>>>>);
 
 impl Listeners {
-    /// Binds app `app`'s mesh socket and serves it on `runtime`.
-    pub fn listen(
-        &self,
-        runtime: &tokio::runtime::Handle,
-        mesh: &Arc<Mesh>,
-        rundir: &Path,
-        app: &str,
-    ) -> std::io::Result<()> {
-        let path = socket_path(rundir, app);
-        let listener = std::os::unix::net::UnixListener::bind(&path)?;
-        listener.set_nonblocking(true)?;
+    /// Serves a bound mesh socket on `runtime` until it is closed.
+    pub fn serve(&self, runtime: &tokio::runtime::Handle, mesh: &Arc<Mesh>, socket: Socket) {
+        let Socket { app, listener } = socket;
         let (stop_tx, stop) = watch::channel(false);
-        self.lock().insert(app.to_owned(), stop_tx);
         let mesh = mesh.clone();
-        let from: Arc<str> = app.into();
+        let from: Arc<str> = app.as_str().into();
+        self.lock().insert(app, stop_tx);
         runtime.spawn(async move {
             match UnixListener::from_std(listener) {
                 Ok(listener) => serve(listener, mesh, from, stop).await,
                 Err(err) => tracing::error!(error = %err, "mesh socket unusable"),
             }
         });
-        Ok(())
     }
 
     /// Stops serving app `app`'s mesh socket and removes it; calls in progress finish.
@@ -109,6 +118,14 @@ impl Listeners {
             let _ = stop.send(true);
         }
         let _ = std::fs::remove_file(socket_path(rundir, app));
+    }
+
+    /// Stops serving every mesh socket (the process is ending; the sockets go with its
+    /// directory).
+    pub fn close_all(&self) {
+        for (_, stop) in self.lock().drain() {
+            let _ = stop.send(true);
+        }
     }
 
     /// Apps whose mesh socket is served.
@@ -126,7 +143,7 @@ pub async fn serve(
     listener: UnixListener,
     mesh: Arc<Mesh>,
     from: Arc<str>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let route = Arc::new(MeshRoute { mesh, from });
     // The caller is one of our apps: what it says about its own client is believed.
@@ -139,19 +156,8 @@ pub async fn serve(
     });
     // Mesh calls come from inside this process; the caller app is the "client".
     let peer = SocketAddr::from(([127, 0, 0, 1], 0));
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = crate::ingress::stopped(&mut stop) => return,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                tracing::warn!(error = %err, app = &*route.from, "mesh accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    let name = format!("mesh {}", route.from);
+    crate::listener::run(&listener, stop, &name, |stream| {
         let route = route.clone();
         let settings = settings.clone();
         tokio::spawn(async move {
@@ -159,7 +165,8 @@ pub async fn serve(
             let (_open, never) = tokio::sync::watch::channel(false);
             connection::serve(Arc::new(stream), peer, &*route, &settings, never).await;
         });
-    }
+    })
+    .await;
 }
 
 /// `api.plt.local` or `api.plt.local:80` → `api`.
@@ -192,7 +199,7 @@ mod tests {
         });
         let listeners = Listeners::default();
         let runtime = tokio::runtime::Handle::current();
-        listeners.listen(&runtime, &mesh, &dir, "gone").unwrap();
+        listeners.serve(&runtime, &mesh, Socket::bind(&dir, "gone").unwrap());
         assert_eq!(listeners.open(), 1);
         tokio::net::UnixStream::connect(socket_path(&dir, "gone"))
             .await
