@@ -152,10 +152,7 @@ impl Core {
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (routes_tx, routes_rx) = watch::channel(Arc::new(ReadyWorkers::default()));
-        let (status_tx, status_rx) = watch::channel(Arc::new(Status {
-            phase: Phase::Starting,
-            apps: vec![],
-        }));
+        let (status_tx, status_rx) = watch::channel(Arc::new(Status::new(Phase::Starting, vec![])));
         let worker_logs = WorkerLogs::default();
 
         let queues: HashMap<String, Arc<AppQueue>> = config

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use super::api::{AppStatus, Restarts, Status};
 use super::client::Endpoint;
 use super::error::ControlError;
 use super::format::{duration_ms, heap_mib, percent};
 use super::table::{Column, Table};
+use spindle_api::{AppStatus, Restarts, Status};
 
 pub fn run(endpoint: &Endpoint, json: bool) -> Result<(), ControlError> {
     let response = endpoint.get("/v1/status")?;
@@ -148,7 +148,7 @@ pub(crate) mod tests {
     fn the_header_says_why_not_ready() {
         let mut status = status();
         status.ready = false;
-        status.phase = "starting".into();
+        status.phase = spindle_api::Phase::Starting;
         status.not_ready_reason = Some("no ready worker for app web".into());
         status.url = None;
         assert_eq!(
@@ -163,9 +163,10 @@ pub(crate) mod tests {
         let app = &mut status.apps[0];
         app.id = "a-very-long-application-name".into();
         app.workers[0].id = "a-very-long-application-name:12".into();
-        app.workers[0].state = super::super::api::WorkerState::Draining;
-        app.workers[0].heap = Some(super::super::api::Heap {
+        app.workers[0].state = spindle_api::WorkerState::Draining;
+        app.workers[0].heap = Some(spindle_api::Heap {
             used: 4_000 * 1024 * 1024,
+            total: 4_050 * 1024 * 1024,
             limit: 4_096 * 1024 * 1024,
         });
         app.workers[0].in_flight = 123_456_789;

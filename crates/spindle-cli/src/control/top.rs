@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use super::api::{Metrics, Status};
 use super::client::Endpoint;
 use super::error::ControlError;
 use super::format::{duration_ms, heap_mib, percent, rate, seconds};
 use super::ps;
 use super::table::{Column, Table};
 use super::window::{self, AppWindow, Quantile};
+use spindle_api::{Metrics, Status};
 
 /// Cursor home; each line then erases its rest, and the screen below the frame is erased:
 /// a redraw without the flicker of clearing first.

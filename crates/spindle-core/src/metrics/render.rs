@@ -61,10 +61,9 @@ const STATES: [(WorkerState, &str); 6] = [
 /// under a short lock per worker (and its thread's CPU time from /proc), never a wait on it.
 pub fn read_figures(status: &Status, now: std::time::Instant) -> HashMap<String, Figures> {
     status
-        .apps
+        .figures
         .iter()
-        .flat_map(|a| &a.workers)
-        .filter_map(|w| Some((w.id.clone(), w.figures.as_ref()?.read(now))))
+        .map(|(worker, figures)| (worker.clone(), figures.read(now)))
         .collect()
 }
 
@@ -312,7 +311,7 @@ fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
             w.sample("", &[(app_label, app), (worker_label, &worker.id)], elu);
         }
     }
-    type HeapField = fn(&crate::status::HeapStatus) -> u64;
+    type HeapField = fn(&crate::status::Heap) -> u64;
     let heap: [(&str, &str, HeapField); 3] = [
         (
             "nodejs_heap_size_used_bytes",
@@ -398,14 +397,7 @@ fn http(w: &mut Writer, names: &LabelNames, http: &[(String, HttpSnapshot)]) {
 /// their `_sum` and `_count` cumulative.
 fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
     let a = names.app.as_str();
-    let route = |app: &str| {
-        input
-            .status
-            .apps
-            .iter()
-            .find(|s| s.id == app)
-            .and_then(|s| s.route.as_deref())
-    };
+    let route = |app: &str| input.status.routes.get(app).map(String::as_str);
     let families = [
         (
             "http_request_duration_seconds",
@@ -493,32 +485,34 @@ mod tests {
 
     use super::*;
     use crate::metrics::http::HttpMetrics;
-    use crate::status::{AppStatus, Restarts, Scaled, WorkerStatus};
+    use crate::status::{AppStatus, Restarts, ScalerDecisions, WorkerStatus};
     use crate::Phase;
 
     fn status(route: Option<&str>) -> Status {
-        Status {
-            phase: Phase::Running,
-            apps: vec![AppStatus {
+        let mut status = Status::new(
+            Phase::Running,
+            vec![AppStatus {
                 id: "web".into(),
                 entrypoint: true,
                 failed: None,
-                workers_wanted: 1,
+                workers_wanted: Some(1),
                 restarts: Restarts::default(),
-                scaled: Scaled::default(),
+                scaled: ScalerDecisions::default(),
                 stalls: 0,
-                route: route.map(str::to_owned),
                 workers: vec![WorkerStatus {
                     id: "web:0".into(),
                     state: WorkerState::Ready,
                     elu: Some(0.5),
                     heap: None,
                     in_flight: 0,
-                    uptime_ms: 0,
-                    figures: None,
+                    uptime_ms: Some(0),
                 }],
             }],
+        );
+        if let Some(route) = route {
+            status.routes.insert("web".into(), route.into());
         }
+        status
     }
 
     fn scrape(status: &Status, names: &LabelNames, figures: &HashMap<String, Figures>) -> String {
