@@ -1,6 +1,6 @@
 //! What changes a running server: the request bodies the `spindle` command sends and the
 //! answers the server gives. Every change is accepted, then carried out by the server.
-//! The requests' fields are read leniently (see [`crate::lenient`]); the server checks
+//! The requests' fields are read leniently (a wrong type is absent); the server checks
 //! what it needs and names the shape it expected.
 
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! Compatibility runs both ways, since the command may talk to an older or newer server:
 //! fields a reader can do without take defaults when missing, and an enum value this build
 //! does not know reads as `Unknown`. Request bodies are read as leniently as the server
-//! always has: a field of the wrong JSON type counts as absent (see [`lenient`]).
+//! always has: a field of the wrong JSON type counts as absent.
 //!
 //! - [`status`]: the server, its apps and their workers (`/v1/status`, `/v1/apps`).
 //! - [`actions`]: what changes a running server, request and answer (restart, scale,

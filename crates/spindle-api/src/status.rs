@@ -163,17 +163,38 @@ pub enum Phase {
     Unknown,
 }
 
-impl fmt::Display for WorkerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(match self {
+impl WorkerState {
+    /// Every state a server of this build makes: metrics count workers in each.
+    pub const KNOWN: [WorkerState; 6] = [
+        WorkerState::Starting,
+        WorkerState::Ready,
+        WorkerState::Standby,
+        WorkerState::Draining,
+        WorkerState::Stopped,
+        WorkerState::Crashed,
+    ];
+
+    /// Its name on the wire and in metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
             WorkerState::Starting => "starting",
             WorkerState::Ready => "ready",
             WorkerState::Standby => "standby",
             WorkerState::Draining => "draining",
             WorkerState::Stopped => "stopped",
             WorkerState::Crashed => "crashed",
-            WorkerState::Unknown => "?",
-        })
+            WorkerState::Unknown => "unknown",
+        }
+    }
+}
+
+/// Its name, or `?` for a state this build does not know.
+impl fmt::Display for WorkerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkerState::Unknown => f.pad("?"),
+            known => f.pad(known.as_str()),
+        }
     }
 }
 

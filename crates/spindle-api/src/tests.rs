@@ -94,26 +94,29 @@ fn status() {
 
 #[test]
 fn every_state_and_phase_by_name() {
-    let states = [
-        (WorkerState::Starting, "starting"),
-        (WorkerState::Ready, "ready"),
-        (WorkerState::Standby, "standby"),
-        (WorkerState::Draining, "draining"),
-        (WorkerState::Stopped, "stopped"),
-        (WorkerState::Crashed, "crashed"),
+    let names = [
+        "starting", "ready", "standby", "draining", "stopped", "crashed",
     ];
-    for (state, name) in states {
-        assert_eq!(serde_json::to_value(state).unwrap(), name);
-        assert_eq!(state.to_string(), name);
+    assert_eq!(
+        serde_json::to_value(WorkerState::KNOWN).unwrap(),
+        json!(names)
+    );
+    for (state, name) in WorkerState::KNOWN.into_iter().zip(names) {
+        assert_eq!(
+            (state.as_str(), state.to_string()),
+            (name, name.to_string())
+        );
     }
+    assert_eq!(WorkerState::Unknown.as_str(), "unknown");
     let phases = [
-        (Phase::Starting, "starting"),
-        (Phase::Running, "running"),
-        (Phase::ShuttingDown, "shuttingdown"),
-        (Phase::Stopped, "stopped"),
+        Phase::Starting,
+        Phase::Running,
+        Phase::ShuttingDown,
+        Phase::Stopped,
     ];
-    for (phase, name) in phases {
-        assert_eq!(serde_json::to_value(phase).unwrap(), name);
+    let names = ["starting", "running", "shuttingdown", "stopped"];
+    assert_eq!(serde_json::to_value(phases).unwrap(), json!(names));
+    for (phase, name) in phases.into_iter().zip(names) {
         assert_eq!(phase.to_string(), name);
     }
 }

@@ -7,9 +7,10 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use spindle_api::Status;
+
 use super::client::Endpoint;
 use super::error::ControlError;
-use spindle_api::Status;
 
 /// The control socket's name inside a spindle's directory.
 pub const SOCKET: &str = "control.sock";

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use serde_json::Value;
-use spindle_api::InjectRequest;
+use spindle_api::{InjectRequest, Injected};
 
 use super::actions::print_json;
 use super::client::{encode, Endpoint};
 use super::error::ControlError;
-use spindle_api::Injected;
 
 /// What to send.
 #[derive(Debug, Clone, PartialEq)]

@@ -48,15 +48,6 @@ pub struct Input<'a> {
     pub figures: &'a HashMap<String, Figures>,
 }
 
-const STATES: [(WorkerState, &str); 6] = [
-    (WorkerState::Starting, "starting"),
-    (WorkerState::Ready, "ready"),
-    (WorkerState::Standby, "standby"),
-    (WorkerState::Draining, "draining"),
-    (WorkerState::Stopped, "stopped"),
-    (WorkerState::Crashed, "crashed"),
-];
-
 /// What each worker of `status` last published, as of `now`, by worker id: a pointer copy
 /// under a short lock per worker (and its thread's CPU time from /proc), never a wait on it.
 pub fn read_figures(status: &Status, now: std::time::Instant) -> HashMap<String, Figures> {
@@ -223,9 +214,9 @@ fn apps(w: &mut Writer, names: &LabelNames, status: &Status) {
         "Workers of the app by state.",
     );
     for app in &status.apps {
-        for (state, name) in STATES {
+        for state in WorkerState::KNOWN {
             let n = app.workers.iter().filter(|w| w.state == state).count();
-            w.sample("", &[(a, &app.id), ("state", name)], n as f64);
+            w.sample("", &[(a, &app.id), ("state", state.as_str())], n as f64);
         }
     }
     w.family(
@@ -279,16 +270,12 @@ fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
         "1 for the worker's current state.",
     );
     for (app, worker) in all() {
-        let state = STATES
-            .iter()
-            .find(|(s, _)| *s == worker.state)
-            .map_or("unknown", |(_, n)| n);
         w.sample(
             "",
             &[
                 (app_label, app),
                 (worker_label, &worker.id),
-                ("state", state),
+                ("state", worker.state.as_str()),
             ],
             1.0,
         );
