@@ -14,7 +14,9 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use spindle_api as api;
 use tokio::net::UnixListener;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -83,13 +85,21 @@ impl Control {
         match (req.method().clone(), segments.as_slice()) {
             (Method::GET, ["v1", "status"]) => self.status(),
             (Method::GET, ["v1", "apps"]) => {
-                json_response(StatusCode::OK, json!({"apps": self.status.borrow().apps}))
+                let apps = self.status.borrow().apps.clone();
+                json_response(StatusCode::OK, &api::Apps { apps })
             }
-            (Method::POST, ["v1", "apps"]) => self.add_app(req).await,
+            (Method::POST, ["v1", "apps"]) => self
+                .add_app(req)
+                .await
+                .unwrap_or_else(ApiError::into_response),
             (Method::DELETE, ["v1", "apps", app]) => match self.hot.remove(app) {
-                Ok(()) => {
-                    json_response(StatusCode::ACCEPTED, json!({"app": app, "removing": true}))
-                }
+                Ok(()) => json_response(
+                    StatusCode::ACCEPTED,
+                    &api::Removing {
+                        app: app.to_string(),
+                        removing: true,
+                    },
+                ),
                 Err(refused) => refusal(refused),
             },
             (Method::POST, ["v1", "restart"]) => {
@@ -101,28 +111,32 @@ impl Control {
                     .map(|a| a.id.clone())
                     .collect();
                 let _ = self.events.send(Event::Restart(None));
-                json_response(StatusCode::ACCEPTED, json!({"apps": apps}))
+                json_response(StatusCode::ACCEPTED, &api::Restarting { apps })
             }
             (Method::POST, ["v1", "apps", app, "restart"]) => match self.known(app) {
                 Err(err) => err.into_response(),
                 Ok(app) => {
                     let _ = self.events.send(Event::Restart(Some(app.as_str().into())));
-                    json_response(StatusCode::ACCEPTED, json!({"app": app}))
+                    json_response(StatusCode::ACCEPTED, &api::AppRestarting { app })
                 }
             },
             (Method::POST, ["v1", "apps", app, "scale"]) => {
                 let app = app.to_string();
-                self.scale(&app, req).await
+                self.scale(&app, req)
+                    .await
+                    .unwrap_or_else(ApiError::into_response)
             }
             (Method::POST, ["v1", "apps", app, "inject"]) => {
                 let app = app.to_string();
-                self.inject(&app, req).await
+                self.inject(&app, req)
+                    .await
+                    .unwrap_or_else(ApiError::into_response)
             }
             (Method::GET, ["v1", "logs"]) => self.logs(&query),
             (Method::GET, ["v1", "metrics"]) => self.metrics(&query),
             (Method::POST, ["v1", "stop"]) => {
                 let _ = self.stop.send(());
-                json_response(StatusCode::ACCEPTED, json!({"stopping": true}))
+                json_response(StatusCode::ACCEPTED, &api::Stopping { stopping: true })
             }
             (_, ["v1", ..]) => error(
                 StatusCode::NOT_FOUND,
@@ -153,125 +167,116 @@ impl Control {
 
     fn status(&self) -> Response<Body> {
         let status = self.status.borrow().clone();
+        let not_ready_reason = status.not_ready_reason();
         let m = &self.meta;
         json_response(
             StatusCode::OK,
-            json!({
-                "pid": m.pid,
-                "config": m.config.as_ref().map(|p| p.display().to_string()),
-                "name": m.name,
-                "version": env!("CARGO_PKG_VERSION"),
-                "node": m.node,
-                "uptimeMs": m.started.elapsed().as_millis() as u64,
-                "url": m.url,
-                "admin": m.admin,
-                "phase": status.phase,
-                "ready": status.not_ready_reason().is_none(),
-                "notReadyReason": status.not_ready_reason(),
-                "apps": status.apps,
-            }),
+            &api::Status {
+                pid: m.pid,
+                config: m.config.as_ref().map(|p| p.display().to_string()),
+                name: m.name.clone(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                node: m.node.clone(),
+                uptime_ms: m.started.elapsed().as_millis() as u64,
+                url: Some(m.url.clone()),
+                admin: m.admin.clone(),
+                phase: status.phase,
+                ready: not_ready_reason.is_none(),
+                not_ready_reason,
+                apps: status.apps.clone(),
+            },
         )
     }
 
-    async fn add_app(&self, req: Request<Incoming>) -> Response<Body> {
-        let body = match read_json(req).await {
-            Ok(body) => body,
-            Err(err) => return err.into_response(),
-        };
-        let Some(path) = body.get("path").and_then(Value::as_str) else {
-            return error(
+    async fn add_app(&self, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+        let body = read_json(req).await?;
+        let request: api::AddApp = api::from_object(&body).unwrap_or_default();
+        let Some(path) = request.path else {
+            return Err(ApiError(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 format!("expected {{\"path\": DIR}}, got {body}"),
-            );
+            ));
         };
-        let id = body.get("id").and_then(Value::as_str);
-        let workers = body
-            .get("workers")
-            .and_then(Value::as_u64)
-            .map(|n| n.min(u32::MAX as u64) as u32);
-        let route = body.get("route").and_then(Value::as_str);
-        match self.hot.add(std::path::Path::new(path), id, workers, route) {
-            Ok(app) => json_response(StatusCode::CREATED, json!({"app": app})),
+        let workers = request.workers.map(|n| n.min(u32::MAX as u64) as u32);
+        let added = self.hot.add(
+            std::path::Path::new(&path),
+            request.id.as_deref(),
+            workers,
+            request.route.as_deref(),
+        );
+        Ok(match added {
+            Ok(app) => json_response(StatusCode::CREATED, &api::Added { app }),
             Err(refused) => refusal(refused),
-        }
+        })
     }
 
-    async fn scale(&self, app: &str, req: Request<Incoming>) -> Response<Body> {
-        let app = match self.known(app) {
-            Ok(app) => app,
-            Err(err) => return err.into_response(),
-        };
-        let body = match read_json(req).await {
-            Ok(body) => body,
-            Err(err) => return err.into_response(),
-        };
-        let workers = body
-            .get("workers")
-            .and_then(Value::as_u64)
-            .filter(|n| (1..=MAX_WORKERS as u64).contains(n));
-        let Some(workers) = workers.and_then(|n| NonZeroU32::new(n as u32)) else {
-            return error(
+    async fn scale(&self, app: &str, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+        let app = self.known(app)?;
+        let body = read_json(req).await?;
+        let request: api::ScaleRequest = api::from_object(&body).unwrap_or_default();
+        let workers = request
+            .workers
+            .filter(|n| (1..=MAX_WORKERS).contains(n))
+            .and_then(NonZeroU32::new);
+        let Some(workers) = workers else {
+            return Err(ApiError(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 format!("expected {{\"workers\": N}} with N from 1 to {MAX_WORKERS}, got {body}"),
-            );
+            ));
         };
         let _ = self.events.send(Event::Scale {
             app: app.as_str().into(),
             workers,
         });
-        json_response(
-            StatusCode::OK,
-            json!({"app": app, "workers": workers.get()}),
-        )
+        let workers = workers.get();
+        Ok(json_response(StatusCode::OK, &api::Scaled { app, workers }))
     }
 
-    async fn inject(&self, app: &str, req: Request<Incoming>) -> Response<Body> {
-        let app = match self.known(app) {
-            Ok(app) => app,
-            Err(err) => return err.into_response(),
-        };
-        let body = match read_json(req).await {
-            Ok(body) => body,
-            Err(err) => return err.into_response(),
-        };
-        let request = match injected_request(&body) {
-            Ok(r) => r,
-            Err(message) => return error(StatusCode::BAD_REQUEST, "bad_request", message),
-        };
+    async fn inject(&self, app: &str, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+        let app = self.known(app)?;
+        let body = read_json(req).await?;
+        let request = injected_request(&body)
+            .map_err(|message| ApiError(StatusCode::BAD_REQUEST, "bad_request", message))?;
         let Some(target) = self.apps.get(&app) else {
-            return error(
+            return Err(ApiError(
                 StatusCode::NOT_FOUND,
                 "unknown_app",
                 format!("no app {app:?}"),
-            );
+            ));
         };
-        let res = match crate::datapath::inject::send(&self.hot.runtime, target, request).await {
-            Ok(res) => res,
-            Err(err) => {
-                return error(
+        let res = crate::datapath::inject::send(&self.hot.wiring.runtime, target, request)
+            .await
+            .map_err(|err| {
+                ApiError(
                     StatusCode::BAD_GATEWAY,
                     "worker_failed",
                     format!("reading the app's answer failed: {err}"),
                 )
-            }
-        };
+            })?;
         let (parts, bytes) = res.into_parts();
-        let mut headers = serde_json::Map::new();
-        for name in parts.headers.keys() {
-            let values: Vec<&str> = parts
-                .headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            headers.insert(name.to_string(), Value::String(values.join(", ")));
-        }
-        json_response(
+        let headers = parts
+            .headers
+            .keys()
+            .map(|name| {
+                let values: Vec<&str> = parts
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (name.to_string(), Value::String(values.join(", ")))
+            })
+            .collect();
+        Ok(json_response(
             StatusCode::OK,
-            json!({"status": parts.status.as_u16(), "headers": headers, "body": String::from_utf8_lossy(&bytes)}),
-        )
+            &api::Injected {
+                status: parts.status.as_u16(),
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+        ))
     }
 
     fn logs(&self, query: &HashMap<String, String>) -> Response<Body> {
@@ -323,8 +328,8 @@ impl Control {
         let status = self.status.borrow().clone();
         let http = self.apps.snapshots();
         if query.get("format").map(String::as_str) == Some("json") {
-            let apps: Vec<Value> = http.iter().map(|(app, s)| metrics_json(app, s)).collect();
-            return json_response(StatusCode::OK, json!({"apps": apps}));
+            let apps = http.iter().map(|(app, s)| metrics_json(app, s)).collect();
+            return json_response(StatusCode::OK, &api::Metrics { apps });
         }
         let process = metrics::process::read();
         let figures = metrics::render::read_figures(&status, std::time::Instant::now());
@@ -352,58 +357,64 @@ fn wanted(line: &TapLine, app: Option<&str>) -> bool {
     app.is_none_or(|a| line.app.as_deref() == Some(a))
 }
 
-fn metrics_json(app: &str, s: &metrics::http::HttpSnapshot) -> Value {
-    let requests: Vec<Value> = s
+fn metrics_json(app: &str, s: &metrics::http::HttpSnapshot) -> api::AppMetrics {
+    let requests = s
         .requests_by_class()
         .iter()
-        .map(|(method, class, n)| json!({"method": method, "codeClass": class, "count": n}))
-        .collect();
-    let latency: Vec<Value> = s
-        .latency_by_class()
-        .iter()
-        .map(|(class, h)| {
-            let buckets: Vec<Value> =
-                metrics::histogram::BUCKETS.iter().zip(&h.cumulative).map(|(le, n)| json!([le, n])).collect();
-            json!({"codeClass": class, "buckets": buckets, "count": h.count, "sumSeconds": h.sum_seconds})
+        .map(|(method, class, n)| api::RequestCount {
+            method: method.to_string(),
+            code_class: class.to_string(),
+            count: *n,
         })
         .collect();
-    let rejected: serde_json::Map<String, Value> = s
-        .rejected
+    let latency = s
+        .latency_by_class()
         .iter()
-        .map(|(r, n)| (r.to_string(), json!(n)))
+        .map(|(class, h)| api::Latency {
+            code_class: class.to_string(),
+            buckets: metrics::histogram::BUCKETS
+                .iter()
+                .copied()
+                .zip(h.cumulative.iter().copied())
+                .collect(),
+            count: h.count,
+            sum_seconds: h.sum_seconds,
+        })
         .collect();
-    json!({"id": app, "requests": requests, "latency": latency, "rejected": rejected, "retried": s.retried})
+    api::AppMetrics {
+        id: app.to_string(),
+        requests,
+        latency,
+        rejected: s
+            .rejected
+            .iter()
+            .map(|(r, n)| (r.to_string(), *n))
+            .collect(),
+        retried: s.retried,
+    }
 }
 
 /// `{method, path, headers, body}` → a request for the app's workers.
 fn injected_request(body: &Value) -> Result<Request<Full<Bytes>>, String> {
-    let method = body.get("method").and_then(Value::as_str).unwrap_or("GET");
+    let request: api::InjectRequest = api::from_object(body).map_err(|e| e.to_string())?;
+    let method = request.method.as_deref().unwrap_or("GET");
     let method =
         Method::from_bytes(method.as_bytes()).map_err(|_| format!("invalid method {method:?}"))?;
-    let path = body.get("path").and_then(Value::as_str).unwrap_or("/");
+    let path = request.path.as_deref().unwrap_or("/");
     if !path.starts_with('/') {
         return Err(format!("path must start with \"/\", got {path:?}"));
     }
     let mut builder = Request::builder().method(method).uri(path);
     let mut has_host = false;
-    if let Some(headers) = body.get("headers").and_then(Value::as_object) {
-        for (name, value) in headers {
-            let value = value
-                .as_str()
-                .ok_or_else(|| format!("header {name:?} must be a string"))?;
-            has_host |= name.eq_ignore_ascii_case("host");
-            builder = builder.header(name.as_str(), value);
-        }
+    for (name, value) in &request.headers {
+        has_host |= name.eq_ignore_ascii_case("host");
+        builder = builder.header(name.as_str(), value.as_str());
     }
     if !has_host {
         builder = builder.header(header::HOST, "localhost");
     }
-    let data = body
-        .get("body")
-        .and_then(Value::as_str)
-        .map(|s| Bytes::from(s.to_owned()));
     builder
-        .body(Full::new(data.unwrap_or_default()))
+        .body(Full::new(request.body.map(Bytes::from).unwrap_or_default()))
         .map_err(|e| format!("invalid request: {e}"))
 }
 
@@ -447,7 +458,9 @@ fn refusal(crate::hot::Refused(status, code, message): crate::hot::Refused) -> R
     )
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response<Body> {
+/// Through a `Value`, whose keys are sorted: answers keep the key order they always had.
+fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_value(body).unwrap_or_default();
     let mut res = Response::new(Full::new(Bytes::from(format!("{body}\n"))).boxed());
     *res.status_mut() = status;
     res.headers_mut().insert(
@@ -458,7 +471,7 @@ fn json_response(status: StatusCode, body: Value) -> Response<Body> {
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response<Body> {
-    json_response(status, json!({"code": code, "message": message}))
+    json_response(status, &api::ErrorBody::new(code, message))
 }
 
 /// An API error before a response exists: status, code and message.
@@ -473,6 +486,7 @@ impl ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn injected_requests_default_to_get_slash_with_a_host() {

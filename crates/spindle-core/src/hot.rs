@@ -24,10 +24,9 @@ pub struct HotApps {
     pub config: Arc<Config>,
     pub env: BTreeMap<String, String>,
     pub apps: Apps,
-    /// How an app is wired into the core, as the configured ones were at start.
+    /// How an app is wired into the core, as the configured ones were at start; its
+    /// runtime is the data plane's, which the management API injects requests on too.
     pub wiring: AppWiring,
-    /// The data plane's runtime, which the management API injects requests on.
-    pub runtime: tokio::runtime::Handle,
     pub events: mpsc::UnboundedSender<Event>,
     /// The public port's routes: an added app may get one.
     pub prefixes: Arc<PrefixRoutes>,

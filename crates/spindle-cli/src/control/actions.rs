@@ -4,16 +4,16 @@
 use std::io::Write;
 
 use serde_json::json;
+use spindle_api::{AddApp, Added, AppRestarting, Restarting, ScaleRequest, Scaled, Status};
 
-use super::api::{AppRestarting, Restarting, Scaled};
 use super::client::{encode, Endpoint, Response};
 use super::error::ControlError;
 
 /// Restarts every app, or `app`, worker by worker.
 pub fn restart(endpoint: &Endpoint, app: Option<&str>, json: bool) -> Result<(), ControlError> {
     let response = match app {
-        Some(app) => endpoint.post(&format!("/v1/apps/{}/restart", encode(app)), None)?,
-        None => endpoint.post("/v1/restart", None)?,
+        Some(app) => endpoint.post(&format!("/v1/apps/{}/restart", encode(app)))?,
+        None => endpoint.post("/v1/restart")?,
     };
     if json {
         return print_json(&response);
@@ -30,9 +30,11 @@ pub fn restart(endpoint: &Endpoint, app: Option<&str>, json: bool) -> Result<(),
 }
 
 pub fn scale(endpoint: &Endpoint, app: &str, workers: u32, json: bool) -> Result<(), ControlError> {
-    let response = endpoint.post(
+    let response = endpoint.post_json(
         &format!("/v1/apps/{}/scale", encode(app)),
-        Some(&json!({ "workers": workers })),
+        &ScaleRequest {
+            workers: Some(workers),
+        },
     )?;
     if json {
         return print_json(&response);
@@ -49,7 +51,7 @@ pub fn scale(endpoint: &Endpoint, app: &str, workers: u32, json: bool) -> Result
 }
 
 pub fn stop(endpoint: &Endpoint, json: bool) -> Result<(), ControlError> {
-    let response = endpoint.post("/v1/stop", None)?;
+    let response = endpoint.post("/v1/stop")?;
     if json {
         return print_json(&response);
     }
@@ -84,22 +86,17 @@ pub fn add_app(
     let path = std::env::current_dir()
         .map(|cwd| cwd.join(path))
         .unwrap_or_else(|_| path.to_path_buf());
-    let mut body = json!({ "path": path.display().to_string() });
-    if let Some(id) = id {
-        body["id"] = json!(id);
-    }
-    if let Some(workers) = workers {
-        body["workers"] = json!(workers);
-    }
-    if let Some(route) = route {
-        body["route"] = json!(route);
-    }
-    let response = endpoint.post("/v1/apps", Some(&body))?;
+    let body = AddApp {
+        path: Some(path.display().to_string()),
+        id: id.map(str::to_string),
+        workers: workers.map(u64::from),
+        route: route.map(str::to_string),
+    };
+    let response = endpoint.post_json("/v1/apps", &body)?;
     if json {
         return print_json(&response);
     }
-    let added: serde_json::Value = endpoint.decode(&response)?;
-    let id = added["app"].as_str().unwrap_or("?").to_string();
+    let Added { app: id } = endpoint.decode(&response)?;
     writeln!(std::io::stdout().lock(), "added {id}")?;
     if save {
         let file = config_file(endpoint)?;
@@ -118,15 +115,10 @@ pub fn add_app(
 
 /// The config file the server runs from, as its status says.
 fn config_file(endpoint: &Endpoint) -> Result<std::path::PathBuf, ControlError> {
-    let status: serde_json::Value = endpoint.decode(&endpoint.get("/v1/status")?)?;
-    status["config"]
-        .as_str()
-        .map(std::path::PathBuf::from)
-        .ok_or_else(|| {
-            ControlError::Usage(
-                "the server runs without a config file: nothing to --save to".into(),
-            )
-        })
+    let status: Status = endpoint.decode(&endpoint.get("/v1/status")?)?;
+    status.config.map(std::path::PathBuf::from).ok_or_else(|| {
+        ControlError::Usage("the server runs without a config file: nothing to --save to".into())
+    })
 }
 
 /// Rewrites `file` through `edit`, atomically (a reader sees the old or the new file).

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
+use spindle_api::ErrorBody;
 
 use super::error::ControlError;
 
@@ -57,15 +59,15 @@ impl Endpoint {
         self.exchange(&request("GET", path, None), Some(timeout))
     }
 
-    /// POST `path` with a JSON body, or none; an answer other than 2xx is an error.
-    pub fn post(
-        &self,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Response, ControlError> {
-        let body = body.map(serde_json::Value::to_string);
-        let request = request("POST", path, body.as_deref().map(str::as_bytes));
-        self.exchange(&request, Some(TIMEOUT))
+    /// POST `path` without a body; an answer other than 2xx is an error.
+    pub fn post(&self, path: &str) -> Result<Response, ControlError> {
+        self.exchange(&request("POST", path, None), Some(TIMEOUT))
+    }
+
+    /// POST `path` with a JSON body; an answer other than 2xx is an error.
+    pub fn post_json(&self, path: &str, body: &impl Serialize) -> Result<Response, ControlError> {
+        let body = serde_json::to_vec(body).map_err(|err| self.protocol(err.to_string()))?;
+        self.exchange(&request("POST", path, Some(&body)), Some(TIMEOUT))
     }
 
     /// DELETE `path`; an answer other than 2xx is an error.
@@ -257,14 +259,11 @@ pub fn parse_head(head: &[u8]) -> Result<(u16, Vec<(String, String)>), String> {
 
 /// The error of a non-2xx answer: the server's `message` when the body has one.
 pub fn api_error(status: u16, body: &[u8]) -> ControlError {
-    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
-    let field = |key: &str| {
-        json.as_ref()
-            .and_then(|json| json.get(key))
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_string)
-    };
-    let message = field("message").unwrap_or_else(|| {
+    let error: ErrorBody = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|json| spindle_api::from_object(&json).ok())
+        .unwrap_or_default();
+    let message = error.message.unwrap_or_else(|| {
         let text = snippet(body);
         if text.is_empty() {
             format!("the server answered {status}")
@@ -274,7 +273,7 @@ pub fn api_error(status: u16, body: &[u8]) -> ControlError {
     });
     ControlError::Api {
         status,
-        code: field("code").unwrap_or_default(),
+        code: error.code,
         message,
     }
 }

@@ -7,7 +7,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::api::Status;
+use spindle_api::Status;
+
 use super::client::Endpoint;
 use super::error::ControlError;
 

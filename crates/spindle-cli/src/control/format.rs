@@ -59,14 +59,19 @@ mod tests {
 
     #[test]
     fn durations_use_two_units() {
-        assert_eq!(duration_ms(0), "0s");
-        assert_eq!(duration_ms(12_999), "12s");
-        assert_eq!(duration_ms(60_000), "1m00s");
-        assert_eq!(duration_ms(184_000), "3m04s");
-        assert_eq!(duration_ms(3_599_000), "59m59s");
-        assert_eq!(duration_ms(7_260_000), "2h01m");
-        assert_eq!(duration_ms(86_399_000), "23h59m");
-        assert_eq!(duration_ms(86_400_000 * 3 + 3_600_000 * 4), "3d04h");
+        let cases = [
+            (0, "0s"),
+            (12_999, "12s"),
+            (60_000, "1m00s"),
+            (184_000, "3m04s"),
+            (3_599_000, "59m59s"),
+            (7_260_000, "2h01m"),
+            (86_399_000, "23h59m"),
+            (86_400_000 * 3 + 3_600_000 * 4, "3d04h"),
+        ];
+        for (ms, text) in cases {
+            assert_eq!(duration_ms(ms), text);
+        }
     }
 
     #[test]
@@ -79,14 +84,19 @@ mod tests {
 
     #[test]
     fn latencies_and_rates() {
-        assert_eq!(seconds(0.0025), "2.5ms");
-        assert_eq!(seconds(0.001), "1ms");
-        assert_eq!(seconds(0.00025), "0.25ms");
-        assert_eq!(seconds(0.25), "250ms");
-        assert_eq!(seconds(1.0), "1s");
-        assert_eq!(seconds(2.5), "2.5s");
-        assert_eq!(rate(0.0), "0.0");
-        assert_eq!(rate(12.345), "12.3");
-        assert_eq!(rate(1234.4), "1234");
+        let latencies = [
+            (0.0025, "2.5ms"),
+            (0.001, "1ms"),
+            (0.00025, "0.25ms"),
+            (0.25, "250ms"),
+            (1.0, "1s"),
+            (2.5, "2.5s"),
+        ];
+        for (s, text) in latencies {
+            assert_eq!(seconds(s), text);
+        }
+        for (per_s, text) in [(0.0, "0.0"), (12.345, "12.3"), (1234.4, "1234")] {
+            assert_eq!(rate(per_s), text);
+        }
     }
 }

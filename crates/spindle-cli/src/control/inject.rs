@@ -1,12 +1,13 @@
 //! `spindle inject`: one request sent to an app's worker through the core, bypassing the
 //! public port; the answer is printed like `curl -i`.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
+use spindle_api::{InjectRequest, Injected};
 
 use super::actions::print_json;
-use super::api::Injected;
 use super::client::{encode, Endpoint};
 use super::error::ControlError;
 
@@ -47,28 +48,25 @@ impl Request {
     }
 
     /// The API's request body. Repeated headers are joined with `, `.
-    fn to_json(&self) -> Value {
-        let mut headers = Map::new();
+    fn to_api(&self) -> InjectRequest {
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
         for (name, value) in &self.headers {
             match headers.get_mut(name) {
-                Some(Value::String(joined)) => {
+                Some(joined) => {
                     joined.push_str(", ");
                     joined.push_str(value);
                 }
-                _ => {
-                    headers.insert(name.clone(), Value::String(value.clone()));
+                None => {
+                    headers.insert(name.clone(), value.clone());
                 }
             }
         }
-        let mut request = json!({
-            "method": self.method,
-            "path": self.path,
-            "headers": headers,
-        });
-        if let Some(body) = &self.body {
-            request["body"] = Value::String(body.clone());
+        InjectRequest {
+            method: Some(self.method.clone()),
+            path: Some(self.path.clone()),
+            headers,
+            body: self.body.clone(),
         }
-        request
     }
 }
 
@@ -78,9 +76,9 @@ pub fn run(
     request: &Request,
     json: bool,
 ) -> Result<(), ControlError> {
-    let response = endpoint.post(
+    let response = endpoint.post_json(
         &format!("/v1/apps/{}/inject", encode(app)),
-        Some(&request.to_json()),
+        &request.to_api(),
     )?;
     if json {
         return print_json(&response);
@@ -153,6 +151,7 @@ fn read_body(data: &str) -> Result<String, ControlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_headers() {
@@ -174,14 +173,14 @@ mod tests {
         ];
         let request = Request::new("post", "/x?y=1", headers, Some("hi".into())).unwrap();
         assert_eq!(
-            request.to_json(),
+            serde_json::to_value(request.to_api()).unwrap(),
             json!({"method": "POST", "path": "/x?y=1",
                    "headers": {"accept": "text/html, application/json", "x-a": "1"},
                    "body": "hi"})
         );
         let request = Request::new("GET", "/", vec![], None).unwrap();
         assert_eq!(
-            request.to_json(),
+            serde_json::to_value(request.to_api()).unwrap(),
             json!({"method": "GET", "path": "/", "headers": {}})
         );
     }

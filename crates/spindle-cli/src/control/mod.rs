@@ -3,14 +3,14 @@
 //! API over it.
 //!
 //! - [`discover`] finds the socket (`<tmp>/spindle-<pid>/control.sock`), [`client`] is a
-//!   blocking HTTP/1.0 client over it, [`api`] the typed answers.
+//!   blocking HTTP/1.0 client over it; the answers and request bodies are `spindle_api`'s,
+//!   the types the server writes them with.
 //! - [`format`] and [`table`] lay out numbers and columns; [`window`] turns two metric
 //!   samples into rates and a p99; `spindle_logline` renders a JSON log line for a terminal, as `--pretty` does.
 //! - One module per command group: [`ps`], [`top`], [`logs`], [`actions`] (restart,
 //!   scale, stop), [`inject`], [`metrics`].
 
 mod actions;
-mod api;
 mod client;
 mod discover;
 mod error;

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use super::api::{AppStatus, Restarts, Status};
+use spindle_api::{AppStatus, Restarts, Status, WorkerStatus};
+
 use super::client::Endpoint;
 use super::error::ControlError;
 use super::format::{duration_ms, heap_mib, percent};
@@ -44,16 +45,10 @@ pub fn header(status: &Status) -> String {
 
 /// The header line, the table, and a line per failed app.
 pub fn render(status: &Status) -> String {
-    let mut table = Table::new(vec![
-        Column::left("APP").max(14),
-        Column::left("WORKER").max(18),
-        Column::left("STATE"),
-        Column::right("ELU"),
-        Column::right("HEAP MiB"),
-        Column::right("IN-FLIGHT"),
-        Column::left("RESTARTS"),
-        Column::right("UPTIME"),
-    ]);
+    let mut columns = vec![Column::left("APP").max(14), Column::left("WORKER").max(18)];
+    columns.extend(worker_columns());
+    columns.extend([Column::left("RESTARTS"), Column::right("UPTIME")]);
+    let mut table = Table::new(columns);
     for app in &status.apps {
         if app.workers.is_empty() {
             let state = if app.failed.is_some() { "failed" } else { "-" };
@@ -68,22 +63,15 @@ pub fn render(status: &Status) -> String {
             ]);
         }
         for (n, worker) in app.workers.iter().enumerate() {
-            table.row(vec![
-                app.id.clone(),
-                worker.id.clone(),
-                worker.state.to_string(),
-                worker.elu.map_or_else(|| "-".into(), percent),
-                worker
-                    .heap
-                    .map_or_else(|| "-".into(), |h| heap_mib(h.used, h.limit)),
-                worker.in_flight.to_string(),
-                if n == 0 {
-                    restarts(&app.restarts)
-                } else {
-                    String::new()
-                },
-                worker.uptime_ms.map_or_else(|| "-".into(), duration_ms),
-            ]);
+            let mut row = vec![app.id.clone(), worker.id.clone()];
+            row.extend(worker_cells(worker));
+            let restarts = if n == 0 {
+                restarts(&app.restarts)
+            } else {
+                String::new()
+            };
+            row.extend([restarts, uptime(worker)]);
+            table.row(row);
         }
     }
     let mut out = header(status);
@@ -91,6 +79,33 @@ pub fn render(status: &Status) -> String {
     out.push_str(&table.render());
     out.push_str(&failures(&status.apps));
     out
+}
+
+/// STATE, ELU, HEAP MiB, IN-FLIGHT: what `ps` and `top` show of every worker.
+pub fn worker_columns() -> [Column; 4] {
+    [
+        Column::left("STATE"),
+        Column::right("ELU"),
+        Column::right("HEAP MiB"),
+        Column::right("IN-FLIGHT"),
+    ]
+}
+
+/// A worker's cells under [`worker_columns`].
+pub fn worker_cells(worker: &WorkerStatus) -> [String; 4] {
+    [
+        worker.state.to_string(),
+        worker.elu.map_or_else(|| "-".into(), percent),
+        worker
+            .heap
+            .map_or_else(|| "-".into(), |h| heap_mib(h.used, h.limit)),
+        worker.in_flight.to_string(),
+    ]
+}
+
+/// `3m04s`, or `-` from a server that does not say.
+pub fn uptime(worker: &WorkerStatus) -> String {
+    worker.uptime_ms.map_or_else(|| "-".into(), duration_ms)
 }
 
 /// `crash/unhealthy/restart`.
@@ -148,7 +163,7 @@ pub(crate) mod tests {
     fn the_header_says_why_not_ready() {
         let mut status = status();
         status.ready = false;
-        status.phase = "starting".into();
+        status.phase = spindle_api::Phase::Starting;
         status.not_ready_reason = Some("no ready worker for app web".into());
         status.url = None;
         assert_eq!(
@@ -163,9 +178,10 @@ pub(crate) mod tests {
         let app = &mut status.apps[0];
         app.id = "a-very-long-application-name".into();
         app.workers[0].id = "a-very-long-application-name:12".into();
-        app.workers[0].state = super::super::api::WorkerState::Draining;
-        app.workers[0].heap = Some(super::super::api::Heap {
+        app.workers[0].state = spindle_api::WorkerState::Draining;
+        app.workers[0].heap = Some(spindle_api::Heap {
             used: 4_000 * 1024 * 1024,
+            total: 4_050 * 1024 * 1024,
             limit: 4_096 * 1024 * 1024,
         });
         app.workers[0].in_flight = 123_456_789;

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use super::api::{Metrics, Status};
+use spindle_api::{Metrics, Status};
+
 use super::client::Endpoint;
 use super::error::ControlError;
-use super::format::{duration_ms, heap_mib, percent, rate, seconds};
+use super::format::{duration_ms, rate, seconds};
 use super::ps;
 use super::table::{Column, Table};
 use super::window::{self, AppWindow, Quantile};
@@ -65,14 +66,10 @@ pub fn render(status: &Status, windows: &BTreeMap<String, AppWindow>, elapsed: D
         Column::right("P99"),
         Column::left("RESTARTS"),
     ]);
-    let mut workers = Table::new(vec![
-        Column::left("WORKER").max(24),
-        Column::left("STATE"),
-        Column::right("ELU"),
-        Column::right("HEAP MiB"),
-        Column::right("IN-FLIGHT"),
-        Column::right("UPTIME"),
-    ]);
+    let mut columns = vec![Column::left("WORKER").max(24)];
+    columns.extend(ps::worker_columns());
+    columns.push(Column::right("UPTIME"));
+    let mut workers = Table::new(columns);
     for app in &status.apps {
         let wanted = app.workers_wanted.map_or(app.workers.len(), |n| n as usize);
         let window = windows.get(&app.id);
@@ -89,16 +86,10 @@ pub fn render(status: &Status, windows: &BTreeMap<String, AppWindow>, elapsed: D
             ps::restarts(&app.restarts),
         ]);
         for worker in &app.workers {
-            workers.row(vec![
-                worker.id.clone(),
-                worker.state.to_string(),
-                worker.elu.map_or_else(|| "-".into(), percent),
-                worker
-                    .heap
-                    .map_or_else(|| "-".into(), |h| heap_mib(h.used, h.limit)),
-                worker.in_flight.to_string(),
-                worker.uptime_ms.map_or_else(|| "-".into(), duration_ms),
-            ]);
+            let mut row = vec![worker.id.clone()];
+            row.extend(ps::worker_cells(worker));
+            row.push(ps::uptime(worker));
+            workers.row(row);
         }
     }
     format!(
@@ -116,26 +107,27 @@ pub fn render(status: &Status, windows: &BTreeMap<String, AppWindow>, elapsed: D
 mod tests {
     use super::*;
 
+    /// Windows by app id: requests/s, 5xx/s, p99.
+    fn windows(apps: &[(&str, f64, f64, Option<Quantile>)]) -> BTreeMap<String, AppWindow> {
+        apps.iter()
+            .map(|&(app, requests_per_s, errors_per_s, p99)| {
+                let window = AppWindow {
+                    requests_per_s,
+                    errors_per_s,
+                    p99,
+                };
+                (app.to_string(), window)
+            })
+            .collect()
+    }
+
     #[test]
     fn renders_apps_with_traffic_and_workers() {
         let status = ps::tests::status();
-        let mut windows = BTreeMap::new();
-        windows.insert(
-            "web".to_string(),
-            AppWindow {
-                requests_per_s: 125.25,
-                errors_per_s: 0.5,
-                p99: Some(Quantile::Within(0.0025)),
-            },
-        );
-        windows.insert(
-            "api".to_string(),
-            AppWindow {
-                requests_per_s: 0.0,
-                errors_per_s: 0.0,
-                p99: None,
-            },
-        );
+        let windows = windows(&[
+            ("web", 125.25, 0.5, Some(Quantile::Within(0.0025))),
+            ("api", 0.0, 0.0, None),
+        ]);
         let frame = render(&status, &windows, Duration::from_millis(1000));
         assert_eq!(
             frame,
@@ -155,15 +147,7 @@ mod tests {
     #[test]
     fn a_p99_past_the_last_bucket_says_so() {
         let status = ps::tests::status();
-        let mut windows = BTreeMap::new();
-        windows.insert(
-            "web".to_string(),
-            AppWindow {
-                requests_per_s: 1.0,
-                errors_per_s: 0.0,
-                p99: Some(Quantile::Beyond(10.0)),
-            },
-        );
+        let windows = windows(&[("web", 1.0, 0.0, Some(Quantile::Beyond(10.0)))]);
         let frame = render(&status, &windows, Duration::from_millis(1000));
         assert!(frame.contains(">10s"), "{frame}");
     }

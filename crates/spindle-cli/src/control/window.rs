@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::api::{AppMetrics, Metrics};
+use spindle_api::{AppMetrics, Metrics};
 
 /// One app over the window between two samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,8 +114,8 @@ pub fn p99(cumulative: &[(f64, u64)], total: u64) -> Option<Quantile> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::api::{Latency, RequestCount};
     use super::*;
+    use spindle_api::{Latency, RequestCount};
 
     const BOUNDS: [f64; 4] = [0.001, 0.0025, 0.005, 0.01];
 
@@ -140,8 +140,10 @@ mod tests {
                     code_class: class.to_string(),
                     buckets: BOUNDS.iter().copied().zip(counts.iter().copied()).collect(),
                     count: *count,
+                    sum_seconds: 0.0,
                 })
                 .collect(),
+            ..AppMetrics::default()
         }
     }
 

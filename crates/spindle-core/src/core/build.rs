@@ -96,10 +96,7 @@ pub(super) fn build(
 
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (routes_tx, routes_rx) = watch::channel(Arc::new(ReadyWorkers::default()));
-    let (status_tx, status_rx) = watch::channel(Arc::new(Status {
-        phase: Phase::Starting,
-        apps: vec![],
-    }));
+    let (status_tx, status_rx) = watch::channel(Arc::new(Status::new(Phase::Starting, vec![])));
     let worker_logs = WorkerLogs::default();
     let telemetry = config.telemetry.as_ref().and_then(|t| {
         crate::telemetry::Telemetry::start(t)
@@ -189,7 +186,6 @@ pub(super) fn build(
                 env,
                 apps: apps.clone(),
                 wiring: wiring.clone(),
-                runtime: wiring.runtime.clone(),
                 events: events_tx.clone(),
                 prefixes: prefixes.clone(),
             }),

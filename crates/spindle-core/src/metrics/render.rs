@@ -59,23 +59,13 @@ pub struct Input<'a> {
     pub figures: &'a HashMap<String, Figures>,
 }
 
-const STATES: [(WorkerState, &str); 6] = [
-    (WorkerState::Starting, "starting"),
-    (WorkerState::Ready, "ready"),
-    (WorkerState::Standby, "standby"),
-    (WorkerState::Draining, "draining"),
-    (WorkerState::Stopped, "stopped"),
-    (WorkerState::Crashed, "crashed"),
-];
-
 /// What each worker of `status` last published, as of `now`, by worker id: a pointer copy
 /// under a short lock per worker (and its thread's CPU time from /proc), never a wait on it.
 pub fn read_figures(status: &Status, now: std::time::Instant) -> HashMap<String, Figures> {
     status
-        .apps
+        .figures
         .iter()
-        .flat_map(|a| &a.workers)
-        .filter_map(|w| Some((w.id.clone(), w.figures.as_ref()?.read(now))))
+        .map(|(worker, figures)| (worker.clone(), figures.read(now)))
         .collect()
 }
 
@@ -235,9 +225,9 @@ fn apps(w: &mut Writer, names: &LabelNames, status: &Status) {
         "Workers of the app by state.",
     );
     for app in &status.apps {
-        for (state, name) in STATES {
+        for state in WorkerState::KNOWN {
             let n = app.workers.iter().filter(|w| w.state == state).count();
-            w.sample("", &[(a, &app.id), ("state", name)], n as f64);
+            w.sample("", &[(a, &app.id), ("state", state.as_str())], n as f64);
         }
     }
     w.family(
@@ -291,16 +281,12 @@ fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
         "1 for the worker's current state.",
     );
     for (app, worker) in all() {
-        let state = STATES
-            .iter()
-            .find(|(s, _)| *s == worker.state)
-            .map_or("unknown", |(_, n)| n);
         w.sample(
             "",
             &[
                 (app_label, app),
                 (worker_label, &worker.id),
-                ("state", state),
+                ("state", worker.state.as_str()),
             ],
             1.0,
         );
@@ -323,7 +309,7 @@ fn workers(w: &mut Writer, names: &LabelNames, status: &Status) {
             w.sample("", &[(app_label, app), (worker_label, &worker.id)], elu);
         }
     }
-    type HeapField = fn(&crate::status::HeapStatus) -> u64;
+    type HeapField = fn(&crate::status::Heap) -> u64;
     let heap: [(&str, &str, HeapField); 3] = [
         (
             "nodejs_heap_size_used_bytes",
@@ -409,14 +395,7 @@ fn http(w: &mut Writer, names: &LabelNames, http: &[(String, HttpSnapshot)]) {
 /// their `_sum` and `_count` cumulative.
 fn compatible_http(w: &mut Writer, names: &LabelNames, input: &Input<'_>) {
     let a = names.app.as_str();
-    let route = |app: &str| {
-        input
-            .status
-            .apps
-            .iter()
-            .find(|s| s.id == app)
-            .and_then(|s| s.route.as_deref())
-    };
+    let route = |app: &str| input.status.routes.get(app).map(String::as_str);
     let families = [
         (
             "http_request_duration_seconds",

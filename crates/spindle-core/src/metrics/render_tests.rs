@@ -5,32 +5,34 @@ use std::time::Duration;
 
 use super::*;
 use crate::metrics::http::HttpMetrics;
-use crate::status::{AppStatus, Restarts, Scaled, WorkerStatus};
+use crate::status::{AppStatus, Restarts, ScalerDecisions, WorkerStatus};
 use crate::Phase;
 
 fn status(route: Option<&str>) -> Status {
-    Status {
-        phase: Phase::Running,
-        apps: vec![AppStatus {
+    let mut status = Status::new(
+        Phase::Running,
+        vec![AppStatus {
             id: "web".into(),
             entrypoint: true,
             failed: None,
-            workers_wanted: 1,
+            workers_wanted: Some(1),
             restarts: Restarts::default(),
-            scaled: Scaled::default(),
+            scaled: ScalerDecisions::default(),
             stalls: 0,
-            route: route.map(str::to_owned),
             workers: vec![WorkerStatus {
                 id: "web:0".into(),
                 state: WorkerState::Ready,
                 elu: Some(0.5),
                 heap: None,
                 in_flight: 0,
-                uptime_ms: 0,
-                figures: None,
+                uptime_ms: Some(0),
             }],
         }],
+    );
+    if let Some(route) = route {
+        status.routes.insert("web".into(), route.into());
     }
+    status
 }
 
 fn scrape(status: &Status, names: &LabelNames, figures: &HashMap<String, Figures>) -> String {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::datapath::endpoint::Endpoint;
 use crate::datapath::ready::{ReadyApp, ReadyWorkers};
-use crate::status::{AppStatus, HeapStatus, Status, WorkerStatus};
+use crate::status::{AppStatus, Heap, Status, WorkerStatus};
 use crate::WorkerState;
 
 use super::lifecycle::Lifecycle;
@@ -32,7 +32,7 @@ impl Supervisor {
 
     pub(super) fn publish(&self) {
         let mut routes = HashMap::new();
-        let mut apps = Vec::new();
+        let mut status = Status::new(self.phase, Vec::new());
         for (id, entry) in &self.apps {
             let ready: Vec<Arc<Endpoint>> = entry
                 .workers
@@ -47,41 +47,43 @@ impl Supervisor {
                     failed: entry.failed.clone(),
                 },
             );
-            apps.push(AppStatus {
+            if let Some(route) = &entry.base_path {
+                status.routes.insert(id.to_string(), route.clone());
+            }
+            let mut workers = Vec::new();
+            for (n, w) in &entry.workers {
+                let worker = format!("{id}:{n}");
+                if let Some(probe) = &w.probe {
+                    status
+                        .figures
+                        .insert(worker.clone(), probe.figures().clone());
+                }
+                let latest = w.history.latest();
+                workers.push(WorkerStatus {
+                    id: worker,
+                    state: w.lifecycle.state(),
+                    elu: latest.map(|s| s.elu),
+                    heap: latest.and_then(|s| s.heap).map(|h| Heap {
+                        used: h.used,
+                        total: h.total,
+                        limit: h.limit,
+                    }),
+                    in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
+                    uptime_ms: Some(w.started.elapsed().as_millis() as u64),
+                });
+            }
+            status.apps.push(AppStatus {
                 id: id.to_string(),
                 entrypoint: entry.entrypoint,
                 failed: entry.failed.clone(),
-                workers_wanted: entry.config.workers.get(),
+                workers_wanted: Some(entry.config.workers.get()),
                 restarts: entry.restarts,
                 scaled: entry.scaled,
                 stalls: entry.stalls,
-                route: entry.base_path.clone(),
-                workers: entry
-                    .workers
-                    .iter()
-                    .map(|(n, w)| {
-                        let latest = w.history.latest();
-                        WorkerStatus {
-                            id: format!("{id}:{n}"),
-                            state: w.lifecycle.state(),
-                            elu: latest.map(|s| s.elu),
-                            heap: latest.and_then(|s| s.heap).map(|h| HeapStatus {
-                                used: h.used,
-                                total: h.total,
-                                limit: h.limit,
-                            }),
-                            in_flight: w.endpoint.as_ref().map_or(0, |e| e.in_flight() as u64),
-                            uptime_ms: w.started.elapsed().as_millis() as u64,
-                            figures: w.probe.as_ref().map(|p| p.figures().clone()),
-                        }
-                    })
-                    .collect(),
+                workers,
             });
         }
-        self.status.send_replace(Arc::new(Status {
-            phase: self.phase,
-            apps,
-        }));
+        self.status.send_replace(Arc::new(status));
         let routes = ReadyWorkers::new(routes);
         // Only a real change is sent: it wakes every queued request to look again, which
         // on each 250 ms health tick would be work for nothing.

@@ -11,7 +11,7 @@ use crate::datapath::endpoint::Endpoint;
 use crate::datapath::queue::AppQueue;
 use crate::health::{History, Policy};
 use crate::probe::Probe;
-use crate::status::{Restarts, Scaled};
+use crate::status::{Restarts, ScalerDecisions};
 
 use super::lifecycle::Lifecycle;
 use super::restart::RestartPlan;
@@ -41,7 +41,7 @@ pub(super) struct AppEntry {
     /// When the number of workers last changed (scaler, scale command), for the cooldown.
     pub(super) last_scaled: Option<Instant>,
     pub(super) restarts: Restarts,
-    pub(super) scaled: Scaled,
+    pub(super) scaled: ScalerDecisions,
     pub(super) stalls: u64,
     pub(super) workers: BTreeMap<u32, WorkerEntry>,
     /// Every worker it started with was ready once, or it failed: the apps that depend on
@@ -74,7 +74,7 @@ impl AppEntry {
             removing: false,
             last_scaled: None,
             restarts: Restarts::default(),
-            scaled: Scaled::default(),
+            scaled: ScalerDecisions::default(),
             stalls: 0,
             workers: BTreeMap::new(),
             settled: false,

@@ -102,10 +102,7 @@ fn start_with(apps: Vec<AppConfig>, scaling: spindle_config::ScalingConfig) -> H
     let (calls_tx, calls) = mpsc::unbounded_channel();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (routes_tx, routes) = watch::channel(Arc::new(ReadyWorkers::default()));
-    let (status_tx, status) = watch::channel(Arc::new(Status {
-        phase: Phase::Starting,
-        apps: vec![],
-    }));
+    let (status_tx, status) = watch::channel(Arc::new(Status::new(Phase::Starting, vec![])));
     let parts = SupervisorParts {
         host: Arc::new(FakeHost(calls_tx)),
         rundir: PathBuf::from("/nonexistent-rundir"),

@@ -15,7 +15,7 @@ async fn scaling_starts_workers_and_drains_the_newest_before_stopping_them() {
     h.wait_status(|s| s.apps[0].ready_workers() == 3).await;
 
     h.send(scale_web(1));
-    let status = h.wait_status(|s| s.apps[0].workers_wanted == 1).await;
+    let status = h.wait_status(|s| s.apps[0].workers_wanted == Some(1)).await;
     assert_eq!(
         status.apps[0]
             .workers
@@ -73,7 +73,7 @@ async fn the_scaler_adds_a_worker_to_a_busy_dynamic_app_and_logs_why() {
         "{:?}",
         began.elapsed()
     );
-    let status = h.wait_status(|s| s.apps[0].workers_wanted == 2).await;
+    let status = h.wait_status(|s| s.apps[0].workers_wanted == Some(2)).await;
     assert_eq!(status.apps[0].scaled.up, 1);
     // At max: nothing more, however busy.
     tokio::time::sleep(Duration::from_secs(30)).await;
