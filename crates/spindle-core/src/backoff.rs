@@ -33,12 +33,13 @@ fn delay(streak: u32) -> Duration {
 /// The first wait after a failed accept. Running out of file descriptors (EMFILE, ENFILE)
 /// is the usual cause; it clears as soon as a connection closes, so the first wait is short.
 pub const ACCEPT_FIRST_DELAY: Duration = Duration::from_millis(50);
-/// The longest: a listener whose accepts keep failing tries once a second, not in a loop
-/// that fills the log and takes a CPU.
-pub const ACCEPT_MAX_DELAY: Duration = Duration::from_secs(1);
+/// The longest: a listener whose accepts keep failing tries five times a second, not in a
+/// loop that fills the log and takes a CPU; and once descriptors are free again it serves
+/// within 200 ms (at 1 s, a burst that ran out of them would leave the port deaf a second).
+pub const ACCEPT_MAX_DELAY: Duration = Duration::from_millis(200);
 
 /// After the `failures`-th accept failure in a row (1 for the first): how long the
-/// listener waits before it accepts again. 50 ms doubling up to 1 s.
+/// listener waits before it accepts again. 50 ms doubling up to 200 ms.
 pub fn after_accept_error(failures: u32) -> Duration {
     doubling(ACCEPT_FIRST_DELAY, ACCEPT_MAX_DELAY, failures.max(1))
 }
@@ -71,9 +72,9 @@ mod tests {
     }
 
     #[test]
-    fn failed_accepts_wait_longer_each_time_up_to_a_second() {
+    fn failed_accepts_wait_longer_each_time_up_to_a_cap() {
         let waits: Vec<u128> = (1..=8).map(|n| after_accept_error(n).as_millis()).collect();
-        assert_eq!(waits, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(waits, [50, 100, 200, 200, 200, 200, 200, 200]);
         assert_eq!(after_accept_error(0), ACCEPT_FIRST_DELAY);
         assert_eq!(after_accept_error(u32::MAX), ACCEPT_MAX_DELAY);
     }

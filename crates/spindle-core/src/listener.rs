@@ -158,12 +158,12 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_wait_grows_to_a_second_and_stays() {
+    async fn the_wait_grows_to_its_cap_and_stays() {
         let listener = Scripted::new((0..9).map(|_| emfile()));
         run_stopping_after(&listener, Duration::from_secs(10)).await;
         assert_eq!(
             listener.gaps(),
-            [50, 100, 200, 400, 800, 1000, 1000, 1000, 1000]
+            [50, 100, 200, 200, 200, 200, 200, 200, 200]
         );
     }
 
@@ -177,10 +177,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_ends_the_loop_while_it_backs_off() {
         let listener = Scripted::new((0..20).map(|_| emfile()));
-        // Into the fifth wait (800 ms, from 750 ms on).
+        // Into the seventh wait (200 ms, from 950 ms on).
         let (_, ran) = run_stopping_after(&listener, Duration::from_millis(1000)).await;
         assert_eq!(ran, Duration::from_millis(1000));
-        assert_eq!(listener.asked.lock().unwrap().len(), 5);
+        assert_eq!(listener.asked.lock().unwrap().len(), 7);
     }
 
     #[tokio::test]
