@@ -112,9 +112,10 @@ impl Core {
     ) -> Result<Arc<Core>, StartError> {
         let bound = bind::bind(config)?;
         let rundir = bound.rundir.clone();
-        let built = build::build(config, bound, host, logs, options)
-            .inspect_err(|_| rundir::remove(&rundir))?;
-        spawn::spawn(built)
+        // A start that fails leaves no private directory behind for `spindle ps` to find.
+        build::build(config, bound, host, logs, options)
+            .and_then(spawn::spawn)
+            .inspect_err(|_| rundir::remove(&rundir))
     }
 
     /// The latest status; await changes with `changed()` on the receiver.
