@@ -16,6 +16,7 @@ use crate::datapath::http1::RequestHead;
 use crate::datapath::http2::{self, rewind::Rewind};
 use crate::datapath::prefixes::PrefixRoutes;
 use crate::datapath::watchdog::Timeouts;
+use crate::listener::stopped;
 use crate::tls::{self, Accepted, Refused, Tls};
 
 /// Public requests go by path prefix.
@@ -196,10 +197,4 @@ async fn serve_cleartext(
         let io = Arc::new(stream);
         connection::serve_after(io, peer, &*route, &settings, shutdown, &first[..len]).await;
     }
-}
-
-/// Resolves once shutdown is requested (or its sender is gone).
-pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns must not live across the caller's later awaits.
-    let _ = shutdown.wait_for(|stop| *stop).await;
 }

@@ -10,7 +10,6 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::watch;
 
 use crate::backoff;
-use crate::ingress::stopped;
 
 /// Something connections are accepted from.
 pub trait Listener: Send + Sync {
@@ -32,6 +31,13 @@ impl Listener for UnixListener {
     async fn accept(&self) -> io::Result<UnixStream> {
         UnixListener::accept(self).await.map(|(stream, _)| stream)
     }
+}
+
+/// Resolves once shutdown is requested (or its sender is gone): the one shutdown signal
+/// every listener, connection and TLS handshake of the process waits on.
+pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns must not live across the caller's later awaits.
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// Accepts from `listener` and hands each connection to `serve` (which should spawn what

@@ -145,7 +145,7 @@ impl Tls {
             done = tokio::time::timeout(within, &mut handshake) => {
                 done.unwrap_or(Err(Refused::TimedOut))
             }
-            _ = crate::ingress::stopped(shutdown) => Err(Refused::Stopping),
+            _ = crate::listener::stopped(shutdown) => Err(Refused::Stopping),
         }
     }
 
@@ -197,7 +197,7 @@ pub async fn watch_files(tls: Arc<Tls>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = crate::ingress::stopped(&mut shutdown) => return,
+            _ = crate::listener::stopped(&mut shutdown) => return,
         }
         let files_now = files.clone();
         let Ok(now) = tokio::task::spawn_blocking(move || read_all(&files_now)).await else {

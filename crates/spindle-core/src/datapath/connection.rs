@@ -241,7 +241,7 @@ async fn next_request(
             // and sees the close as Node's own keep-alive timeout).
             tokio::select! {
                 read = client::read(&*client.io, &mut client.inbuf) => read,
-                _ = crate::ingress::stopped(shutdown) => return None,
+                _ = crate::listener::stopped(shutdown) => return None,
                 _ = client.watchdog.until(idle_until) => return None,
             }
         } else {

@@ -81,7 +81,7 @@ pub async fn serve<T, R>(
                 conn.graceful_shutdown();
                 going_away = true;
             }
-            _ = crate::ingress::stopped(&mut shutdown), if !going_away => {
+            _ = crate::listener::stopped(&mut shutdown), if !going_away => {
                 conn.graceful_shutdown();
                 going_away = true;
             }
