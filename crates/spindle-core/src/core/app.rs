@@ -20,7 +20,8 @@ pub struct AppWiring {
     pub mesh: Arc<Mesh>,
     pub mesh_listeners: mesh::Listeners,
     pub rundir: PathBuf,
-    /// The data plane's runtime, which serves the mesh sockets.
+    /// The data plane's runtime: it serves the mesh sockets, and the management API's
+    /// injected requests run on it.
     pub runtime: tokio::runtime::Handle,
 }
 
